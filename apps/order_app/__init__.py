@@ -1,0 +1,30 @@
+"""The order service: ``POST /orders/:order_id`` publishes ``order.created`` and answers ``OK``."""
+
+from __future__ import annotations
+
+from spine_core import BrokerOptions, HTTPOptions, Options, Spine, WriteOptions
+
+from .controller import OrderController
+
+
+def create_app() -> Spine:
+    app = Spine()
+    app.constructor(OrderController)
+    app.route("POST", "/orders/:order_id", OrderController.create)
+    return app
+
+
+def options() -> Options:
+    """The seed's options: port 8080, graceful shutdown within 10 s, Kafka writer."""
+    return Options(
+        address=":8080",
+        enable_graceful_shutdown=True,
+        shutdown_timeout=10.0,
+        broker=BrokerOptions(
+            name="kafka",
+            settings={"kafka": {"bootstrap.servers": "localhost:9092"}},
+            topic_prefix="",
+            write=WriteOptions(),
+        ),
+        http=HTTPOptions(),
+    )

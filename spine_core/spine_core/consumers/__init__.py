@@ -1,0 +1,1 @@
+"""Consumer side: registered topics, argument resolvers, and the per-message runner."""

@@ -1,0 +1,57 @@
+"""The per-request and per-message context, and the events queued on it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from attrs import define, field
+
+from .messages import Headers, IncomingMessage
+
+if TYPE_CHECKING:
+    import falcon
+
+    from .event import Event
+
+CORRELATION_HEADER = "X-Correlation-ID"
+
+
+def new_correlation_id() -> str:
+    return uuid.uuid4().hex
+
+
+@define(slots=True)
+class Context:
+    """What a handler and its interceptors share while one request or message is handled.
+
+    ``params`` holds the raw path parameters, ``event`` the decoded payload of a
+    consumed message. ``events`` is the queue :func:`spine_core.publish.event` appends to; it is
+    published after the handler succeeded. ``values`` is free for interceptors.
+    """
+
+    route: str
+    correlation_id: str
+    request: falcon.Request | None = None
+    message: IncomingMessage | None = None
+    params: dict[str, str] = field(factory=dict)
+    event: Any = None
+    events: list[Event] = field(factory=list)
+    values: dict[str, Any] = field(factory=dict)
+
+    @classmethod
+    def for_request(cls, route: str, request: falcon.Request) -> Context:
+        return cls(route, request.get_header(CORRELATION_HEADER) or new_correlation_id(), request=request)
+
+    @classmethod
+    def for_message(cls, message: IncomingMessage) -> Context:
+        correlation_id = message.headers.get(Headers.CORRELATION_ID) or new_correlation_id()
+        return cls(message.topic, correlation_id, message=message)
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The incoming request's or message's headers."""
+        if self.request is not None:
+            return self.request.headers
+        return self.message.headers if self.message is not None else {}

@@ -1,0 +1,42 @@
+"""Events: the protocol every domain event follows and its JSON encoding (cattrs)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+from cattrs.preconf.json import make_converter
+
+T = TypeVar("T")
+
+converter = make_converter()
+"""The one cattrs converter for events and bodies: datetimes as ISO-8601 strings."""
+
+
+@runtime_checkable
+class Event(Protocol):
+    """A domain event: ``name()`` is its topic, ``occurred_at()`` when it happened.
+
+    An event may also define ``key() -> str`` to keep events of one aggregate in order.
+    """
+
+    def name(self) -> str: ...
+
+    def occurred_at(self) -> datetime: ...
+
+
+def event_key(event: Event) -> str | None:
+    """The event's partition key, if it defines ``key()``."""
+    key = getattr(event, "key", None)
+    return None if key is None else str(key())
+
+
+def encode(value: Any) -> bytes:
+    """Encode an attrs instance (or plain data) as compact JSON bytes."""
+    return json.dumps(converter.unstructure(value), separators=(",", ":")).encode()
+
+
+def decode(payload: bytes | str, cls: type[T]) -> T:
+    """Decode JSON into ``cls``; raises ``ValueError`` or a cattrs error on bad input."""
+    return converter.structure(json.loads(payload), cls)

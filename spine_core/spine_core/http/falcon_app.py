@@ -1,0 +1,90 @@
+"""Builds the ``falcon.App``: one resource per route template; errors answered in one place."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import falcon
+
+from ..container import Container
+from ..context import CORRELATION_HEADER, Context
+from ..errors import BootError, HTTPError, PublishError
+from ..interceptor import Interceptor
+from ..pipeline.invoke import invoke
+from ..pipeline.plan import Plan, make_plan
+from .resolvers import http_resolvers
+from .responses import render
+from .routes import Route, falcon_template
+
+log = logging.getLogger("spine.http")
+
+Responder = Callable[..., None]
+
+
+def _responder(plan: Plan, template: str, dispatch: Callable[[Context], None]) -> Responder:
+    def respond(req: falcon.Request, resp: falcon.Response, **params: str) -> None:
+        ctx = Context.for_request(template, req)
+        ctx.params = params
+        req.context.spine = ctx
+        resp.set_header(CORRELATION_HEADER, ctx.correlation_id)
+        render(invoke(plan, ctx, dispatch), resp)
+
+    return respond
+
+
+def _json_error(resp: falcon.Response, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    resp.status = status
+    resp.media = {"message": message}
+    for name, value in (headers or {}).items():
+        resp.set_header(name, value)
+
+
+def _on_spine_error(req: falcon.Request, resp: falcon.Response, ex: HTTPError, params: Any) -> None:
+    _json_error(resp, ex.status, ex.message, ex.headers)
+
+
+def _on_falcon_error(req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError, params: Any) -> None:
+    message = ex.description or ex.title or "Error"
+    _json_error(resp, ex.status_code, message, dict(ex.headers or {}))
+
+
+def _on_publish_error(req: falcon.Request, resp: falcon.Response, ex: PublishError, params: Any) -> None:
+    _json_error(resp, 503, f"event not published: {ex}")
+
+
+def _on_unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any) -> None:
+    log.error("unhandled error in %s %s", req.method, req.path, exc_info=ex)
+    _json_error(resp, 500, "Internal server error")
+
+
+def build_falcon_app(
+    routes: Sequence[Route],
+    prefix: str,
+    container: Container,
+    interceptors: Sequence[Interceptor],
+    dispatch: Callable[[Context], None],
+) -> falcon.App:
+    """Plan every route and mount it; conflicting routes are a BootError."""
+    app = falcon.App()
+    app.add_error_handler(Exception, _on_unexpected)
+    app.add_error_handler(falcon.HTTPError, _on_falcon_error)
+    app.add_error_handler(HTTPError, _on_spine_error)
+    app.add_error_handler(PublishError, _on_publish_error)
+    resources: dict[str, Any] = {}
+    for route in routes:
+        template = route.template(prefix)
+        resource = resources.setdefault(template, type("RouteResource", (), {})())
+        attribute = f"on_{route.method.lower()}"
+        if hasattr(resource, attribute):
+            raise BootError(f"route {route.method} {template} is registered twice")
+        route_interceptors = [*interceptors, *(container.instance(i) for i in route.interceptors)]
+        plan = make_plan(route.handler, container, http_resolvers(route.param_names()), route_interceptors)
+        setattr(resource, attribute, _responder(plan, template, dispatch))
+    for template, resource in resources.items():
+        try:
+            app.add_route(falcon_template(template), resource)
+        except ValueError as e:
+            raise BootError(f"route {template} is ambiguous with another route: {e}") from None
+    return app

@@ -1,0 +1,78 @@
+"""Handler parameters of an HTTP route, resolved by their annotation."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import attrs
+import cattrs
+
+from ..context import Context
+from ..errors import BadRequest, BootError
+from ..event import converter
+from ..params import Query, RequestHeaders
+from ..path import PATH_TYPES
+from ..pipeline.plan import Resolver, ResolverFor
+
+
+def _context(ctx: Context) -> Context:
+    return ctx
+
+
+def _query(ctx: Context) -> Query:
+    return Query(ctx.request.params)  # type: ignore[union-attr]
+
+
+def _headers(ctx: Context) -> RequestHeaders:
+    return RequestHeaders(ctx.request.headers)  # type: ignore[union-attr]
+
+
+def _path(name: str, kind: Any) -> Resolver:
+    parse = kind.parse
+    return lambda ctx: parse(name, ctx.params[name])
+
+
+def _body(cls: type) -> Resolver:
+    def resolve(ctx: Context) -> Any:
+        raw = ctx.request.bounded_stream.read()  # type: ignore[union-attr]
+        try:
+            data = json.loads(raw or b"null")
+        except ValueError as e:
+            raise BadRequest(f"request body is not valid JSON: {e}") from None
+        try:
+            return converter.structure(data, cls)
+        except (cattrs.BaseValidationError, ValueError, TypeError) as e:
+            raise BadRequest(f"request body does not fit {cls.__name__}: {_describe(e)}") from None
+
+    return resolve
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, cattrs.BaseValidationError):
+        return "; ".join(cattrs.transform_error(error))
+    return str(error)
+
+
+def http_resolvers(path_params: list[str]) -> ResolverFor:
+    """A ResolverFor one route whose ``:params`` are ``path_params``, matched in order."""
+    remaining: Iterator[str] = iter(path_params)
+
+    def resolver_for(name: str, annotation: Any) -> Resolver:
+        if annotation is Context:
+            return _context
+        if annotation in PATH_TYPES:
+            segment = next(remaining, None)
+            if segment is None:
+                raise BootError(f"parameter {name!r} wants a path segment but the route has no more :params")
+            return _path(segment, annotation)
+        if annotation is Query:
+            return _query
+        if annotation is RequestHeaders:
+            return _headers
+        if attrs.has(annotation):
+            return _body(annotation)
+        raise BootError(f"cannot resolve parameter {name!r} of type {annotation!r} for an HTTP route")
+
+    return resolver_for

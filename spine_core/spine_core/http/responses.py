@@ -1,0 +1,41 @@
+"""Handler results rendered onto Falcon's response: text, JSON, bytes, or a Response."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+from attrs import Factory, define
+
+from ..event import encode
+
+
+@define
+class Response:
+    """A result with its own status and headers; ``body`` is rendered like any result."""
+
+    body: Any = None
+    status: int = 200
+    headers: dict[str, str] = Factory(dict)
+
+
+def render(result: Any, resp: falcon.Response) -> None:
+    """``str`` → text/plain; ``None`` → 204; ``bytes`` → octet-stream; anything else → JSON."""
+    if isinstance(result, Response):
+        resp.status = result.status
+        for name, value in result.headers.items():
+            resp.set_header(name, value)
+        if result.body is None:
+            return
+        result = result.body
+    if isinstance(result, str):
+        resp.content_type = falcon.MEDIA_TEXT
+        resp.text = result
+    elif result is None:
+        resp.status = 204
+    elif isinstance(result, (bytes, bytearray)):
+        resp.content_type = "application/octet-stream"
+        resp.data = bytes(result)
+    else:
+        resp.content_type = falcon.MEDIA_JSON
+        resp.data = encode(result)

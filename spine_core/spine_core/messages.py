@@ -1,0 +1,92 @@
+"""What crosses the broker boundary: outgoing and incoming messages, settlements, health."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Final, Union
+
+from attrs import field, frozen
+
+
+class Headers:
+    """Header names every broker carries on every message."""
+
+    EVENT_NAME: Final = "event-name"
+    EVENT_ID: Final = "event-id"
+    OCCURRED_AT: Final = "occurred-at"
+    CONTENT_TYPE: Final = "content-type"
+    CORRELATION_ID: Final = "correlation-id"
+    KEY: Final = "event-key"
+    # Added to a dead-lettered message: why, and where it came from.
+    ERROR_TYPE: Final = "dead-letter-error-type"
+    ERROR_MESSAGE: Final = "dead-letter-error-message"
+    ATTEMPTS: Final = "dead-letter-attempts"
+    ORIGINAL_TOPIC: Final = "dead-letter-original-topic"
+
+
+@frozen
+class OutgoingMessage:
+    """An encoded event ready for the wire; ``topic`` already carries the prefix."""
+
+    topic: str
+    value: bytes
+    key: str | None = None
+    headers: Mapping[str, str] = field(factory=dict)
+
+
+@frozen
+class IncomingMessage:
+    """A message handed to the core by a broker.
+
+    ``position`` is the broker's own address of the message (Kafka: partition
+    and offset); it is copied into dead-letter headers and log records.
+    """
+
+    topic: str
+    value: bytes
+    key: str | None = None
+    headers: Mapping[str, str] = field(factory=dict)
+    position: Mapping[str, str] = field(factory=dict)
+
+
+@frozen
+class Ack:
+    """Handled: the broker commits or acknowledges the message."""
+
+
+@frozen
+class Nack:
+    """Not finished (the consumer is stopping): the broker must redeliver it later."""
+
+
+@frozen
+class DeadLetter:
+    """Never handleable: the broker moves it to ``topic`` with ``reason`` added to its
+    headers, then acknowledges the original so that consumption goes on."""
+
+    topic: str
+    reason: Mapping[str, str]
+
+
+Settlement = Union[Ack, Nack, DeadLetter]
+ACK: Final = Ack()
+NACK: Final = Nack()
+
+Deliver = Callable[[IncomingMessage], Settlement]
+"""The core's entry point for one message; thread-safe, never raises."""
+
+
+@frozen
+class Subscription:
+    """One registered topic of a consumer group and the callable that handles it."""
+
+    topic: str
+    deliver: Deliver
+
+
+@frozen
+class Health:
+    """What a broker reports about its connection and consumers."""
+
+    ready: bool
+    detail: str = ""

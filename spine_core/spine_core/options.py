@@ -1,0 +1,152 @@
+"""Application options (attrs), mirroring the original's ``boot.Options``, and ``SPINE_*`` overrides."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from attrs import Factory, define, evolve, field, frozen
+
+from .errors import BootError
+
+
+@define(kw_only=True)
+class RetryOptions:
+    """How a failing consumer handler is retried before its message is dead-lettered."""
+
+    attempts: int = 3
+    initial_delay: float = 0.2
+    multiplier: float = 2.0
+    max_delay: float = 5.0
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after failed ``attempt`` (1-based)."""
+        return min(self.initial_delay * self.multiplier ** (attempt - 1), self.max_delay)
+
+
+@define(kw_only=True)
+class WriteOptions:
+    """This app publishes; ``publish_timeout`` bounds the wait for the broker's confirmation."""
+
+    publish_timeout: float = 10.0
+
+
+@define(kw_only=True)
+class ReadOptions:
+    """This app consumes as one member of ``group_id``."""
+
+    group_id: str
+    retry: RetryOptions = Factory(RetryOptions)
+    dead_letter_suffix: str = ".dlq"
+
+
+@define(kw_only=True)
+class BrokerOptions:
+    """Which broker plugin to use and how.
+
+    ``topic_prefix`` is put before every event name, on the publishing and on the
+    consuming side alike. ``settings`` holds each plugin's own settings under its
+    name, e.g. ``{"kafka": {"bootstrap.servers": "localhost:9092"}}``.
+    """
+
+    name: str = "memory"
+    topic_prefix: str = ""
+    write: WriteOptions | None = None
+    read: ReadOptions | None = None
+    settings: dict[str, dict[str, str]] = Factory(dict)
+
+
+@define(kw_only=True)
+class HTTPOptions:
+    """The HTTP server: a prefix for every route and waitress's worker threads."""
+
+    global_prefix: str = ""
+    threads: int = 8
+
+
+@define(kw_only=True)
+class Options:
+    """Everything ``Spine.run`` needs; ``http=None`` serves no HTTP."""
+
+    address: str = ":8080"
+    enable_graceful_shutdown: bool = True
+    shutdown_timeout: float = 10.0
+    broker: BrokerOptions = Factory(BrokerOptions)
+    http: HTTPOptions | None = Factory(HTTPOptions)
+
+    def with_env(self, environ: Mapping[str, str] | None = None) -> Options:
+        """A copy with the ``SPINE_*`` environment variables applied over the code's values."""
+        env = os.environ if environ is None else environ
+        broker = self.broker
+        name = env.get("SPINE_BROKER") or broker.name
+        scope = f"SPINE_{name.upper()}_"
+        settings = dict(broker.settings.get(name, {}))
+        prefix, group_id = broker.topic_prefix, None
+        for var, value in env.items():
+            if not var.startswith(scope):
+                continue
+            key = var[len(scope):]
+            if key == "TOPIC_PREFIX":
+                prefix = value
+            elif key == "GROUP_ID":
+                group_id = value
+            else:
+                settings[key.lower().replace("_", ".")] = value
+        read = broker.read
+        if group_id is not None and read is not None:
+            read = evolve(read, group_id=group_id)
+        write = broker.write
+        if "SPINE_PUBLISH_TIMEOUT" in env and write is not None:
+            write = evolve(write, publish_timeout=_seconds("SPINE_PUBLISH_TIMEOUT", env["SPINE_PUBLISH_TIMEOUT"]))
+        broker = evolve(
+            broker, name=name, topic_prefix=prefix, read=read, write=write,
+            settings={**broker.settings, name: settings},
+        )
+        changes: dict[str, object] = {"broker": broker}
+        if "SPINE_ADDRESS" in env:
+            changes["address"] = env["SPINE_ADDRESS"]
+        if "SPINE_SHUTDOWN_TIMEOUT" in env:
+            changes["shutdown_timeout"] = _seconds("SPINE_SHUTDOWN_TIMEOUT", env["SPINE_SHUTDOWN_TIMEOUT"])
+        return evolve(self, **changes)
+
+
+@frozen
+class BrokerConfig:
+    """What a broker plugin's factory receives: the selected broker's options."""
+
+    name: str
+    topic_prefix: str = ""
+    write: WriteOptions | None = None
+    read: ReadOptions | None = None
+    settings: Mapping[str, str] = field(factory=dict)
+    shutdown_timeout: float = 10.0
+
+    @classmethod
+    def from_options(cls, options: Options) -> BrokerConfig:
+        b = options.broker
+        return cls(
+            name=b.name, topic_prefix=b.topic_prefix, write=b.write, read=b.read,
+            settings=b.settings.get(b.name, {}), shutdown_timeout=options.shutdown_timeout,
+        )
+
+
+@frozen
+class Address:
+    """A parsed ``host:port``; ``:8080`` listens on every interface as in Go."""
+
+    host: str
+    port: int
+
+    @classmethod
+    def parse(cls, text: str) -> Address:
+        host, sep, port = text.rpartition(":")
+        if not sep or not port.isdigit():
+            raise BootError(f"address {text!r} is not HOST:PORT (e.g. ':8080' or '127.0.0.1:9000')")
+        return cls(host.strip("[]") or "0.0.0.0", int(port))
+
+
+def _seconds(var: str, value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise BootError(f"{var}={value!r} is not a number of seconds") from None

@@ -1,0 +1,42 @@
+"""Per call: resolve arguments, run the handler inside its interceptors, publish its events."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from ..context import Context
+from .plan import Plan
+
+log = logging.getLogger("spine")
+
+
+def invoke(plan: Plan, ctx: Context, dispatch: Callable[[Context], None]) -> Any:
+    """Run ``plan`` for ``ctx`` and return the handler's result.
+
+    Order: every ``pre_handle``; the handler; every ``post_handle`` (reverse);
+    ``dispatch`` of the queued events; then ``after_completion`` (reverse, always).
+    Anything raised on the way propagates after ``after_completion`` ran.
+    """
+    entered: list[Any] = []
+    error: BaseException | None = None
+    try:
+        for interceptor in plan.interceptors:
+            interceptor.pre_handle(ctx)
+            entered.append(interceptor)
+        result = plan.handler(*[resolve(ctx) for resolve in plan.resolvers])
+        for interceptor in reversed(entered):
+            interceptor.post_handle(ctx, result)
+        if ctx.events:
+            dispatch(ctx)
+        return result
+    except BaseException as e:
+        error = e
+        raise
+    finally:
+        for interceptor in reversed(entered):
+            try:
+                interceptor.after_completion(ctx, error)
+            except Exception:
+                log.exception("after_completion of %r failed", interceptor)

@@ -1,0 +1,75 @@
+"""At boot: a handler and its signature become a Plan of argument resolvers."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import typing
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from attrs import frozen
+
+from ..container import Container
+from ..context import Context
+from ..errors import BootError
+from ..interceptor import Interceptor
+
+Resolver = Callable[[Context], Any]
+ResolverFor = Callable[[str, Any], Resolver]
+"""Given a parameter's name and annotation, the resolver that supplies it."""
+
+
+@frozen
+class Plan:
+    """A bound handler, one resolver per parameter, and its interceptors."""
+
+    name: str
+    handler: Callable[..., Any]
+    resolvers: tuple[Resolver, ...]
+    interceptors: tuple[Interceptor, ...]
+    annotations: tuple[Any, ...]
+
+
+def _owner(func: Callable[..., Any]) -> type | None:
+    """The class an unbound method was defined in (``Controller.create`` → ``Controller``)."""
+    qualname = getattr(func, "__qualname__", "")
+    if "." not in qualname or "<locals>" in qualname.rsplit(".", 1)[0]:
+        return None
+    owner: Any = sys.modules.get(func.__module__)
+    for part in qualname.split(".")[:-1]:
+        owner = getattr(owner, part, None)
+    return owner if inspect.isclass(owner) else None
+
+
+def bind(handler: Callable[..., Any], container: Container) -> tuple[Callable[..., Any], list[tuple[str, Any]]]:
+    """The callable to invoke and its (name, annotation) parameters, ``self`` bound
+    to the container's singleton when ``handler`` is an unbound method."""
+    owner = _owner(handler) if inspect.isfunction(handler) else None
+    hints = typing.get_type_hints(handler)
+    params = list(inspect.signature(handler).parameters.values())
+    if owner is not None:
+        handler = getattr(container.get(owner), handler.__name__)
+        params = params[1:]
+    missing = [p.name for p in params if p.name not in hints]
+    if missing:
+        raise BootError(f"handler {getattr(handler, '__qualname__', handler)}: annotate parameter(s) {missing}")
+    return handler, [(p.name, hints[p.name]) for p in params]
+
+
+def make_plan(
+    handler: Callable[..., Any],
+    container: Container,
+    resolver_for: ResolverFor,
+    interceptors: Sequence[Interceptor],
+) -> Plan:
+    """Bind ``handler`` and choose a resolver for each parameter; errors are BootErrors."""
+    bound, params = bind(handler, container)
+    name = getattr(handler, "__qualname__", repr(handler))
+    resolvers = []
+    for pname, annotation in params:
+        try:
+            resolvers.append(resolver_for(pname, annotation))
+        except BootError as e:
+            raise BootError(f"handler {name}: {e}") from None
+    return Plan(name, bound, tuple(resolvers), tuple(interceptors), tuple(a for _, a in params))

@@ -1,0 +1,40 @@
+"""Broker plugins: found in the ``spine`` entry-point group, chosen by name, registered with pluggy."""
+
+from __future__ import annotations
+
+from importlib.metadata import EntryPoint, entry_points
+
+import pluggy
+
+from . import hookspecs
+from .errors import BootError
+from .options import BrokerConfig
+
+GROUP = "spine"
+
+
+def installed() -> dict[str, EntryPoint]:
+    """Every broker plugin installed, by name."""
+    return {ep.name: ep for ep in entry_points(group=GROUP)}
+
+
+def create_broker(config: BrokerConfig) -> object:
+    """Build the plugin object of the broker named in ``config``."""
+    plugins = installed()
+    entry = plugins.get(config.name)
+    if entry is None:
+        names = ", ".join(sorted(plugins)) or "none"
+        raise BootError(f"unknown broker {config.name!r}; installed broker plugins: {names}")
+    return entry.load()(config)
+
+
+def plugin_manager(broker: object, name: str) -> pluggy.PluginManager:
+    """A PluginManager with Spine's hookspecs and ``broker`` registered; stray hookimpls are errors."""
+    pm = pluggy.PluginManager("spine")
+    pm.add_hookspecs(hookspecs)
+    pm.register(broker, name=name)
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as e:
+        raise BootError(f"broker plugin {name!r} implements an unknown hook: {e}") from None
+    return pm

@@ -1,0 +1,77 @@
+"""The wired application: singletons built, broker plugin loaded, routes and consumers planned."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+import falcon
+
+from . import plugins
+from .consumers.resolvers import consumer_resolver_for
+from .consumers.runner import MessageRunner
+from .errors import BootError
+from .messages import Health, Subscription
+from .options import BrokerConfig, Options
+from .http.falcon_app import build_falcon_app
+from .pipeline.dispatch import Dispatcher
+from .pipeline.plan import make_plan
+
+if TYPE_CHECKING:
+    from .app import Spine
+
+
+class Runtime:
+    """One app bound to its options and broker; ``start`` and ``close`` drive the broker."""
+
+    def __init__(self, app: Spine, options: Options, broker: object | None = None) -> None:
+        self.options = options
+        config = BrokerConfig.from_options(options)
+        self.broker = broker if broker is not None else plugins.create_broker(config)
+        self.hook = plugins.plugin_manager(self.broker, config.name).hook
+        container = app.container
+        container.warm_up()
+        self.dispatch = Dispatcher(self.hook, config.topic_prefix, config.write)
+        self.stopping = threading.Event()
+        http = options.http
+        self.wsgi: falcon.App | None = None
+        if http is not None:
+            interceptors = [container.instance(i) for i in app.interceptors]
+            self.wsgi = build_falcon_app(app.routes, http.global_prefix, container, interceptors, self.dispatch)
+        self.subscriptions = self._subscriptions(app, config)
+
+    def _subscriptions(self, app: Spine, config: BrokerConfig) -> list[Subscription]:
+        registry = app.consumer_registry
+        if not registry.registrations:
+            return []
+        read = config.read
+        if read is None:
+            raise BootError("consumers are registered but the broker options have no read options (group id)")
+        container = app.container
+        shared = [container.instance(i) for i in registry.interceptors]
+        subscriptions = []
+        for reg in registry.registrations.values():
+            interceptors = [*shared, *(container.instance(i) for i in reg.interceptors)]
+            plan = make_plan(reg.handler, container, consumer_resolver_for(reg.topic), interceptors)
+            runner = MessageRunner(plan, read, self.dispatch, self.stopping)
+            subscriptions.append(Subscription(config.topic_prefix + reg.topic, runner))
+        return subscriptions
+
+    @property
+    def group_id(self) -> str | None:
+        read = self.options.broker.read
+        return read.group_id if read else None
+
+    def start(self) -> None:
+        """Open the broker's clients and start consuming."""
+        self.hook.spine_broker_start()
+        if self.subscriptions:
+            self.hook.spine_subscribe(group_id=self.group_id, subscriptions=self.subscriptions)
+
+    def health(self) -> Health:
+        return self.hook.spine_broker_health() or Health(True)
+
+    def close(self, timeout: float) -> None:
+        """Stop retries in backoff, then let the broker finish in-flight work and close."""
+        self.stopping.set()
+        self.hook.spine_broker_close(timeout=timeout)

@@ -1,0 +1,42 @@
+"""The ``memory`` broker plugin: Spine's hooks over a :class:`MemoryBroker`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from spine_core import hookimpl
+from spine_core.messages import Health, OutgoingMessage, Subscription
+from spine_core.options import BrokerConfig
+
+from .broker import Member, MemoryBroker
+
+
+class MemoryPlugin:
+    """One app's connection to a memory broker (by default the process-wide one)."""
+
+    def __init__(self, config: BrokerConfig, broker: MemoryBroker | None = None) -> None:
+        self.config = config
+        self.broker = broker or MemoryBroker.shared()
+        self._members: list[Member] = []
+
+    @hookimpl
+    def spine_broker_health(self) -> Health:
+        if not self.broker.available:
+            return Health(False, "memory broker switched off")
+        return Health(True, f"memory broker, {len(self._members)} consumer(s)")
+
+    @hookimpl
+    def spine_broker_close(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        members, self._members = self._members, []
+        for member in members:
+            self.broker.leave(member, max(0.0, deadline - time.monotonic()))
+
+    @hookimpl
+    def spine_publish(self, messages: Sequence[OutgoingMessage], timeout: float) -> None:
+        self.broker.publish(messages, timeout)
+
+    @hookimpl
+    def spine_subscribe(self, group_id: str, subscriptions: Sequence[Subscription]) -> None:
+        self._members.append(self.broker.join(group_id, subscriptions))
