@@ -1,0 +1,424 @@
+"""The broker conformance suite: what every broker plugin guarantees, checked.
+
+A plugin's tests run it with a few lines (pytest required)::
+
+    from spine_core.testing.conformance import BrokerConformance
+
+    class TestMyBrokerConformance(BrokerConformance):
+        @pytest.fixture
+        def make_broker(self):
+            return lambda config: MyBrokerPlugin(config)
+
+        @pytest.fixture
+        def make_unreachable_broker(self):
+            return lambda config: MyBrokerPlugin(evolve(config, settings={"url": "amqp://127.0.0.1:9"}))
+
+Each broker object made in one test stands for one service process; brokers
+made in the same test must reach the same broker (cluster). The suite drives
+them only through the ``spine_*`` hooks, with the core's own encoding and
+consumer pipeline, gives every test topics of its own, and waits on
+conditions with deadlines. Where a broker's documented rule differs, a
+:class:`Features` flag says so and the test checks that broker's own rule.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any, ClassVar
+
+import pluggy
+import pytest
+from attrs import frozen
+
+from ..container import Container
+from ..consumers.resolvers import consumer_resolver_for
+from ..consumers.runner import MessageRunner
+from ..errors import PublishError
+from ..messages import Headers, IncomingMessage, OutgoingMessage, Subscription
+from ..options import BrokerConfig, ReadOptions, RetryOptions, WriteOptions
+from ..pipeline.dispatch import to_message
+from ..pipeline.plan import make_plan
+from ..plugins import plugin_manager
+
+BrokerFactory = Callable[[BrokerConfig], object]
+
+
+@frozen
+class Features:
+    """Where a broker's rules differ from Kafka's, and how long it may take.
+
+    ``key_order_across_members``: events of one key stay in order even when a
+    group has several members (Kafka and memory: a key lives on one partition
+    owned by one member; RabbitMQ competing consumers: only with one member).
+    """
+
+    key_order_across_members: bool = True
+    join_timeout: float = 30.0
+    delivery_timeout: float = 30.0
+
+
+@frozen
+class Sample:
+    """The event the suite publishes."""
+
+    id: int
+    key_: str
+    at: datetime
+    text: str = "héllo, wörld"
+
+    def name(self) -> str:
+        return "sample.happened"
+
+    def occurred_at(self) -> datetime:
+        return self.at
+
+    def key(self) -> str:
+        return self.key_
+
+
+@frozen
+class Received:
+    event: Sample
+    headers: dict[str, str]
+    member: str
+
+
+class Recorder:
+    """Thread-safe record of what handlers received, with deadline waits."""
+
+    def __init__(self) -> None:
+        self.items: list[Received] = []
+        self._cond = threading.Condition()
+
+    def add(self, item: Received) -> None:
+        with self._cond:
+            self.items.append(item)
+            self._cond.notify_all()
+
+    def wait_for(self, predicate: Callable[[list[Received]], bool], timeout: float, what: str) -> None:
+        with self._cond:
+            if not self._cond.wait_for(lambda: predicate(self.items), timeout):
+                raise AssertionError(f"timed out after {timeout}s waiting for {what}; got {len(self.items)} item(s)")
+
+    def ids(self) -> list[int]:
+        with self._cond:
+            return [r.event.id for r in self.items]
+
+
+class Harness:
+    """Brokers for one test: unique topic prefix and group names, everything closed at the end."""
+
+    def __init__(self, make_broker: BrokerFactory, features: Features) -> None:
+        self.make_broker = make_broker
+        self.features = features
+        self.prefix = f"conf-{uuid.uuid4().hex[:8]}."
+        self.topic = self.prefix + Sample(0, "", datetime.now(timezone.utc)).name()
+        self._open: list[pluggy.HookRelay] = []
+
+    def broker(self, group: str | None = None, *, attempts: int = 3, factory: BrokerFactory | None = None) -> Any:
+        """A started broker (its hook relay) as one process of group ``group``."""
+        read = None
+        if group is not None:
+            retry = RetryOptions(attempts=attempts, initial_delay=0.01, max_delay=0.05)
+            read = ReadOptions(group_id=self.prefix + group, retry=retry)
+        config = BrokerConfig(
+            name="conformance", topic_prefix=self.prefix, write=WriteOptions(publish_timeout=10.0),
+            read=read, shutdown_timeout=10.0,
+        )
+        hook = plugin_manager((factory or self.make_broker)(config), "conformance").hook
+        hook.spine_broker_start()
+        self._open.append(hook)
+        return hook
+
+    def publish(self, hook: Any, events: list[Sample], correlation_id: str = "corr-1") -> None:
+        hook.spine_publish(messages=[to_message(e, self.prefix, correlation_id) for e in events], timeout=10.0)
+
+    def consume(
+        self, hook: Any, group: str, handler: Callable[..., None], *, topic: str | None = None, attempts: int = 3
+    ) -> None:
+        """Subscribe ``handler`` (resolved by the core like any consumer) and wait until it is ready."""
+        topic = topic or self.topic
+        read = ReadOptions(group_id=self.prefix + group, retry=RetryOptions(attempts=attempts, initial_delay=0.01))
+        plan = make_plan(handler, Container(), consumer_resolver_for(topic), [])
+        runner = MessageRunner(plan, read, _no_publishing, threading.Event())
+        hook.spine_subscribe(group_id=read.group_id, subscriptions=[Subscription(topic, runner)])
+        self.wait_ready(hook)
+
+    def wait_ready(self, hook: Any) -> None:
+        deadline = time.monotonic() + self.features.join_timeout
+        while not (health := hook.spine_broker_health()) or not health.ready:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"consumer not ready after {self.features.join_timeout}s: {health}")
+            time.sleep(0.05)
+
+    def close(self, hook: Any, timeout: float = 10.0) -> None:
+        if hook in self._open:
+            self._open.remove(hook)
+        hook.spine_broker_close(timeout=timeout)
+
+    def close_all(self) -> None:
+        for hook in reversed(self._open):
+            hook.spine_broker_close(timeout=5.0)
+        self._open.clear()
+
+
+def _no_publishing(ctx: Any) -> None:
+    raise AssertionError("conformance handlers do not publish")
+
+
+def _samples(n: int, keys: int = 10, start: int = 0) -> list[Sample]:
+    at = datetime(2026, 11, 25, 12, 0, tzinfo=timezone(timedelta(hours=9)))
+    return [Sample(i, f"k{i % keys}", at + timedelta(seconds=i)) for i in range(start, start + n)]
+
+
+def _recording(recorder: Recorder, member: str = "a") -> Callable[..., None]:
+    def handle(event: Sample, message: IncomingMessage) -> None:
+        recorder.add(Received(event, dict(message.headers), member))
+
+    return handle
+
+
+class BrokerConformance:
+    """Subclass as ``Test...`` and provide the ``make_broker`` and ``make_unreachable_broker``
+    fixtures; set ``features`` where the broker's rules differ."""
+
+    features: ClassVar[Features] = Features()
+
+    @pytest.fixture
+    def make_broker(self) -> BrokerFactory:
+        raise NotImplementedError("provide a make_broker fixture: BrokerConfig -> plugin object")
+
+    @pytest.fixture
+    def make_unreachable_broker(self) -> BrokerFactory:
+        raise NotImplementedError("provide a make_unreachable_broker fixture: a broker that cannot deliver")
+
+    @pytest.fixture
+    def harness(self, make_broker: BrokerFactory) -> Iterator[Harness]:
+        h = Harness(make_broker, self.features)
+        yield h
+        h.close_all()
+
+    def test_typed_event_roundtrip(self, harness: Harness) -> None:
+        """A published event arrives decoded equal to what was sent, with Spine's headers."""
+        received = Recorder()
+        harness.consume(harness.broker("g"), "g", _recording(received))
+        sent = _samples(1)[0]
+        harness.publish(harness.broker(), [sent], correlation_id="corr-roundtrip")
+        received.wait_for(lambda items: len(items) >= 1, self.features.delivery_timeout, "the event")
+        got = received.items[0]
+        assert got.event == sent
+        assert got.event.at.utcoffset() == timedelta(hours=9)
+        assert got.headers[Headers.EVENT_NAME] == "sample.happened"
+        assert len(got.headers[Headers.EVENT_ID]) >= 16
+        assert datetime.fromisoformat(got.headers[Headers.OCCURRED_AT]) == sent.at
+        assert got.headers[Headers.CORRELATION_ID] == "corr-roundtrip"
+        assert got.headers[Headers.CONTENT_TYPE] == "application/json"
+
+    def test_topics_are_distinct_with_prefix(self, harness: Harness) -> None:
+        """A consumer of the prefixed topic gets its events; one of another prefix gets none of them."""
+        mine, other = Recorder(), Recorder()
+        other_topic = "other." + harness.topic
+        harness.consume(harness.broker("mine"), "mine", _recording(mine))
+        harness.consume(harness.broker("other"), "other", _recording(other), topic=other_topic)
+        publisher = harness.broker()
+        harness.publish(publisher, _samples(5))
+        marker = _samples(1, start=99)[0]
+        publisher.spine_publish(messages=[to_message(marker, "other." + harness.prefix, "c")], timeout=10.0)
+        mine.wait_for(lambda items: len(items) == 5, self.features.delivery_timeout, "5 events")
+        other.wait_for(lambda items: len(items) >= 1, self.features.delivery_timeout, "the marker")
+        assert other.ids() == [99]
+        assert sorted(mine.ids()) == list(range(5))
+
+    def test_each_group_receives_every_message(self, harness: Harness) -> None:
+        """Two consumer groups each receive every message."""
+        first, second = Recorder(), Recorder()
+        harness.consume(harness.broker("one"), "one", _recording(first))
+        harness.consume(harness.broker("two"), "two", _recording(second))
+        harness.publish(harness.broker(), _samples(50))
+        for recorder in (first, second):
+            recorder.wait_for(lambda items: len(items) >= 50, self.features.delivery_timeout, "50 events")
+            assert sorted(recorder.ids()) == list(range(50))
+
+    def test_members_of_a_group_share_messages(self, harness: Harness) -> None:
+        """Two members of one group split the messages: each handled once, by one of them."""
+        received = Recorder()
+        a, b = harness.broker("shared"), harness.broker("shared")
+        harness.consume(a, "shared", _recording(received, "a"))
+        harness.consume(b, "shared", _recording(received, "b"))
+        harness.wait_ready(a)
+        harness.publish(harness.broker(), _samples(200, keys=40))
+        received.wait_for(lambda items: len(items) >= 200, self.features.delivery_timeout, "200 events")
+        assert sorted(received.ids()) == list(range(200)), "a message was lost or handled twice"
+        members = {r.member for r in received.items}
+        assert members == {"a", "b"}, f"only {members} received messages"
+
+    def test_per_key_order(self, harness: Harness) -> None:
+        """1,000 events over 10 keys arrive in publish order per key."""
+        received = Recorder()
+        harness.consume(harness.broker("order"), "order", _recording(received))
+        if self.features.key_order_across_members:
+            harness.consume(harness.broker("order"), "order", _recording(received, "b"))
+        publisher = harness.broker()
+        events = _samples(1000, keys=10)
+        for i in range(0, 1000, 100):
+            harness.publish(publisher, events[i:i + 100])
+        received.wait_for(lambda items: len(items) >= 1000, self.features.delivery_timeout, "1000 events")
+        per_key: dict[str, list[int]] = {}
+        for r in received.items:
+            per_key.setdefault(r.event.key_, []).append(r.event.id)
+        assert len(per_key) == 10
+        for key, ids in per_key.items():
+            assert ids == sorted(ids), f"key {key} out of order"
+
+    def test_retried_then_handled_once(self, harness: Harness) -> None:
+        """A handler that fails twice then succeeds is retried; the message is handled once."""
+        calls: list[int] = []
+        done = Recorder()
+
+        def flaky(event: Sample, message: IncomingMessage) -> None:
+            calls.append(event.id)
+            if len(calls) <= 2:
+                raise RuntimeError("transient")
+            done.add(Received(event, dict(message.headers), "a"))
+
+        harness.consume(harness.broker("retry"), "retry", flaky, attempts=3)
+        harness.publish(harness.broker(), _samples(1))
+        done.wait_for(lambda items: len(items) >= 1, self.features.delivery_timeout, "the handled event")
+        assert calls == [0, 0, 0]
+        assert done.ids() == [0]
+
+    def test_failing_message_dead_lettered_and_later_ones_handled(self, harness: Harness) -> None:
+        """A message whose handler always fails ends in ``<topic>.dlq`` with the reason; later ones go on."""
+        handled, dead = Recorder(), Recorder()
+
+        def handler(event: Sample, message: IncomingMessage) -> None:
+            if event.id == 0:
+                raise ValueError("stock unavailable")
+            handled.add(Received(event, dict(message.headers), "a"))
+
+        harness.consume(harness.broker("dl"), "dl", handler, attempts=2)
+        harness.consume(harness.broker("dlq"), "dlq", _recording(dead), topic=harness.topic + ".dlq")
+        harness.publish(harness.broker(), [Sample(i, "same-key", datetime.now(timezone.utc)) for i in range(3)])
+        handled.wait_for(lambda items: len(items) >= 2, self.features.delivery_timeout, "the later events")
+        dead.wait_for(lambda items: len(items) >= 1, self.features.delivery_timeout, "the dead letter")
+        assert sorted(handled.ids()) == [1, 2]
+        assert dead.ids() == [0]
+        reason = dead.items[0].headers
+        assert reason[Headers.ERROR_TYPE] == "ValueError"
+        assert reason[Headers.ERROR_MESSAGE] == "stock unavailable"
+        assert reason[Headers.ATTEMPTS] == "2"
+        assert reason[Headers.ORIGINAL_TOPIC] == harness.topic
+
+    def test_undecodable_payload_dead_lettered_at_once(self, harness: Harness) -> None:
+        """A payload that does not decode into the event goes to ``<topic>.dlq`` without retries."""
+        handled, dead = Recorder(), Recorder()
+        harness.consume(harness.broker("bad"), "bad", _recording(handled))
+        seen: list[bytes] = []
+
+        def raw(payload: bytes, message: IncomingMessage) -> None:
+            seen.append(payload)
+            dead.add(Received(Sample(len(seen), "", datetime.now(timezone.utc)), dict(message.headers), "dlq"))
+
+        harness.consume(harness.broker("badq"), "badq", raw, topic=harness.topic + ".dlq")
+        publisher = harness.broker()
+        poison = OutgoingMessage(harness.topic, b"{not json", "k", {Headers.EVENT_NAME: "sample.happened"})
+        publisher.spine_publish(messages=[poison], timeout=10.0)
+        harness.publish(publisher, _samples(1, start=7))
+        handled.wait_for(lambda items: len(items) >= 1, self.features.delivery_timeout, "the good event")
+        dead.wait_for(lambda items: len(items) >= 1, self.features.delivery_timeout, "the dead letter")
+        assert handled.ids() == [7]
+        assert seen == [b"{not json"]
+        assert dead.items[0].headers[Headers.ATTEMPTS] == "0"
+        assert dead.items[0].headers[Headers.ERROR_TYPE]
+
+    def test_unfinished_message_redelivered_after_abrupt_close(self, harness: Harness) -> None:
+        """A member closed while its handler is stuck leaves that message to the group's next member."""
+        entered, release = threading.Event(), threading.Event()
+        first: list[int] = []
+
+        def stuck(event: Sample) -> None:
+            first.append(event.id)
+            entered.set()
+            release.wait(30)
+
+        member = harness.broker("redeliver")
+        harness.consume(member, "redeliver", stuck)
+        harness.publish(harness.broker(), _samples(1))
+        assert entered.wait(self.features.delivery_timeout), "the first member never got the message"
+        harness.close(member, timeout=0.0)
+        received = Recorder()
+        harness.consume(harness.broker("redeliver"), "redeliver", _recording(received, "b"))
+        try:
+            received.wait_for(lambda items: 0 in [r.event.id for r in items], self.features.delivery_timeout,
+                              "the redelivered message")
+        finally:
+            release.set()
+        assert first == [0]
+
+    def test_concurrent_publishers_lose_and_duplicate_nothing(self, harness: Harness) -> None:
+        """16 threads × 500 events published at once all arrive exactly once."""
+        received = Recorder()
+        harness.consume(harness.broker("many"), "many", _recording(received))
+        publisher = harness.broker()
+        errors: list[BaseException] = []
+
+        def publish_range(thread: int) -> None:
+            try:
+                for event in _samples(500, start=thread * 500):
+                    harness.publish(publisher, [event])
+            except BaseException as e:  # reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=publish_range, args=(t,)) for t in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert not errors, errors[:3]
+        received.wait_for(lambda items: len(items) >= 8000, self.features.delivery_timeout * 4, "8000 events")
+        ids = received.ids()
+        assert len(ids) == len(set(ids)) == 8000
+
+    def test_close_waits_for_handler_in_flight(self, harness: Harness) -> None:
+        """Closing a consumer while its handler runs waits for it; the message is not handled again."""
+        entered, release = threading.Event(), threading.Event()
+        finished: list[int] = []
+
+        def slow(event: Sample) -> None:
+            entered.set()
+            release.wait(30)
+            finished.append(event.id)
+
+        member = harness.broker("graceful")
+        harness.consume(member, "graceful", slow)
+        publisher = harness.broker()
+        harness.publish(publisher, _samples(1))
+        assert entered.wait(self.features.delivery_timeout), "the handler never started"
+        closer = threading.Thread(target=harness.close, args=(member, 20.0))
+        closer.start()
+        closer.join(0.3)
+        assert closer.is_alive(), "close returned while the handler was still running"
+        release.set()
+        closer.join(20)
+        assert not closer.is_alive() and finished == [0]
+        after = Recorder()
+        harness.consume(harness.broker("graceful"), "graceful", _recording(after))
+        harness.publish(publisher, _samples(1, start=1))
+        after.wait_for(lambda items: len(items) >= 1, self.features.delivery_timeout, "the next event")
+        assert after.ids() == [1], "the finished message was delivered again"
+
+    def test_publish_fails_clearly_within_timeout(self, make_unreachable_broker: BrokerFactory) -> None:
+        """Publishing while the broker cannot deliver raises PublishError within the publish timeout."""
+        harness = Harness(make_unreachable_broker, self.features)
+        try:
+            hook = harness.broker()
+            started = time.monotonic()
+            with pytest.raises(PublishError):
+                hook.spine_publish(messages=[to_message(_samples(1)[0], harness.prefix, "c")], timeout=1.0)
+            assert time.monotonic() - started < 4.0
+        finally:
+            harness.close_all()
