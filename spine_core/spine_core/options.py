@@ -102,12 +102,11 @@ class Options:
             broker, name=name, topic_prefix=prefix, read=read, write=write,
             settings={**broker.settings, name: settings},
         )
-        changes: dict[str, object] = {"broker": broker}
-        if "SPINE_ADDRESS" in env:
-            changes["address"] = env["SPINE_ADDRESS"]
+        shutdown_timeout = self.shutdown_timeout
         if "SPINE_SHUTDOWN_TIMEOUT" in env:
-            changes["shutdown_timeout"] = _seconds("SPINE_SHUTDOWN_TIMEOUT", env["SPINE_SHUTDOWN_TIMEOUT"])
-        return evolve(self, **changes)
+            shutdown_timeout = _seconds("SPINE_SHUTDOWN_TIMEOUT", env["SPINE_SHUTDOWN_TIMEOUT"])
+        address = env.get("SPINE_ADDRESS", self.address)
+        return evolve(self, broker=broker, address=address, shutdown_timeout=shutdown_timeout)
 
 
 @frozen

@@ -34,7 +34,7 @@ class Runtime:
         self.dispatch = Dispatcher(self.hook, config.topic_prefix, config.write)
         self.stopping = threading.Event()
         http = options.http
-        self.wsgi: falcon.App | None = None
+        self.wsgi: falcon.App[falcon.Request, falcon.Response] | None = None
         if http is not None:
             interceptors = [container.instance(i) for i in app.interceptors]
             self.wsgi = build_falcon_app(app.routes, http.global_prefix, container, interceptors, self.dispatch)

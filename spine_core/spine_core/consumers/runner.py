@@ -54,7 +54,7 @@ class MessageRunner:
             return NACK
 
     def _run(self, message: IncomingMessage) -> Settlement:
-        event = None
+        event: object = None
         if self._event_type is not None:
             try:
                 event = decode(message.value, self._event_type)

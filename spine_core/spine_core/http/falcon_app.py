@@ -65,7 +65,7 @@ def build_falcon_app(
     container: Container,
     interceptors: Sequence[Interceptor],
     dispatch: Callable[[Context], None],
-) -> falcon.App:
+) -> falcon.App[falcon.Request, falcon.Response]:
     """Plan every route and mount it; conflicting routes are a BootError."""
     app = falcon.App()
     app.add_error_handler(Exception, _on_unexpected)
