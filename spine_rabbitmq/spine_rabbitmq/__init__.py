@@ -1,0 +1,1 @@
+"""spine-rabbitmq: the RabbitMQ broker plugin (``SPINE_BROKER=rabbitmq``)."""

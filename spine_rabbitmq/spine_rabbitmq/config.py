@@ -1,0 +1,88 @@
+"""The plugin's settings (``SPINE_RABBITMQ_*``), connection parameters and the topology's names."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+import pika
+from attrs import frozen
+
+from spine_core.errors import BootError
+
+DEFAULT_URL: Final = "amqp://guest:guest@127.0.0.1:5672/"
+QUEUE_TYPES: Final = ("quorum", "classic")
+
+
+@frozen(kw_only=True)
+class RabbitMQSettings:
+    """Settings of the ``rabbitmq`` plugin, read from ``BrokerConfig.settings``.
+
+    Keys (environment variable → key): ``SPINE_RABBITMQ_URL`` → ``url``,
+    ``..._EXCHANGE`` → ``exchange``, ``..._PREFETCH`` → ``prefetch``,
+    ``..._QUEUE_TYPE`` → ``queue.type``, ``..._DELIVERY_LIMIT`` → ``delivery.limit``.
+    """
+
+    url: str = DEFAULT_URL
+    exchange: str = "spine"
+    prefetch: int = 32
+    queue_type: str = "quorum"
+    delivery_limit: int = 20
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, str]) -> RabbitMQSettings:
+        """Validate ``settings``; unknown keys and bad values are BootErrors."""
+        known = {"url": "url", "exchange": "exchange", "prefetch": "prefetch",
+                 "queue.type": "queue_type", "delivery.limit": "delivery_limit"}
+        unknown = sorted(set(settings) - set(known))
+        if unknown:
+            raise BootError(f"unknown rabbitmq setting(s) {unknown}; known: {sorted(known)}")
+        values: dict[str, Any] = {known[k]: v for k, v in settings.items()}
+        for key in ("prefetch", "delivery_limit"):
+            if key in values:
+                values[key] = _positive_int(key, values[key])
+        queue_type = values.get("queue_type", "quorum")
+        if queue_type not in QUEUE_TYPES:
+            raise BootError(f"rabbitmq queue.type {queue_type!r} is not one of {list(QUEUE_TYPES)}")
+        if not values.get("exchange", "spine"):
+            raise BootError("rabbitmq exchange must not be empty (the default exchange cannot route by topic)")
+        parsed = cls(**values)
+        parsed.parameters()  # a bad URL fails at boot, not at the first publish
+        return parsed
+
+    def parameters(self) -> pika.URLParameters:
+        """Connection parameters from ``url``; reconnecting is the plugin's job, so one attempt."""
+        try:
+            params = pika.URLParameters(self.url)
+        except Exception as e:
+            raise BootError(f"rabbitmq url {self.url!r} is invalid: {e}") from None
+        params.connection_attempts = 1
+        return params
+
+    def queue_arguments(self, dead_letter_routing_key: str) -> dict[str, Any]:
+        """``x-`` arguments of a consumer group's queue: its type, and for a quorum queue a
+        delivery limit after which RabbitMQ itself dead-letters the message."""
+        args: dict[str, Any] = {
+            "x-queue-type": self.queue_type,
+            "x-dead-letter-exchange": self.exchange,
+            "x-dead-letter-routing-key": dead_letter_routing_key,
+        }
+        if self.queue_type == "quorum":
+            args["x-delivery-limit"] = self.delivery_limit
+        return args
+
+
+def queue_name(group_id: str, topic: str) -> str:
+    """The durable queue of consumer group ``group_id`` for ``topic`` (already prefixed):
+    ``<group_id>:<topic>``, e.g. ``stock-service:order.created``."""
+    return f"{group_id}:{topic}"
+
+
+def _positive_int(key: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise BootError(f"rabbitmq {key.replace('_', '.')} must be a positive integer, got {value!r}")
+    return number

@@ -1,0 +1,256 @@
+"""Consuming: one queue per group and topic, one worker thread per queue, manual acks.
+
+The I/O thread owns the connection: it declares the topology, receives messages
+and sends acks. Each subscription has a worker thread that calls ``deliver`` for
+its queue's messages one at a time, in the order RabbitMQ delivered them, and
+hands the settlement back to the I/O thread. A message is acked only after its
+``deliver`` returned ``Ack`` (or after its dead letter was confirmed); messages
+not settled when a connection is lost or closed are redelivered by RabbitMQ.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import pika
+from attrs import frozen
+from pika.adapters.select_connection import SelectConnection
+from pika.channel import Channel
+from pika.spec import Basic, BasicProperties
+
+from spine_core.errors import BootError, PublishError
+from spine_core.messages import Ack, DeadLetter, Headers, IncomingMessage, Nack, OutgoingMessage, Settlement, Subscription
+
+from .config import RabbitMQSettings, queue_name
+from .connection import ConnectionLoop, describe
+
+log = logging.getLogger("spine.rabbitmq")
+
+DEAD_LETTER_FAILED_PAUSE = 1.0
+"""Seconds before a message whose dead letter was not confirmed is handed back to RabbitMQ."""
+
+Step = Callable[[Callable[[Any], None]], None]
+
+
+@frozen
+class _Delivery:
+    generation: int
+    tag: int
+    subscription: Subscription
+    message: IncomingMessage
+
+
+class Consumer:
+    """One member of consumer group ``group_id``, consuming every subscription's queue."""
+
+    def __init__(
+        self,
+        settings: RabbitMQSettings,
+        group_id: str,
+        subscriptions: Sequence[Subscription],
+        dead_letter: Callable[[OutgoingMessage], None],
+        dead_letter_suffix: str,
+    ) -> None:
+        self._settings = settings
+        self._group_id = group_id
+        self._subscriptions = list(subscriptions)
+        self._dead_letter = dead_letter
+        self._suffix = dead_letter_suffix
+        self._loop = ConnectionLoop(settings.parameters(), f"spine-rabbitmq-{group_id}", self._open, self._lost)
+        self._lanes = {s.topic: queue.SimpleQueue[_Delivery | None]() for s in self._subscriptions}
+        self._workers = [
+            threading.Thread(target=self._work, args=(lane,), name=f"spine-rabbitmq-{topic}", daemon=True)
+            for topic, lane in self._lanes.items()
+        ]
+        self._cond = threading.Condition()
+        self._closing = False
+        self._in_flight = 0
+        self._booted = threading.Event()
+        self._setup_error: str | None = None
+        # I/O thread only:
+        self._channel: Channel | None = None
+        self._generation = 0
+        self._consumer_tags: list[str] = []
+
+    @property
+    def consuming(self) -> bool:
+        return self._channel is not None and bool(self._consumer_tags)
+
+    @property
+    def last_error(self) -> str:
+        return self._setup_error or self._loop.last_error
+
+    def start(self, timeout: float) -> None:
+        """Connect, declare the queues and start consuming; wait up to ``timeout`` for it.
+
+        Raises BootError when RabbitMQ refuses the credentials or the topology
+        (e.g. a queue of that name exists with other arguments). If RabbitMQ is
+        only unreachable, consuming starts in the background once it is back.
+        """
+        deadline = time.monotonic() + timeout
+        for worker in self._workers:
+            worker.start()
+        self._loop.start()
+        self._loop.attempted.wait(timeout)
+        self._booted.wait(max(0.0, deadline - time.monotonic()))
+        error = describe(self._loop.fatal) if self._loop.fatal else self._setup_error
+        if error:
+            self.close(1.0)
+            raise BootError(f"RabbitMQ refused consumer group {self._group_id!r}: {error}")
+        if not self._booted.is_set():
+            log.warning("consumer group %r is not consuming yet: %s", self._group_id, self.last_error)
+
+    def close(self, timeout: float) -> None:
+        """Stop consuming, wait up to ``timeout`` for ``deliver`` calls in flight, settle
+        what they returned and close. Unsettled messages go back to the queue."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            self._closing = True
+        self._loop.call_soon(self._cancel)
+        for lane in self._lanes.values():
+            lane.put(None)
+        with self._cond:
+            if not self._cond.wait_for(lambda: not self._in_flight, timeout):
+                log.warning("shutdown timeout: %d message(s) still being handled are left for redelivery",
+                            self._in_flight)
+        self._loop.close(max(0.1, deadline - time.monotonic()))
+
+    # -- worker threads ---------------------------------------------------------
+
+    def _work(self, lane: queue.SimpleQueue[_Delivery | None]) -> None:
+        while (delivery := lane.get()) is not None:
+            with self._cond:
+                if self._closing or delivery.generation != self._generation:
+                    continue  # its channel is gone or going: RabbitMQ redelivers it
+                self._in_flight += 1
+            try:
+                self._settle(delivery, delivery.subscription.deliver(delivery.message))
+            finally:
+                with self._cond:
+                    self._in_flight -= 1
+                    self._cond.notify_all()
+
+    def _settle(self, delivery: _Delivery, settlement: Settlement) -> None:
+        tag = delivery.tag
+        if isinstance(settlement, Ack):
+            self._on_channel(delivery, lambda ch: ch.basic_ack(tag))
+        elif isinstance(settlement, Nack):
+            self._on_channel(delivery, lambda ch: ch.basic_reject(tag, requeue=True))
+        elif isinstance(settlement, DeadLetter):
+            message = delivery.message
+            letter = OutgoingMessage(settlement.topic, message.value, message.key,
+                                     {**message.headers, **settlement.reason})
+            try:
+                self._dead_letter(letter)
+            except PublishError as e:
+                log.error("dead letter to %s not confirmed (%s); the message goes back to %s",
+                          settlement.topic, e, message.position.get("queue"))
+                time.sleep(DEAD_LETTER_FAILED_PAUSE)
+                self._on_channel(delivery, lambda ch: ch.basic_reject(tag, requeue=True))
+            else:
+                self._on_channel(delivery, lambda ch: ch.basic_ack(tag))
+
+    def _on_channel(self, delivery: _Delivery, action: Callable[[Channel], None]) -> None:
+        """Run ``action`` on the I/O thread if the delivery's channel is still open."""
+
+        def run() -> None:
+            channel = self._channel
+            if channel is not None and channel.is_open and delivery.generation == self._generation:
+                action(channel)
+
+        self._loop.call_soon(run)
+
+    # -- I/O thread -------------------------------------------------------------
+
+    def _open(self, connection: SelectConnection) -> None:
+        connection.channel(on_open_callback=self._channel_open)
+
+    def _channel_open(self, channel: Channel) -> None:
+        channel.add_on_close_callback(self._channel_closed)
+        channel.add_on_cancel_callback(lambda frame: self._loop.reopen("RabbitMQ cancelled a consumer"))
+        self._run_steps(iter(self._setup_steps(channel)), lambda: self._consuming(channel))
+
+    def _setup_steps(self, channel: Channel) -> Iterator[Step]:
+        settings = self._settings
+        exchange = settings.exchange
+        yield lambda done: channel.basic_qos(prefetch_count=settings.prefetch, callback=done)
+        yield lambda done: channel.exchange_declare(exchange, exchange_type="topic", durable=True, callback=done)
+        for sub in self._subscriptions:
+            name = queue_name(self._group_id, sub.topic)
+            dead = sub.topic + self._suffix
+            yield lambda done, dead=dead: channel.queue_declare(
+                dead, durable=True, arguments={"x-queue-type": settings.queue_type}, callback=done)
+            yield lambda done, dead=dead: channel.queue_bind(dead, exchange, routing_key=dead, callback=done)
+            yield lambda done, name=name, dead=dead: channel.queue_declare(
+                name, durable=True, arguments=settings.queue_arguments(dead), callback=done)
+            yield lambda done, name=name, sub=sub: channel.queue_bind(name, exchange, routing_key=sub.topic,
+                                                                      callback=done)
+            yield lambda done, name=name, sub=sub: self._consumer_tags.append(channel.basic_consume(
+                name, self._receiver(name, sub), callback=done))
+
+    def _run_steps(self, steps: Iterator[Step], then: Callable[[], None]) -> None:
+        step = next(steps, None)
+        if step is None:
+            then()
+        else:
+            step(lambda _frame: self._run_steps(steps, then))
+
+    def _consuming(self, channel: Channel) -> None:
+        self._channel = channel
+        log.info("consumer group %r consuming %s", self._group_id,
+                 ", ".join(queue_name(self._group_id, s.topic) for s in self._subscriptions))
+        self._booted.set()
+
+    def _receiver(self, name: str, sub: Subscription) -> Callable[[Channel, Basic.Deliver, BasicProperties, bytes], None]:
+        lane = self._lanes[sub.topic]
+
+        def receive(channel: Channel, method: Basic.Deliver, properties: BasicProperties, body: bytes) -> None:
+            headers = _text_headers(properties.headers or {})
+            position = {"queue": name, "delivery-tag": str(method.delivery_tag),
+                        "redelivered": str(bool(method.redelivered)).lower()}
+            if "x-delivery-count" in headers:
+                position["delivery-count"] = headers["x-delivery-count"]
+            message = IncomingMessage(method.routing_key, body, headers.get(Headers.KEY), headers, position)
+            lane.put(_Delivery(self._generation, method.delivery_tag, sub, message))
+
+        return receive
+
+    def _cancel(self) -> None:
+        channel = self._channel
+        if channel is not None and channel.is_open:
+            for tag in self._consumer_tags:
+                channel.basic_cancel(tag)
+
+    def _channel_closed(self, channel: Channel, reason: BaseException) -> None:
+        self._forget_channel()
+        if isinstance(reason, pika.exceptions.ChannelClosedByBroker):
+            log.error("consumer group %r: RabbitMQ closed the channel: %s", self._group_id, describe(reason))
+            if not self._booted.is_set():
+                self._setup_error = describe(reason)
+                self._booted.set()
+            self._loop.reopen(describe(reason))
+
+    def _lost(self, reason: str) -> None:
+        self._forget_channel()
+
+    def _forget_channel(self) -> None:
+        with self._cond:
+            self._generation += 1
+        self._channel = None
+        self._consumer_tags = []
+
+
+def _text_headers(headers: Mapping[str, Any]) -> dict[str, str]:
+    """AMQP header values as text; tables and arrays (e.g. RabbitMQ's ``x-death``) are left out."""
+    text = {}
+    for name, value in headers.items():
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        if isinstance(value, (str, int, float)):
+            text[name] = str(value)
+    return text
