@@ -1,0 +1,164 @@
+"""Publishing: events queued by a handler go out after it succeeded, before the response."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from falcon.testing import create_environ
+
+from spine_core import BadRequest, Context, Interceptor, Spine, path, publish
+from spine_core.messages import Headers
+
+from .support import AT, OrderCreated, OrderShipped, options, payload
+
+COMPLETED: list[BaseException | None] = []
+
+
+class Completion(Interceptor):
+    def after_completion(self, ctx: Context, error: BaseException | None) -> None:
+        COMPLETED.append(error)
+
+
+class Orders:
+    def create(self, ctx: Context, order_id: path.Int) -> str:
+        publish.event(ctx, OrderCreated(order_id.value))
+        return "OK"
+
+    def create_and_ship(self, ctx: Context, order_id: path.Int) -> str:
+        publish.event(ctx, OrderCreated(order_id.value), OrderShipped(order_id.value))
+        publish.event(ctx, OrderCreated(order_id.value + 1))
+        return "OK"
+
+    def create_then_fail(self, ctx: Context, order_id: path.Int) -> str:
+        publish.event(ctx, OrderCreated(order_id.value))
+        raise RuntimeError("database down")
+
+    def create_then_reject(self, ctx: Context, order_id: path.Int) -> str:
+        publish.event(ctx, OrderCreated(order_id.value))
+        raise BadRequest("no stock")
+
+    def not_an_event(self, ctx: Context) -> str:
+        publish.event(ctx, {"order_id": 1})  # type: ignore[arg-type]
+        return "OK"
+
+
+def app_for(handler: Any, template: str = "/orders/:order_id") -> Spine:
+    app = Spine()
+    app.constructor(Orders)
+    app.interceptor(Completion())
+    app.route("POST", template, handler)
+    return app
+
+
+@pytest.fixture(autouse=True)
+def clear() -> None:
+    COMPLETED.clear()
+
+
+def test_event_is_published_with_its_wire_form(spine_app) -> None:
+    """After success the event is on its prefixed topic: JSON payload, key and standard headers."""
+    started = spine_app(app_for(Orders.create), options(prefix="shop."))
+    result = started.client.simulate_post("/orders/12345", headers={"X-Correlation-ID": "req-1"})
+    assert (result.status_code, result.text) == (200, "OK")
+    [message] = started.broker.messages("shop.order.created")
+    assert payload(message.value) == {"order_id": 12345, "at": "2024-05-01T12:30:00+00:00"}
+    assert message.key == "12345"
+    assert message.headers[Headers.EVENT_NAME] == "order.created"
+    assert message.headers[Headers.CORRELATION_ID] == "req-1"
+    assert message.headers[Headers.OCCURRED_AT] == AT.isoformat()
+    assert message.headers[Headers.CONTENT_TYPE] == "application/json"
+    assert message.headers[Headers.EVENT_ID]
+
+
+def test_every_event_gets_its_own_id(spine_app) -> None:
+    """Two events published by two requests carry different event ids."""
+    started = spine_app(app_for(Orders.create), options())
+    started.client.simulate_post("/orders/1")
+    started.client.simulate_post("/orders/1")
+    ids = {m.headers[Headers.EVENT_ID] for m in started.broker.messages("order.created")}
+    assert len(ids) == 2
+
+
+def test_events_of_one_request_are_published_in_order(spine_app) -> None:
+    """Several events of one request reach their topics, same-key events in the order queued."""
+    started = spine_app(app_for(Orders.create_and_ship), options())
+    assert started.client.simulate_post("/orders/10").text == "OK"
+    created = started.broker.messages("order.created")
+    assert sorted(payload(m.value)["order_id"] for m in created) == [10, 11]  # type: ignore[index]
+    [shipped] = started.broker.messages("order.shipped")
+    assert shipped.key is None
+    assert payload(shipped.value) == {"order_id": 10, "at": "2024-05-01T12:30:00+00:00"}
+
+
+def test_events_are_confirmed_before_the_response_starts(spine_app) -> None:
+    """The broker holds the event by the time the response status is sent."""
+    started = spine_app(app_for(Orders.create), options())
+    stored_when_responding: list[int] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        stored_when_responding.append(len(started.broker.messages("order.created")))
+
+    body = b"".join(started.runtime.wsgi(create_environ("/orders/7", method="POST"), start_response))
+    assert body == b"OK"
+    assert stored_when_responding == [1]
+
+
+@pytest.mark.parametrize("handler, status", [(Orders.create_then_fail, 500), (Orders.create_then_reject, 400)])
+def test_nothing_is_published_when_the_handler_fails(spine_app, handler: Any, status: int) -> None:
+    """Events queued by a handler that then raises are dropped."""
+    started = spine_app(app_for(handler), options())
+    assert started.client.simulate_post("/orders/1").status_code == status
+    assert started.broker.messages("order.created") == []
+
+
+def test_nothing_is_published_when_an_interceptor_fails_after_the_handler(spine_app) -> None:
+    """A post-handle that raises prevents the handler's events from being published."""
+
+    class Veto(Interceptor):
+        def post_handle(self, ctx: Context, result: Any) -> None:
+            raise BadRequest("vetoed")
+
+    app = app_for(Orders.create)
+    app.interceptor(Veto())
+    started = spine_app(app, options())
+    assert started.client.simulate_post("/orders/1").status_code == 400
+    assert started.broker.messages("order.created") == []
+
+
+def test_unconfirmed_publish_is_a_503_never_ok(spine_app) -> None:
+    """When the broker cannot confirm within the publish timeout the client gets a 503 JSON error."""
+    started = spine_app(app_for(Orders.create), options(publish_timeout=0.05))
+    started.broker.available = False
+    result = started.client.simulate_post("/orders/1")
+    assert result.status_code == 503
+    assert result.json["message"].startswith("event not published")
+    assert "OK" not in result.text
+    assert started.broker.messages("order.created") == []
+    assert type(COMPLETED[-1]).__name__ == "PublishError"
+
+
+def test_publishing_recovers_with_the_broker(spine_app) -> None:
+    """Once the broker is back, the next request publishes and answers OK."""
+    started = spine_app(app_for(Orders.create), options(publish_timeout=0.05))
+    started.broker.available = False
+    assert started.client.simulate_post("/orders/1").status_code == 503
+    started.broker.available = True
+    assert started.client.simulate_post("/orders/2").text == "OK"
+    assert [payload(m.value)["order_id"] for m in started.broker.messages("order.created")] == [2]  # type: ignore[index]
+
+
+def test_app_without_write_options_answers_503(spine_app) -> None:
+    """Publishing from an app configured not to publish is a 503 saying so, not a silent drop."""
+    started = spine_app(app_for(Orders.create), options(write=False))
+    result = started.client.simulate_post("/orders/1")
+    assert result.status_code == 503
+    assert "no write options" in result.json["message"]
+
+
+def test_publishing_a_non_event_is_refused(spine_app) -> None:
+    """``publish.event`` refuses an object without ``name()`` and ``occurred_at()``."""
+    with pytest.raises(TypeError, match="is not an event"):
+        publish.event(Context("r", "c"), {"order_id": 1})  # type: ignore[arg-type]
+    started = spine_app(app_for(Orders.not_an_event, "/bad"), options())
+    assert started.client.simulate_post("/bad").status_code == 500
