@@ -62,6 +62,9 @@ class Consumer:
         self._dead_letter = dead_letter
         self._suffix = dead_letter_suffix
         self._loop = ConnectionLoop(settings.parameters(), f"spine-rabbitmq-{group_id}", self._open, self._lost)
+        self.queues = [name for s in self._subscriptions
+                       for name in (queue_name(group_id, s.topic), s.topic + dead_letter_suffix)]
+        """Every queue this consumer declares: its group's queues and their dead-letter queues."""
         self._lanes = {s.topic: queue.SimpleQueue[_Delivery | None]() for s in self._subscriptions}
         self._workers = [
             threading.Thread(target=self._work, args=(lane,), name=f"spine-rabbitmq-{topic}", daemon=True)
