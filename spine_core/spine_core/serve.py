@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import waitress
+from waitress import wasyncore
 from waitress.channel import HTTPChannel
 
 from .options import Address
@@ -33,9 +34,8 @@ class InFlight:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         with self._idle:
             if self.draining:
-                start_response("503 Service Unavailable", [
-                    ("Content-Type", "application/json"), ("Connection", "close"),
-                ])
+                # No "Connection: close": a WSGI app may not send hop-by-hop headers (PEP 3333).
+                start_response("503 Service Unavailable", [("Content-Type", "application/json")])
                 return [b'{"message":"shutting down"}']
             self._count += 1
         try:
@@ -68,14 +68,21 @@ class Service:
 
     def start(self) -> Service:
         options = self.runtime.options
-        self.runtime.start()
         if self.runtime.wsgi is not None and options.http is not None:
+            # Bind first: a bad address or a busy port must fail before consumers start.
             address = Address.parse(options.address)
             self._inflight = InFlight(self.runtime.wsgi)
             self._server = waitress.create_server(
                 self._inflight, host=address.host, port=address.port,
                 threads=options.http.threads, ident="spine", clear_untrusted_proxy_headers=True,
             )
+        try:
+            self.runtime.start()
+        except BaseException:
+            if self._server is not None:
+                self._server.close()
+            raise
+        if self._server is not None:
             self._thread = threading.Thread(target=self._server.run, name="spine-http", daemon=True)
             self._thread.start()
             log.info("listening on http://%s:%s", address.host, self.port)
@@ -92,6 +99,8 @@ class Service:
         deadline = time.monotonic() + timeout
         if self._server is not None and self._inflight is not None:
             self._server.accepting = False
+            if self._server.socket is not None:  # not stopped before
+                self._server.trigger.pull_trigger(self._close_listener)
             self._inflight.draining = True
             if not self._inflight.wait_idle(deadline):
                 log.warning("shutdown timeout: HTTP requests still in flight")
@@ -101,6 +110,11 @@ class Service:
             self._server.close()
             if self._thread is not None:
                 self._thread.join(timeout=max(0.1, deadline - time.monotonic()))
+
+    def _close_listener(self) -> None:
+        """In waitress's loop thread: close the listening socket, so that new
+        connections are refused at once instead of waiting in the backlog."""
+        wasyncore.dispatcher.close(self._server)
 
     def _wait_flushed(self, deadline: float) -> None:
         """Let waitress send the responses already produced before its sockets close."""

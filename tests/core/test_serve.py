@@ -1,0 +1,261 @@
+"""Serving with waitress: real sockets, graceful stop of in-flight work, and the SIGTERM path."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from spine_core import BootError, Context, Spine, publish
+from spine_core.options import BrokerConfig
+from spine_core.serve import Service
+from spine_memory import MemoryBroker, MemoryPlugin
+
+from .support import OrderCreated, options, send
+
+DEADLINE = 10.0
+
+
+class Gate:
+    """A handler that announces it started, then waits to be released."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.done: list[int] = []
+
+    def slow(self, ctx: Context) -> str:
+        self.entered.set()
+        assert self.release.wait(DEADLINE), "the test never released the handler"
+        return "finished"
+
+    def consume(self, event: OrderCreated) -> None:
+        self.entered.set()
+        assert self.release.wait(DEADLINE), "the test never released the handler"
+        self.done.append(event.order_id)
+
+    def create(self, ctx: Context) -> str:
+        publish.event(ctx, OrderCreated(1))
+        return "OK"
+
+
+@pytest.fixture
+def gate() -> Gate:
+    return Gate()
+
+
+@pytest.fixture
+def broker() -> MemoryBroker:
+    return MemoryBroker()
+
+
+@pytest.fixture
+def services() -> Iterator[list[Service]]:
+    """Services started by a test; stopped at the end even if the test failed."""
+    started: list[Service] = []
+    yield started
+    for service in started:
+        service.stop(timeout=1.0)
+
+
+def start(app: Spine, broker: MemoryBroker, services: list[Service], **kw: object) -> Service:
+    opts = options(**kw)  # type: ignore[arg-type]
+    service = app.start(opts, broker=MemoryPlugin(BrokerConfig.from_options(opts), broker))
+    services.append(service)
+    return service
+
+
+def request(port: int, method: str, path: str) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=DEADLINE)
+    try:
+        conn.request(method, path)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def in_thread(target, *args):  # type: ignore[no-untyped-def]
+    """Run ``target(*args)`` in a thread; ``.result`` holds its return value once joined."""
+    box: dict[str, object] = {}
+
+    def run() -> None:
+        box["result"] = target(*args)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.box = box  # type: ignore[attr-defined]
+    return thread
+
+
+def http_app(gate: Gate) -> Spine:
+    app = Spine()
+    app.container.provide(Gate, gate)
+    app.route("GET", "/slow", Gate.slow)
+    app.route("POST", "/orders", Gate.create)
+    return app
+
+
+def test_serves_on_an_ephemeral_port(gate: Gate, broker: MemoryBroker, services: list[Service]) -> None:
+    """With address 127.0.0.1:0 the service binds a free port and answers over real HTTP."""
+    service = start(http_app(gate), broker, services)
+    assert service.port
+    assert request(service.port, "POST", "/orders") == (200, b"OK")
+    assert len(broker.messages("order.created")) == 1
+
+
+def test_stop_finishes_an_in_flight_request(gate: Gate, broker: MemoryBroker, services: list[Service]) -> None:
+    """A request being handled when stop begins still gets its full answer; stop waits for it."""
+    service = start(http_app(gate), broker, services)
+    client = in_thread(request, service.port, "GET", "/slow")
+    assert gate.entered.wait(DEADLINE)
+    stopper = in_thread(service.stop)
+    stopper.join(0.2)
+    assert stopper.is_alive(), "stop waits for the request in flight"
+    gate.release.set()
+    client.join(DEADLINE)
+    stopper.join(DEADLINE)
+    assert client.box["result"] == (200, b"finished")
+    assert not stopper.is_alive()
+
+
+def wait_until(condition, what: str) -> None:  # type: ignore[no-untyped-def]
+    """Wait for ``condition()`` to hold; fail after DEADLINE."""
+    deadline = time.monotonic() + DEADLINE
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.002)
+
+
+def test_stop_refuses_new_work_while_draining(gate: Gate, broker: MemoryBroker, services: list[Service]) -> None:
+    """While draining, new connections are refused at once and a kept-alive connection gets a 503."""
+    service = start(http_app(gate), broker, services)
+    port = service.port
+    assert port
+    kept_alive = http.client.HTTPConnection("127.0.0.1", port, timeout=DEADLINE)
+    kept_alive.request("GET", "/nowhere")
+    assert kept_alive.getresponse().read()
+    client = in_thread(request, port, "GET", "/slow")
+    assert gate.entered.wait(DEADLINE)
+    stopper = in_thread(service.stop)
+    wait_until(lambda: service._server.socket is None, "the listening socket is closed")
+    with pytest.raises(ConnectionRefusedError):
+        request(port, "POST", "/orders")
+    kept_alive.request("POST", "/orders")
+    response = kept_alive.getresponse()
+    assert (response.status, response.read()) == (503, b'{"message":"shutting down"}')
+    kept_alive.close()
+    gate.release.set()
+    client.join(DEADLINE)
+    stopper.join(DEADLINE)
+    assert client.box["result"] == (200, b"finished")
+    assert broker.messages("order.created") == [], "no refused request published anything"
+
+
+def test_stop_finishes_an_in_flight_message(gate: Gate, broker: MemoryBroker, services: list[Service]) -> None:
+    """A message being handled when stop begins is finished and acknowledged, not redelivered."""
+    app = Spine()
+    app.container.provide(Gate, gate)
+    app.consumers().register("order.created", Gate.consume)
+    service = start(app, broker, services, group="stock", http=False)
+    send(broker, OrderCreated(42))
+    assert gate.entered.wait(DEADLINE)
+    stopper = in_thread(service.stop)
+    stopper.join(0.2)
+    assert stopper.is_alive(), "stop waits for the message in flight"
+    gate.release.set()
+    stopper.join(DEADLINE)
+    assert not stopper.is_alive()
+    assert gate.done == [42]
+    broker.drain(timeout=0)  # settled: nothing left for the group
+
+
+def test_bad_address_fails_before_anything_starts(gate: Gate, broker: MemoryBroker, services: list[Service]) -> None:
+    """An unparsable address is a BootError, and no consumer was left running."""
+    app = Spine()
+    app.container.provide(Gate, gate)
+    app.consumers().register("order.created", Gate.consume)
+    app.route("GET", "/slow", Gate.slow)
+    opts = options(group="stock", address="nowhere")
+    with pytest.raises(BootError, match="is not HOST:PORT"):
+        app.start(opts, broker=MemoryPlugin(BrokerConfig.from_options(opts), broker))
+    send(broker, OrderCreated(1))
+    broker.drain(timeout=0)  # no member joined the group: nothing is waiting to be consumed
+
+
+SERVICE_SCRIPT = textwrap.dedent("""
+    import logging, sys
+    from spine_core import Context, Options, Spine
+
+    fifo = sys.argv[1]
+
+    def slow(ctx: Context) -> str:
+        logging.getLogger("test").info("handler entered")
+        with open(fifo) as f:
+            return "finished " + f.read()
+
+    app = Spine()
+    app.route("GET", "/slow", slow)
+    app.run(Options(address="127.0.0.1:0", shutdown_timeout=10.0))
+""")
+
+
+class Lines:
+    """The lines a subprocess writes, read in a thread so a test can wait for one."""
+
+    def __init__(self, stream) -> None:  # type: ignore[no-untyped-def]
+        self.lines: list[str] = []
+        self._cond = threading.Condition()
+        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
+
+    def _pump(self, stream) -> None:  # type: ignore[no-untyped-def]
+        for line in stream:
+            with self._cond:
+                self.lines.append(line)
+                self._cond.notify_all()
+
+    def wait_for(self, text: str, timeout: float = DEADLINE) -> str:
+        with self._cond:
+            found = self._cond.wait_for(lambda: next((x for x in self.lines if text in x), None), timeout)
+        assert found, f"{text!r} not logged within {timeout}s; got:\n{''.join(self.lines)}"
+        return found
+
+
+def test_sigterm_finishes_in_flight_request_and_exits_zero(tmp_path: Path) -> None:
+    """On SIGTERM ``run`` stops accepting, finishes the request in flight, and the process exits 0."""
+    fifo = tmp_path / "release"
+    os.mkfifo(fifo)
+    script = tmp_path / "service.py"
+    script.write_text(SERVICE_SCRIPT)
+    env = {**os.environ, "SPINE_BROKER": "memory", "PYTHONUNBUFFERED": "1"}
+    env.pop("SPINE_ADDRESS", None)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(fifo)], env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        log = Lines(proc.stdout)
+        port = int(log.wait_for("listening on http://127.0.0.1:").rsplit(":", 1)[1])
+        client = in_thread(request, port, "GET", "/slow")
+        log.wait_for("handler entered")
+        proc.send_signal(signal.SIGTERM)
+        log.wait_for("SIGTERM received")
+        assert proc.poll() is None, "the process waits for the request in flight"
+        fifo.write_text("after SIGTERM")
+        client.join(DEADLINE)
+        assert client.box["result"] == (200, b"finished after SIGTERM")
+        assert proc.wait(DEADLINE) == 0
+        log.wait_for("stopped")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
