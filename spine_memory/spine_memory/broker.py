@@ -10,6 +10,7 @@ member stops before settling it goes to the next owner of its partition.
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import time
 import zlib
@@ -18,10 +19,14 @@ from collections.abc import Iterable, Sequence
 from attrs import define, field, frozen
 
 from spine_core.errors import PublishError
-from spine_core.messages import Ack, DeadLetter, IncomingMessage, Nack, OutgoingMessage, Settlement, Subscription
+from spine_core.messages import (
+    NACK, Ack, DeadLetter, IncomingMessage, Nack, OutgoingMessage, Settlement, Subscription,
+)
 
 DEFAULT_PARTITIONS = 4
 NACK_PAUSE = 0.1
+
+log = logging.getLogger("spine.memory")
 
 
 @frozen
@@ -188,7 +193,11 @@ class MemoryBroker:
                 tp = (stored.topic, stored.partition)
                 group.in_flight.add(tp)
                 member.busy = tp
-            settlement = subscription.deliver(stored.incoming())
+            try:
+                settlement = subscription.deliver(stored.incoming())
+            except Exception:  # deliver broke its contract; keep the member alive, redeliver
+                log.exception("deliver raised on %s partition %d offset %d", *tp, stored.offset)
+                settlement = NACK
             with self._cond:
                 if not member.closed:
                     self._settle(group, stored, settlement)
