@@ -20,6 +20,8 @@ from spine_core.options import BrokerConfig
 from spine_rabbitmq.config import DEFAULT_URL, queue_name
 from spine_rabbitmq.plugin import RabbitMQPlugin
 
+from .proxy import Proxy
+
 RABBITMQ_URL = os.environ.get("SPINE_TEST_RABBITMQ_URL", DEFAULT_URL)
 
 
@@ -100,6 +102,11 @@ class RabbitScope:
         self.plugins.append(service.runtime.broker)
         return service.start()
 
+    def stop(self, service: Service, timeout: float) -> None:
+        """Stop a service before the end of the test (e.g. ``timeout=0``: as if it died mid-message)."""
+        self.services.remove(service)
+        service.stop(timeout=timeout)
+
     def channel(self) -> Any:
         """A blocking channel for looking at the server (the caller closes its connection)."""
         return pika.BlockingConnection(pika.URLParameters(self.url)).channel()
@@ -126,3 +133,12 @@ def rabbit(rabbitmq_url: str) -> Iterator[RabbitScope]:
     scope = RabbitScope(rabbitmq_url)
     yield scope
     scope.cleanup()
+
+
+@pytest.fixture
+def proxy(rabbitmq_url: str) -> Iterator[Proxy]:
+    """A TCP proxy to the server that the test can cut and restore (an outage of its own)."""
+    params = pika.URLParameters(rabbitmq_url)
+    p = Proxy((params.host, params.port))
+    yield p
+    p.cut()

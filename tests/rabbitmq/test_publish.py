@@ -1,0 +1,75 @@
+"""Publishing over RabbitMQ: routed by topic, persistent, confirmed, and 503 when it is not."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from falcon.testing import TestClient
+
+from spine_core import WriteOptions
+from spine_core.errors import BootError
+from spine_core.options import BrokerConfig
+
+from .conftest import RabbitScope
+from .proxy import Proxy
+from .support import order_service, probe_queue, take, wait_until
+
+
+def test_event_is_routed_by_topic_persistent_and_carries_spine_headers(rabbit: RabbitScope) -> None:
+    """POST answers OK once confirmed; the message has routing key = prefix + name, delivery mode 2,
+    the event as JSON and Spine's headers, the key included."""
+    queue = probe_queue(rabbit)
+    client = TestClient(order_service(rabbit).runtime.wsgi)
+    result = client.simulate_post("/orders/7", headers={"X-Correlation-ID": "corr-7"})
+    assert (result.status_code, result.text) == (200, "OK")
+    [(method, props, body)] = take(rabbit, queue)
+    assert method.routing_key == rabbit.prefix + "order.created"  # type: ignore[attr-defined]
+    assert method.exchange == rabbit.exchange  # type: ignore[attr-defined]
+    assert props.delivery_mode == 2  # type: ignore[attr-defined]
+    assert props.content_type == "application/json"  # type: ignore[attr-defined]
+    headers = props.headers  # type: ignore[attr-defined]
+    assert headers["event-name"] == "order.created" and headers["event-key"] == "7"
+    assert props.message_id == headers["event-id"]  # type: ignore[attr-defined]
+    assert headers["correlation-id"] == props.correlation_id  # type: ignore[attr-defined]
+    assert json.loads(body)["order_id"] == 7
+
+
+def test_unroutable_event_is_503(rabbit: RabbitScope) -> None:
+    """With no queue bound to the routing key RabbitMQ returns the message: 503, never OK."""
+    client = TestClient(order_service(rabbit).runtime.wsgi)
+    result = client.simulate_post("/orders/8")
+    assert result.status_code == 503
+    assert "no queue is bound to routing key" in result.json["message"]
+
+
+def test_broker_down_is_503_within_the_timeout_then_publishing_recovers(rabbit: RabbitScope, proxy: Proxy) -> None:
+    """While RabbitMQ is unreachable POST answers 503 within the publish timeout and readiness
+    says why; once it is back the publisher reconnects and POST is OK again."""
+    queue = probe_queue(rabbit)
+    service = order_service(rabbit, publish_timeout=1.5, url=proxy.url())
+    client = TestClient(service.runtime.wsgi)
+    assert client.simulate_post("/orders/1").text == "OK"
+
+    proxy.cut()
+    wait_until(lambda: not service.runtime.health().ready, 5, "readiness to report the outage")
+    assert "publisher not connected" in service.runtime.health().detail
+    started = time.monotonic()
+    result = client.simulate_post("/orders/2")
+    elapsed = time.monotonic() - started
+    assert result.status_code == 503, result.text
+    assert 1.4 < elapsed < 3.0, f"503 after {elapsed:.2f}s with a 1.5s publish timeout"
+
+    proxy.restore()
+    wait_until(lambda: service.runtime.health().ready, 15, "the publisher to reconnect")
+    assert client.simulate_post("/orders/3").text == "OK"
+    assert [json.loads(body)["order_id"] for _, _, body in take(rabbit, queue)] == [1, 3]
+
+
+def test_wrong_credentials_are_a_boot_error(rabbit: RabbitScope) -> None:
+    """Credentials RabbitMQ refuses stop the app at boot instead of retrying forever."""
+    plugin = rabbit.plugin(BrokerConfig(name="rabbitmq", write=WriteOptions(),
+                                        settings={"url": "amqp://guest:wrong@127.0.0.1:5672/"}))
+    with pytest.raises(BootError, match="RabbitMQ refused the connection"):
+        plugin.spine_broker_start()
