@@ -21,7 +21,12 @@ from .errors import (
 )
 from .event import Event
 from .hookspecs import hookimpl
+from .http.cors import Cors
+from .http.formdata import UploadedFile
+from .http.forms import form
+from .http.pagination import Pagination
 from .http.responses import Response
+from .http.results import Binary, Cookie, Redirect
 from .interceptor import Interceptor
 from .messages import IncomingMessage
 from .options import BrokerOptions, HTTPOptions, Options, ReadOptions, RetryOptions, WriteOptions
@@ -29,10 +34,10 @@ from .params import Query, RequestHeaders
 from .serve import Service
 
 __all__ = [
-    "BadRequest", "BootError", "BrokerOptions", "Conflict", "Context", "Event", "Forbidden",
-    "HTTPError", "HTTPOptions", "IncomingMessage", "Interceptor", "MethodNotAllowed", "NotFound",
-    "Options", "PayloadTooLarge", "PublishError", "Query", "ReadOptions", "RequestHeaders",
-    "Response", "RetryOptions", "Service", "ServiceUnavailable", "Spine", "SpineError",
-    "TooManyRequests", "Unauthorized", "UnprocessableEntity", "WriteOptions", "hookimpl",
-    "path", "publish",
+    "BadRequest", "Binary", "BootError", "BrokerOptions", "Conflict", "Context", "Cookie", "Cors",
+    "Event", "Forbidden", "HTTPError", "HTTPOptions", "IncomingMessage", "Interceptor",
+    "MethodNotAllowed", "NotFound", "Options", "Pagination", "PayloadTooLarge", "PublishError",
+    "Query", "ReadOptions", "Redirect", "RequestHeaders", "Response", "RetryOptions", "Service",
+    "ServiceUnavailable", "Spine", "SpineError", "TooManyRequests", "Unauthorized",
+    "UnprocessableEntity", "UploadedFile", "WriteOptions", "form", "hookimpl", "path", "publish",
 ]

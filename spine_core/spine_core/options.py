@@ -58,10 +58,17 @@ class BrokerOptions:
 
 @define(kw_only=True)
 class HTTPOptions:
-    """The HTTP server: a prefix for every route and waitress's worker threads."""
+    """The HTTP server: a prefix for every route, waitress's worker threads, and request limits.
+
+    ``max_upload_size`` is the largest form or multipart body accepted, in bytes
+    (larger ones are answered 413 unread); ``max_page_size`` the largest
+    ``Pagination`` ``size`` a client may ask for.
+    """
 
     global_prefix: str = ""
     threads: int = 8
+    max_upload_size: int = 10 * 1024 * 1024
+    max_page_size: int = 100
 
 
 @define(kw_only=True)

@@ -37,7 +37,9 @@ class Runtime:
         self.wsgi: falcon.App[falcon.Request, falcon.Response] | None = None
         if http is not None:
             interceptors = [container.instance(i) for i in app.interceptors]
-            self.wsgi = build_falcon_app(app.routes, http.global_prefix, container, interceptors, self.dispatch)
+            self.wsgi = build_falcon_app(
+                app.routes, http.global_prefix, container, interceptors, self.dispatch, options=http
+            )
         self.subscriptions = self._subscriptions(app, config)
 
     def _subscriptions(self, app: Spine, config: BrokerConfig) -> list[Subscription]:

@@ -12,8 +12,11 @@ from ..container import Container
 from ..context import CORRELATION_HEADER, Context
 from ..errors import BootError, HTTPError, PublishError
 from ..interceptor import Interceptor
+from ..options import HTTPOptions
 from ..pipeline.invoke import invoke
 from ..pipeline.plan import Plan, make_plan
+from .cors import Cors
+from .formdata import close_form
 from .resolvers import http_resolvers
 from .responses import render
 from .routes import Route, falcon_template
@@ -29,7 +32,10 @@ def _responder(plan: Plan, template: str, dispatch: Callable[[Context], None]) -
         ctx.params = params
         req.context.spine = ctx
         resp.set_header(CORRELATION_HEADER, ctx.correlation_id)
-        render(invoke(plan, ctx, dispatch), resp)
+        try:
+            render(invoke(plan, ctx, dispatch), resp)
+        finally:
+            close_form(ctx)
 
     return respond
 
@@ -65,9 +71,13 @@ def build_falcon_app(
     container: Container,
     interceptors: Sequence[Interceptor],
     dispatch: Callable[[Context], None],
+    options: HTTPOptions | None = None,
 ) -> falcon.App[falcon.Request, falcon.Response]:
-    """Plan every route and mount it; conflicting routes are a BootError."""
-    app = falcon.App()
+    """Plan every route and mount it; conflicting routes are a BootError.
+
+    A global ``Cors`` interceptor is installed as Falcon middleware, so that it
+    answers preflight requests; ``options`` bound uploads and page sizes."""
+    app = falcon.App(middleware=[i for i in interceptors if isinstance(i, Cors)])
     app.add_error_handler(Exception, _on_unexpected)
     app.add_error_handler(falcon.HTTPError, _on_falcon_error)
     app.add_error_handler(HTTPError, _on_spine_error)
@@ -79,8 +89,10 @@ def build_falcon_app(
         attribute = f"on_{route.method.lower()}"
         if hasattr(resource, attribute):
             raise BootError(f"route {route.method} {template} is registered twice")
-        route_interceptors = [*interceptors, *(container.instance(i) for i in route.interceptors)]
-        plan = make_plan(route.handler, container, http_resolvers(route.param_names()), route_interceptors)
+        own = [container.instance(i) for i in route.interceptors]
+        if any(isinstance(i, Cors) for i in own):
+            raise BootError(f"route {route.method} {template}: register Cors for every route with app.interceptor")
+        plan = make_plan(route.handler, container, http_resolvers(route.param_names(), options), [*interceptors, *own])
         setattr(resource, attribute, _responder(plan, template, dispatch))
     for template, resource in resources.items():
         try:

@@ -12,9 +12,13 @@ import cattrs
 from ..context import Context
 from ..errors import BadRequest, BootError
 from ..event import converter
+from ..options import HTTPOptions
 from ..params import Query, RequestHeaders
 from ..path import PATH_TYPES
 from ..pipeline.plan import Resolver, ResolverFor
+from .formdata import UploadedFile, file_resolver, files_resolver
+from .forms import form_resolver, is_form
+from .pagination import Pagination, pagination_resolver
 
 
 def _context(ctx: Context) -> Context:
@@ -55,9 +59,11 @@ def _describe(error: Exception) -> str:
     return str(error)
 
 
-def http_resolvers(path_params: list[str]) -> ResolverFor:
-    """A ResolverFor one route whose ``:params`` are ``path_params``, matched in order."""
+def http_resolvers(path_params: list[str], options: HTTPOptions | None = None) -> ResolverFor:
+    """A ResolverFor one route whose ``:params`` are ``path_params``, matched in order;
+    ``options`` bound uploads and page sizes."""
     remaining: Iterator[str] = iter(path_params)
+    limits = options or HTTPOptions()
 
     def resolver_for(name: str, annotation: Any) -> Resolver:
         if annotation is Context:
@@ -71,6 +77,14 @@ def http_resolvers(path_params: list[str]) -> ResolverFor:
             return _query
         if annotation is RequestHeaders:
             return _headers
+        if annotation is Pagination:
+            return pagination_resolver(limits.max_page_size)
+        if annotation == list[UploadedFile]:
+            return files_resolver(limits.max_upload_size)
+        if annotation is UploadedFile:
+            return file_resolver(name, limits.max_upload_size)
+        if is_form(annotation):
+            return form_resolver(annotation, limits.max_upload_size)
         if attrs.has(annotation):
             return _body(annotation)
         raise BootError(f"cannot resolve parameter {name!r} of type {annotation!r} for an HTTP route")

@@ -1,4 +1,4 @@
-"""Handler results rendered onto Falcon's response: text, JSON, bytes, or a Response."""
+"""Handler results rendered onto Falcon's response: text, JSON, bytes, a Response, Redirect or Binary."""
 
 from __future__ import annotations
 
@@ -8,23 +8,30 @@ import falcon
 from attrs import Factory, define
 
 from ..event import encode
+from .results import Binary, Cookie, Redirect, set_cookies, write_binary, write_redirect
 
 
 @define
 class Response:
-    """A result with its own status and headers; ``body`` is rendered like any result."""
+    """A result with its own status, headers and cookies; ``body`` is rendered like any result."""
 
     body: Any = None
     status: int = 200
     headers: dict[str, str] = Factory(dict)
+    cookies: list[Cookie] = Factory(list)
 
 
 def render(result: Any, resp: falcon.Response) -> None:
     """``str`` → text/plain; ``None`` → 204; ``bytes`` → octet-stream; anything else → JSON."""
+    if isinstance(result, Redirect):
+        return write_redirect(result, resp)
+    if isinstance(result, Binary):
+        return write_binary(result, resp)
     if isinstance(result, Response):
         resp.status = result.status
         for name, value in result.headers.items():
             resp.set_header(name, value)
+        set_cookies(resp, result.cookies)
         if result.body is None:
             return
         result = result.body

@@ -1,0 +1,96 @@
+"""Form DTOs: attrs classes marked ``@form``, filled from a urlencoded or multipart body."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Sequence, Set
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+
+from ..context import Context
+from ..errors import BadRequest, BootError
+from ..event import converter
+from ..pipeline.plan import Resolver
+from .formdata import read_form
+
+T = TypeVar("T")
+
+_MARK = "__spine_form__"
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
+_MANY = (list, tuple, set, frozenset, Sequence, Set)
+
+
+def _boolean(value: Any, _: type) -> bool:
+    word = str(value).lower()
+    if word in _TRUE or word in _FALSE:
+        return word in _TRUE
+    raise ValueError(f"expected a boolean (true/false, on/off, 1/0, yes/no), got {value!r}")
+
+
+form_converter = converter.copy()
+"""The body converter, with form booleans: an unchecked checkbox is absent, a checked one ``on``."""
+form_converter.register_structure_hook(bool, _boolean)
+
+
+def form(cls: type[T]) -> type[T]:
+    """Mark an attrs class as filled from the request's form fields instead of a JSON body.
+
+    >>> @form
+    ... @define
+    ... class Signup:
+    ...     email: str
+    ...     age: int
+    ...     newsletter: bool = False
+    """
+    checked: type = cls
+    if not attrs.has(checked):
+        raise TypeError(f"@form needs an attrs class: put it above @define on {cls.__qualname__}")
+    setattr(cls, _MARK, True)
+    return cls
+
+
+def is_form(annotation: Any) -> bool:
+    """Whether ``annotation`` is a class marked with ``@form``."""
+    return inspect.isclass(annotation) and getattr(annotation, _MARK, False) is True
+
+
+def form_resolver(cls: type, max_size: int) -> Resolver:
+    """Fill ``cls`` from the form: a field takes the last value sent under its name, a
+    list/tuple/set field every value; an empty value counts as absent unless the field is a ``str``.
+    Conversion errors are 400 naming the field."""
+    try:
+        attrs.resolve_types(cls)
+    except NameError as e:
+        raise BootError(f"form {cls.__qualname__}: cannot resolve a field type: {e}") from None
+    fields = attrs.fields(cls)
+    many = {a.name for a in fields if typing.get_origin(a.type) in _MANY}
+    text = {a.name for a in fields if a.type is str}
+
+    def resolve(ctx: Context) -> Any:
+        sent = read_form(ctx, max_size).fields
+        data: dict[str, Any] = {}
+        for a in fields:
+            values = [v for v in sent.get(a.name, ()) if v or a.name in text]
+            if values:
+                data[a.name] = values if a.name in many else values[-1]
+        try:
+            return form_converter.structure(data, cls)
+        except cattrs.BaseValidationError as e:
+            raise BadRequest(f"form does not fit {cls.__name__}: {_describe(e)}") from None
+        except (ValueError, TypeError) as e:
+            raise BadRequest(f"form does not fit {cls.__name__}: {e}") from None
+
+    return resolve
+
+
+def _describe(error: cattrs.BaseValidationError) -> str:
+    """``invalid value for type, expected int @ $.age`` → ``field 'age': invalid value ...``."""
+    described = []
+    for line in cattrs.transform_error(error):
+        message, _, where = line.rpartition(" @ $.")
+        described.append(f"field {where!r}: {message}" if message else line)
+    return "; ".join(described)
