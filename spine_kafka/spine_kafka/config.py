@@ -1,0 +1,148 @@
+"""Client configuration: the plugin's settings split into librdkafka properties per client.
+
+``BrokerConfig.settings`` holds librdkafka properties (``SPINE_KAFKA_<KEY>`` in the
+environment becomes ``<key>`` lowercased with ``_`` → ``.``). A key is routed by prefix:
+
+- ``producer.<property>``: the producer only (e.g. ``producer.compression.type``);
+- ``consumer.<property>``: the consumers only (e.g. ``consumer.session.timeout.ms``);
+- ``<property>``: every client (``bootstrap.servers``, ``security.protocol``, ``sasl.*``, ``ssl.*``);
+- the plugin's own keys (:data:`PLUGIN_KEYS`) are never passed to librdkafka.
+
+A prefixed key wins over the same unprefixed one; both win over Spine's defaults.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, Final
+
+from attrs import frozen
+
+from spine_core.errors import BootError
+
+PLUGIN_KEYS: Final = frozenset({"partitions", "replication.factor", "create.topics", "workers", "max.pending"})
+"""Settings of the plugin itself, not librdkafka properties."""
+
+DEFAULT_BOOTSTRAP: Final = "localhost:9092"
+
+PRODUCER_DEFAULTS: Final[Mapping[str, Any]] = {
+    "enable.idempotence": True,
+    "acks": "all",
+    "linger.ms": 0,
+}
+"""No batching delay: a request waits only for the broker's round trip."""
+
+CONSUMER_DEFAULTS: Final[Mapping[str, Any]] = {
+    "enable.auto.commit": False,
+    "enable.auto.offset.store": False,
+    "auto.offset.reset": "earliest",
+    "fetch.wait.max.ms": 100,
+}
+"""Offsets are committed by the plugin; a new group starts at the beginning of its topics;
+a fetch waits at most 100 ms for data (librdkafka's 500 ms adds latency on brokers that
+hold a fetch for its whole wait)."""
+
+SPINE_OWNED: Final = frozenset({"enable.auto.commit", "enable.auto.offset.store", "group.id"})
+"""Consumer properties the plugin's delivery guarantees depend on: not overridable."""
+
+
+@frozen
+class KafkaSettings:
+    """The plugin's settings, parsed: librdkafka properties per client and its own options."""
+
+    common: Mapping[str, str]
+    producer: Mapping[str, str]
+    consumer: Mapping[str, str]
+    partitions: int = 3
+    replication_factor: int = -1
+    create_topics: bool = True
+    workers: int = 8
+    max_pending: int = 1000
+
+    @classmethod
+    def parse(cls, settings: Mapping[str, str]) -> KafkaSettings:
+        """Split ``settings``; raises BootError for a bad value of the plugin's own keys."""
+        common: dict[str, str] = {}
+        producer: dict[str, str] = {}
+        consumer: dict[str, str] = {}
+        own: dict[str, str] = {}
+        for key, value in settings.items():
+            value = str(value)
+            if key in PLUGIN_KEYS:
+                own[key] = value
+            elif key.startswith("producer."):
+                producer[key[len("producer."):]] = value
+            elif key.startswith("consumer."):
+                consumer[key[len("consumer."):]] = value
+            else:
+                common[key] = value
+        fixed = SPINE_OWNED & (set(common) | set(consumer))
+        if fixed:
+            raise BootError(f"kafka settings {sorted(fixed)} are set by Spine (group id: SPINE_KAFKA_GROUP_ID)")
+        return cls(
+            common, producer, consumer,
+            partitions=_int(own, "partitions", 3, minimum=1),
+            replication_factor=_int(own, "replication.factor", -1, minimum=-1),
+            create_topics=_bool(own, "create.topics", True),
+            workers=_int(own, "workers", 8, minimum=1),
+            max_pending=_int(own, "max.pending", 1000, minimum=1),
+        )
+
+    def producer_config(self, publish_timeout: float) -> dict[str, Any]:
+        """Producer properties; an unconfirmed message expires after ``publish_timeout``."""
+        timeout_ms = max(1, int(publish_timeout * 1000))
+        return {
+            **PRODUCER_DEFAULTS,
+            "message.timeout.ms": timeout_ms,
+            "bootstrap.servers": DEFAULT_BOOTSTRAP,
+            **self.common,
+            **self.producer,
+            "logger": logging.getLogger("spine.kafka.producer"),
+        }
+
+    def consumer_config(self, group_id: str) -> dict[str, Any]:
+        """Consumer properties for a member of ``group_id``."""
+        return {
+            **CONSUMER_DEFAULTS,
+            "bootstrap.servers": DEFAULT_BOOTSTRAP,
+            **self.common,
+            **self.consumer,
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "group.id": group_id,
+            "logger": logging.getLogger("spine.kafka.consumer"),
+        }
+
+    def admin_config(self) -> dict[str, Any]:
+        """AdminClient properties (topic creation, health)."""
+        return {
+            "bootstrap.servers": DEFAULT_BOOTSTRAP,
+            **self.common,
+            "logger": logging.getLogger("spine.kafka.admin"),
+        }
+
+
+def _int(own: Mapping[str, str], key: str, default: int, *, minimum: int) -> int:
+    raw = own.get(key)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BootError(f"kafka setting {key}={raw!r} is not an integer") from None
+    if value < minimum:
+        raise BootError(f"kafka setting {key}={value} must be at least {minimum}")
+    return value
+
+
+def _bool(own: Mapping[str, str], key: str, default: bool) -> bool:
+    raw = own.get(key)
+    if raw is None:
+        return default
+    word = raw.strip().lower()
+    if word in ("true", "1", "yes", "on"):
+        return True
+    if word in ("false", "0", "no", "off"):
+        return False
+    raise BootError(f"kafka setting {key}={raw!r} is not a boolean")

@@ -1,0 +1,450 @@
+"""Consuming: one group member per ``spine_subscribe`` call.
+
+A poll thread owns the librdkafka consumer: it fetches, hands messages to a pool
+of worker threads, commits and handles rebalances. Workers call the core's
+``deliver`` and settle what it returns. Messages of one key of one partition are
+delivered one at a time, in offset order; other keys run in parallel. A
+partition's offset is committed only up to its first unfinished message, so a
+message is never committed before it was handled or dead-lettered.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+
+from attrs import frozen
+
+from spine_core.errors import BootError, PublishError
+from spine_core.messages import Ack, DeadLetter, IncomingMessage, Nack, Subscription
+
+from .producer import KafkaProducer
+from .topics import TopicError, Topics
+
+log = logging.getLogger("spine.kafka")
+
+POLL_TIMEOUT = 0.1
+NACK_DELAY = 1.0
+"""A message the core gave back (Nack) is fetched again after this pause, not in a hot loop."""
+COMMIT_INTERVAL = 0.1
+
+Partition = tuple[str, int]
+Lane = tuple[str, int, "bytes | None"]
+
+
+@frozen
+class Fetched:
+    """A consumed message and its address (what librdkafka's Message types as optional)."""
+
+    topic: str
+    partition: int
+    offset: int
+    message: Message
+
+    @classmethod
+    def of(cls, message: Message) -> Fetched:
+        topic, partition, offset = message.topic(), message.partition(), message.offset()
+        assert topic is not None and partition is not None and offset is not None, "a consumed message"
+        return cls(topic, partition, offset, message)
+
+    def incoming(self) -> IncomingMessage:
+        """The message as the core sees it: text key and headers, position for logs and dead letters."""
+        key = self.message.key()
+        raw = self.message.headers() or ()
+        headers = {name: _text(value) for name, value in (raw.items() if isinstance(raw, dict) else raw)}
+        return IncomingMessage(
+            topic=self.topic,
+            value=self.message.value() or b"",
+            key=None if key is None else key.decode("utf-8", "replace"),
+            headers=headers,
+            position={"partition": str(self.partition), "offset": str(self.offset)},
+        )
+
+
+class PartitionState:
+    """Offsets of one assigned partition handed out to workers, and what may be committed."""
+
+    def __init__(self) -> None:
+        self.live = True
+        self.in_flight = 0
+        self._open: deque[int] = deque()
+        self._finished: set[int] = set()
+        self.committable: int | None = None
+        self.committed: int | None = None
+
+    def add(self, offset: int) -> None:
+        self._open.append(offset)
+
+    def finish(self, offset: int) -> None:
+        """Mark ``offset`` settled; advance ``committable`` over the settled prefix."""
+        self._finished.add(offset)
+        while self._open and self._open[0] in self._finished:
+            self._finished.discard(done := self._open.popleft())
+            self.committable = done + 1
+
+    def to_commit(self, again: bool = False) -> int | None:
+        """The offset to commit: new progress, or (``again``) all progress, e.g. when a
+        commit that may have failed must be repeated before a handover."""
+        if self.committable is not None and (again or self.committable != self.committed):
+            return self.committable
+        return None
+
+
+class KafkaConsumer:
+    """One member of a consumer group: a poll thread and a pool of workers."""
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        subscriptions: Sequence[Subscription],
+        producer: KafkaProducer,
+        topics: Topics,
+        *,
+        workers: int,
+        max_pending: int,
+        settle_timeout: float,
+        revoke_timeout: float,
+    ) -> None:
+        self._config = config
+        self._group = config["group.id"]
+        self._subscriptions = {s.topic: s for s in subscriptions}
+        self._producer = producer
+        self._topics = topics
+        self._workers_count = workers
+        self._max_pending = max_pending
+        self._settle_timeout = settle_timeout
+        self._revoke_timeout = revoke_timeout
+        self._consumer: Any = None
+        self._cond = threading.Condition()
+        # Guarded by _cond: work queues, partition states, nacks.
+        self._lanes: dict[Lane, deque[tuple[PartitionState, Fetched]]] = {}
+        self._ready: deque[Lane] = deque()
+        self._states: dict[Partition, PartitionState] = {}
+        self._nacks: list[tuple[PartitionState, Partition, int]] = []
+        self._queued = 0
+        self._in_flight = 0
+        self._stopping = False
+        # Poll thread only.
+        self._held: dict[Partition, tuple[int, float]] = {}
+        self._paused: set[Partition] = set()
+        self._overloaded = False
+        self._last_commit = 0.0
+        self._close_deadline: float | None = None
+        self._assigned: bool = False
+        self._poller: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._fatal: str | None = None
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def start(self) -> None:
+        """Create missing topics, join the group (asynchronously) and start the threads."""
+        try:
+            self._topics.ensure(self._subscriptions, self._revoke_timeout)
+        except TopicError as e:
+            raise BootError(str(e)) from None
+        try:
+            self._consumer = Consumer({**self._config, "error_cb": self._on_error, "on_commit": self._on_commit})
+        except KafkaException as e:
+            raise BootError(f"kafka consumer configuration refused: {e.args[0].str()}") from None
+        self._consumer.subscribe(
+            list(self._subscriptions), on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
+        )
+        self._poller = threading.Thread(target=self._poll_loop, name=f"spine-kafka-poll-{self._group}", daemon=True)
+        self._poller.start()
+        for i in range(self._workers_count):
+            threading.Thread(target=self._work, name=f"spine-kafka-worker-{self._group}-{i}", daemon=True).start()
+
+    def stop(self, deadline: float) -> None:
+        """Stop fetching; in-flight messages may finish until ``deadline`` (monotonic)."""
+        self._close_deadline = deadline
+        self._stop.set()
+
+    def join(self) -> None:
+        """Wait until the member committed what it finished and left the group."""
+        if self._poller is not None:
+            self._poller.join(max(0.0, (self._close_deadline or 0.0) - time.monotonic()) + 10.0)
+            if self._poller.is_alive():
+                log.error("kafka consumer of group %s did not close", self._group)
+
+    def health(self) -> tuple[bool, str]:
+        """Whether this member runs and holds an assignment, and a short description."""
+        if self._fatal is not None:
+            return False, f"group {self._group}: {self._fatal}"
+        if self._poller is None or not self._poller.is_alive():
+            return False, f"group {self._group}: consumer stopped"
+        with self._cond:
+            count = len(self._states)
+        if not self._assigned:
+            return False, f"group {self._group}: joining"
+        return True, f"group {self._group}: {count} partition(s)"
+
+    # -- poll thread -------------------------------------------------------------
+
+    def _poll_loop(self) -> None:
+        consumer = self._consumer
+        while not self._stop.is_set():
+            try:
+                self._reconcile_pause()
+                for message in consumer.consume(num_messages=self._room(), timeout=POLL_TIMEOUT):
+                    self._receive(message)
+                self._apply_nacks()
+                if time.monotonic() - self._last_commit >= COMMIT_INTERVAL:
+                    self._commit(asynchronous=True)
+            except Exception:  # never let the member die silently; retry after a pause
+                log.exception("kafka consumer of group %s failed; going on", self._group)
+                self._stop.wait(1.0)
+        self._shut_down()
+
+    def _room(self) -> int:
+        with self._cond:
+            return max(1, min(500, self._max_pending - self._queued))
+
+    def _receive(self, message: Message) -> None:
+        error = message.error()
+        if error is not None:
+            if error.code() == KafkaError._PARTITION_EOF:
+                return
+            level = logging.ERROR if error.fatal() else logging.WARNING
+            log.log(level, "kafka consumer of group %s: %s", self._group, error.str())
+            return
+        fetched = Fetched.of(message)
+        with self._cond:
+            state = self._states.get((fetched.topic, fetched.partition))
+            if state is None or not state.live:
+                return  # fetched just before a revoke or a rewind: it will be fetched again
+            state.add(fetched.offset)
+            lane = (fetched.topic, fetched.partition, message.key())
+            queue = self._lanes.get(lane)
+            if queue is None:
+                queue = self._lanes[lane] = deque()
+                self._ready.append(lane)
+            queue.append((state, fetched))
+            self._queued += 1
+            self._cond.notify()
+
+    def _reconcile_pause(self) -> None:
+        """Pause partitions held after a Nack, and all of them while too much is queued."""
+        now = time.monotonic()
+        for tp, (offset, until) in list(self._held.items()):
+            if until <= now:
+                del self._held[tp]
+                self._seek(tp, offset)
+        with self._cond:
+            queued = self._queued
+            assigned = set(self._states)
+        if queued >= self._max_pending:
+            self._overloaded = True
+        elif queued <= self._max_pending // 2:
+            self._overloaded = False
+        wanted = (assigned if self._overloaded else set()) | (set(self._held) & assigned)
+        pause, resume = wanted - self._paused, (self._paused - wanted) & assigned
+        if pause:
+            self._consumer.pause([TopicPartition(t, p) for t, p in pause])
+        if resume:
+            self._consumer.resume([TopicPartition(t, p) for t, p in resume])
+        self._paused = wanted
+
+    def _seek(self, tp: Partition, offset: int) -> None:
+        """Fetch ``tp`` again from ``offset`` and accept its messages again."""
+        try:
+            self._consumer.seek(TopicPartition(tp[0], tp[1], offset))
+        except KafkaException as e:
+            log.warning("kafka seek of %s[%d] to %d failed, retrying: %s", tp[0], tp[1], offset, e.args[0].str())
+            self._held[tp] = (offset, time.monotonic() + NACK_DELAY)
+            return
+        with self._cond:
+            state = self._states.get(tp)
+            if state is not None:
+                state.live = True
+
+    def _apply_nacks(self) -> None:
+        """Rewind each partition to its first message the core gave back, after a pause.
+
+        Until the rewind, the partition is paused and what it fetched is dropped; what
+        was settled before the given-back message is committed now.
+        """
+        commits: dict[Partition, int] = {}
+        with self._cond:
+            nacks, self._nacks = self._nacks, []
+            rewinds: dict[Partition, int] = {}
+            for state, tp, offset in nacks:
+                if self._states.get(tp) is state:  # else revoked or already rewound
+                    rewinds[tp] = min(offset, rewinds.get(tp, offset))
+            for tp in rewinds:
+                old = self._states[tp]
+                old.live = False
+                fresh = self._states[tp] = PartitionState()
+                fresh.live = False
+                fresh.committed = old.committed
+                if (settled := old.to_commit()) is not None:
+                    commits[tp] = settled
+        self._commit_states(commits)
+        for tp, offset in rewinds.items():
+            log.info("kafka %s[%d]: message at offset %d given back; fetching it again in %.1fs",
+                     tp[0], tp[1], offset, NACK_DELAY)
+            self._held[tp] = (offset, time.monotonic() + NACK_DELAY)
+
+    def _commit(self, asynchronous: bool) -> None:
+        """Commit progress: asynchronously while consuming, synchronously (all of it) at a handover."""
+        with self._cond:
+            offsets = {tp: o for tp, s in self._states.items() if (o := s.to_commit(not asynchronous)) is not None}
+        self._commit_states(offsets, asynchronous)
+
+    def _commit_states(self, offsets: dict[Partition, int], asynchronous: bool = True) -> None:
+        self._last_commit = time.monotonic()
+        if not offsets:
+            return
+        try:
+            self._consumer.commit(
+                offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()], asynchronous=asynchronous
+            )
+        except KafkaException as e:
+            log.warning("kafka commit of group %s failed: %s", self._group, e.args[0].str())
+            return
+        with self._cond:
+            for tp, offset in offsets.items():
+                state = self._states.get(tp)
+                if state is not None:
+                    state.committed = offset
+
+    # -- rebalance callbacks (on the poll thread) ----------------------------------
+
+    def _on_assign(self, consumer: Any, partitions: list[TopicPartition]) -> None:
+        with self._cond:
+            for tp in partitions:
+                self._states[(tp.topic, tp.partition)] = PartitionState()
+        self._assigned = True
+        log.info("kafka group %s: assigned %s", self._group, _names(partitions))
+
+    def _on_revoke(self, consumer: Any, partitions: list[TopicPartition]) -> None:
+        """Finish what is in flight on the revoked partitions (bounded), commit it, hand over."""
+        self._assigned = False
+        revoked = [(tp.topic, tp.partition) for tp in partitions]
+        deadline = time.monotonic() + self._revoke_timeout
+        if self._close_deadline is not None:
+            deadline = min(deadline, self._close_deadline)
+        with self._cond:
+            states = [s for tp in revoked if (s := self._states.get(tp)) is not None]
+            for state in states:
+                state.live = False
+            self._cond.wait_for(lambda: all(s.in_flight == 0 for s in states), max(0.0, deadline - time.monotonic()))
+        self._commit(asynchronous=False)
+        self._drop(revoked)
+        log.info("kafka group %s: revoked %s", self._group, _names(partitions))
+
+    def _on_lost(self, consumer: Any, partitions: list[TopicPartition]) -> None:
+        """Partitions taken away without a handover: nothing may be committed for them."""
+        self._assigned = False
+        with self._cond:
+            for tp in partitions:
+                state = self._states.get((tp.topic, tp.partition))
+                if state is not None:
+                    state.live = False
+        self._drop([(tp.topic, tp.partition) for tp in partitions])
+        log.warning("kafka group %s: lost %s", self._group, _names(partitions))
+
+    def _drop(self, partitions: list[Partition]) -> None:
+        with self._cond:
+            for tp in partitions:
+                self._states.pop(tp, None)
+                self._held.pop(tp, None)
+                self._paused.discard(tp)
+
+    def _on_error(self, error: KafkaError) -> None:
+        if error.fatal():
+            self._fatal = error.str()
+            log.error("kafka consumer of group %s fatal error: %s", self._group, error.str())
+
+    def _on_commit(self, error: KafkaError | None, partitions: list[TopicPartition]) -> None:
+        if error is not None:
+            log.warning("kafka commit of group %s failed: %s", self._group, error.str())
+
+    def _shut_down(self) -> None:
+        deadline = self._close_deadline or time.monotonic()
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+            if not self._cond.wait_for(lambda: self._in_flight == 0, max(0.0, deadline - time.monotonic())):
+                log.warning("kafka group %s: %d message(s) still in flight at shutdown; they will be redelivered",
+                            self._group, self._in_flight)
+            for state in self._states.values():
+                if state.in_flight:
+                    state.live = False
+        self._commit(asynchronous=False)
+        try:
+            self._consumer.close()
+        except KafkaException as e:
+            log.warning("kafka consumer of group %s closed with an error: %s", self._group, e.args[0].str())
+
+    # -- workers -------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stopping and not self._ready:
+                    self._cond.wait()
+                if self._stopping:
+                    return
+                lane = self._ready.popleft()
+                state, fetched = self._lanes[lane].popleft()
+                self._queued -= 1
+                if not state.live:
+                    self._next_of(lane)
+                    continue
+                state.in_flight += 1
+                self._in_flight += 1
+            try:
+                settled = self._handle(fetched)
+            except Exception:  # a bug in the plugin: keep the message, fetch it again later
+                log.exception("kafka settling %s[%d]@%d failed", fetched.topic, fetched.partition, fetched.offset)
+                settled = False
+            finally:
+                with self._cond:
+                    state.in_flight -= 1
+                    self._in_flight -= 1
+                    if settled:
+                        state.finish(fetched.offset)
+                    elif state.live:
+                        self._nacks.append((state, (fetched.topic, fetched.partition), fetched.offset))
+                    self._next_of(lane)
+                    self._cond.notify_all()
+
+    def _next_of(self, lane: Lane) -> None:
+        """Requeue ``lane`` if more of its messages wait, else forget it (under the lock)."""
+        if self._lanes[lane]:
+            self._ready.append(lane)
+        else:
+            del self._lanes[lane]
+
+    def _handle(self, fetched: Fetched) -> bool:
+        """Deliver a message to the core and settle it; False when it must be fetched again."""
+        settlement = self._subscriptions[fetched.topic].deliver(fetched.incoming())
+        if isinstance(settlement, Ack):
+            return True
+        if isinstance(settlement, DeadLetter):
+            try:
+                self._producer.dead_letter(fetched.message, settlement.topic, settlement.reason, self._settle_timeout)
+            except PublishError as e:
+                log.error("dead-lettering %s[%d]@%d to %s failed, will retry: %s",
+                          fetched.topic, fetched.partition, fetched.offset, settlement.topic, e)
+                return False
+            return True
+        assert isinstance(settlement, Nack)
+        return False
+
+
+def _text(value: str | bytes | None) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value or ""
+
+
+def _names(partitions: list[TopicPartition]) -> str:
+    return ", ".join(f"{tp.topic}[{tp.partition}]" for tp in partitions) or "nothing"

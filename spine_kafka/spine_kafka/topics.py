@@ -1,0 +1,67 @@
+"""Topic creation: a topic the plugin publishes to or subscribes is created if missing.
+
+Kafka clusters differ: some create topics on first use (Tansu does, with its own
+partition count; a consumer's subscription never does), managed ones usually refuse.
+The plugin therefore creates every topic it uses with ``partitions`` partitions and
+``replication.factor`` (-1: the broker's default), once per topic per process; an
+existing topic is left as it is. ``create.topics=false`` turns this off.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
+
+
+class TopicError(Exception):
+    """A topic could not be created (or its creation not confirmed in time)."""
+
+
+class Topics:
+    """Creates missing topics; remembers those known to exist. Thread-safe."""
+
+    def __init__(self, admin_config: dict[str, Any], partitions: int, replication_factor: int, enabled: bool) -> None:
+        self._admin = AdminClient(admin_config)
+        self._partitions = partitions
+        self._replication_factor = replication_factor
+        self._enabled = enabled
+        self._known: set[str] = set()
+        self._lock = threading.Lock()
+
+    def ensure(self, topics: Iterable[str], timeout: float) -> None:
+        """Make sure ``topics`` exist; raises TopicError within about ``timeout`` seconds."""
+        with self._lock:
+            missing = sorted({t for t in topics if t not in self._known})
+        if not missing or not self._enabled:
+            return
+        deadline = time.monotonic() + timeout
+        futures = self._admin.create_topics(
+            [NewTopic(t, self._partitions, self._replication_factor) for t in missing],
+            request_timeout=max(0.1, timeout),
+        )
+        for topic, future in futures.items():
+            try:
+                future.result(timeout=max(0.0, deadline - time.monotonic()))
+            except FutureTimeout:
+                raise TopicError(f"creating topic {topic!r} not confirmed within {timeout:.1f}s") from None
+            except KafkaException as e:
+                error: KafkaError = e.args[0]
+                if error.code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                    raise TopicError(f"cannot create topic {topic!r}: {error.str()}") from None
+            with self._lock:
+                self._known.add(topic)
+
+    def reachable(self, timeout: float) -> str | None:
+        """None when the cluster answers a metadata request within ``timeout``, else why not."""
+        try:
+            self._admin.list_topics(timeout=timeout)
+        except KafkaException as e:
+            return str(e.args[0].str())
+        return None
