@@ -14,6 +14,7 @@ import logging
 import queue
 import threading
 import time
+from functools import partial
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -24,17 +25,22 @@ from pika.channel import Channel
 from pika.spec import Basic, BasicProperties
 
 from spine_core.errors import BootError, PublishError
-from spine_core.messages import Ack, DeadLetter, Headers, IncomingMessage, Nack, OutgoingMessage, Settlement, Subscription
+from spine_core.messages import (
+    NACK, Ack, DeadLetter, Headers, IncomingMessage, Nack, OutgoingMessage, Settlement, Subscription,
+)
 
 from .config import RabbitMQSettings, queue_name
 from .connection import ConnectionLoop, describe
 
 log = logging.getLogger("spine.rabbitmq")
 
-DEAD_LETTER_FAILED_PAUSE = 1.0
-"""Seconds before a message whose dead letter was not confirmed is handed back to RabbitMQ."""
+REQUEUE_PAUSE = 1.0
+"""Seconds before a message that could not be settled (its dead letter was not confirmed, or
+``deliver`` raised) is handed back to RabbitMQ: no hot loop; the delivery limit ends it."""
 
-Step = Callable[[Callable[[Any], None]], None]
+OnMessage = Callable[[Channel, Basic.Deliver, BasicProperties, bytes], None]
+Step = Callable[..., Any]
+"""A pika channel call that takes ``callback=`` for its reply."""
 
 
 @frozen
@@ -132,11 +138,19 @@ class Consumer:
                     continue  # its channel is gone or going: RabbitMQ redelivers it
                 self._in_flight += 1
             try:
-                self._settle(delivery, delivery.subscription.deliver(delivery.message))
+                self._settle(delivery, self._deliver(delivery))
             finally:
                 with self._cond:
                     self._in_flight -= 1
                     self._cond.notify_all()
+
+    def _deliver(self, delivery: _Delivery) -> Settlement:
+        try:
+            return delivery.subscription.deliver(delivery.message)
+        except Exception:  # deliver never raises; if it does, keep the message and the worker
+            log.exception("deliver raised on %s; the message goes back to the queue", delivery.message.topic)
+            time.sleep(REQUEUE_PAUSE)
+            return NACK
 
     def _settle(self, delivery: _Delivery, settlement: Settlement) -> None:
         tag = delivery.tag
@@ -153,7 +167,7 @@ class Consumer:
             except PublishError as e:
                 log.error("dead letter to %s not confirmed (%s); the message goes back to %s",
                           settlement.topic, e, message.position.get("queue"))
-                time.sleep(DEAD_LETTER_FAILED_PAUSE)
+                time.sleep(REQUEUE_PAUSE)
                 self._on_channel(delivery, lambda ch: ch.basic_reject(tag, requeue=True))
             else:
                 self._on_channel(delivery, lambda ch: ch.basic_ack(tag))
@@ -179,29 +193,29 @@ class Consumer:
         self._run_steps(iter(self._setup_steps(channel)), lambda: self._consuming(channel))
 
     def _setup_steps(self, channel: Channel) -> Iterator[Step]:
+        """The declarations, each a call taking ``callback=``: QoS, the exchange, then per
+        subscription its dead-letter queue, its group queue and the consumer."""
         settings = self._settings
         exchange = settings.exchange
-        yield lambda done: channel.basic_qos(prefetch_count=settings.prefetch, callback=done)
-        yield lambda done: channel.exchange_declare(exchange, exchange_type="topic", durable=True, callback=done)
+        yield partial(channel.basic_qos, prefetch_count=settings.prefetch)
+        yield partial(channel.exchange_declare, exchange, exchange_type="topic", durable=True)
         for sub in self._subscriptions:
-            name = queue_name(self._group_id, sub.topic)
-            dead = sub.topic + self._suffix
-            yield lambda done, dead=dead: channel.queue_declare(
-                dead, durable=True, arguments={"x-queue-type": settings.queue_type}, callback=done)
-            yield lambda done, dead=dead: channel.queue_bind(dead, exchange, routing_key=dead, callback=done)
-            yield lambda done, name=name, dead=dead: channel.queue_declare(
-                name, durable=True, arguments=settings.queue_arguments(dead), callback=done)
-            yield lambda done, name=name, sub=sub: channel.queue_bind(name, exchange, routing_key=sub.topic,
-                                                                      callback=done)
-            yield lambda done, name=name, sub=sub: self._consumer_tags.append(channel.basic_consume(
-                name, self._receiver(name, sub), callback=done))
+            name, dead = queue_name(self._group_id, sub.topic), sub.topic + self._suffix
+            yield partial(channel.queue_declare, dead, durable=True, arguments={"x-queue-type": settings.queue_type})
+            yield partial(channel.queue_bind, dead, exchange, routing_key=dead)
+            yield partial(channel.queue_declare, name, durable=True, arguments=settings.queue_arguments(dead))
+            yield partial(channel.queue_bind, name, exchange, routing_key=sub.topic)
+            yield partial(self._consume, channel, name, sub)
+
+    def _consume(self, channel: Channel, name: str, sub: Subscription, callback: Callable[[Any], None]) -> None:
+        self._consumer_tags.append(channel.basic_consume(name, self._receiver(name, sub), callback=callback))
 
     def _run_steps(self, steps: Iterator[Step], then: Callable[[], None]) -> None:
         step = next(steps, None)
         if step is None:
             then()
         else:
-            step(lambda _frame: self._run_steps(steps, then))
+            step(callback=lambda _frame: self._run_steps(steps, then))
 
     def _consuming(self, channel: Channel) -> None:
         self._channel = channel
@@ -209,7 +223,7 @@ class Consumer:
                  ", ".join(queue_name(self._group_id, s.topic) for s in self._subscriptions))
         self._booted.set()
 
-    def _receiver(self, name: str, sub: Subscription) -> Callable[[Channel, Basic.Deliver, BasicProperties, bytes], None]:
+    def _receiver(self, name: str, sub: Subscription) -> OnMessage:
         lane = self._lanes[sub.topic]
 
         def receive(channel: Channel, method: Basic.Deliver, properties: BasicProperties, body: bytes) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from attrs import evolve
+from falcon.testing import TestClient
 
 from apps import order_app, stock_app
 from apps.events import OrderCreated
@@ -30,6 +31,12 @@ def order_service(rabbit: RabbitScope, publish_timeout: float = 10.0, **settings
     options = order_app.options()
     options = evolve(options, broker=evolve(options.broker, write=WriteOptions(publish_timeout=publish_timeout)))
     return rabbit.start(order_app.create_app(), options, **settings)
+
+
+def client(service: Service) -> TestClient:
+    """A falcon test client on ``service``'s WSGI app."""
+    assert service.runtime.wsgi is not None
+    return TestClient(service.runtime.wsgi)
 
 
 class Handled:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
-from falcon.testing import TestClient
 
 from spine_core.errors import BootError
 from spine_core.messages import ACK, Subscription
@@ -13,7 +13,7 @@ from spine_core.options import BrokerConfig, ReadOptions, WriteOptions
 
 from .conftest import RabbitScope
 from .proxy import Proxy
-from .support import Handled, order_service, stock_service, take, wait_until
+from .support import Handled, client, order_service, stock_service, take, wait_until
 
 
 def test_consumer_reconnects_and_the_unacked_message_is_redelivered(rabbit: RabbitScope, proxy: Proxy) -> None:
@@ -21,13 +21,13 @@ def test_consumer_reconnects_and_the_unacked_message_is_redelivered(rabbit: Rabb
     message once the consumer has reconnected, and a message published meanwhile arrives too."""
     handled = Handled(hold=1)
     stock = stock_service(rabbit, handled, url=proxy.url())
-    client = TestClient(order_service(rabbit).runtime.wsgi)
-    assert client.simulate_post("/orders/1").text == "OK"
+    http = client(order_service(rabbit))
+    assert http.simulate_post("/orders/1").text == "OK"
     assert handled.entered.wait(10), "the handler never got order 1"
     proxy.cut()
     wait_until(lambda: not stock.runtime.health().ready, 5, "readiness to report the lost consumer")
     handled.release.set()
-    assert client.simulate_post("/orders/2").text == "OK"  # the queue exists: routable while the consumer is away
+    assert http.simulate_post("/orders/2").text == "OK"  # the queue exists: routable while the consumer is away
     proxy.restore()
     handled.wait_for({1, 2}, 20)
     wait_until(lambda: len(handled.ids) >= 3, 10, "order 1 to be redelivered")
@@ -39,17 +39,22 @@ def test_rabbitmq_dead_letters_a_message_past_the_delivery_limit(rabbit: RabbitS
     """The quorum queue's delivery limit is a safety net: a message that keeps coming back
     unsettled (its consumer dies every time) ends in ``<topic>.dlq`` with RabbitMQ's x-death."""
     _, dlq = rabbit.topic_queues("order.created")
-    client = TestClient(order_service(rabbit).runtime.wsgi)
+    http = client(order_service(rabbit))
     for delivery in (1, 2):  # delivery limit 1: the second return dead-letters it
         handled = Handled(hold=5)
         stock = stock_service(rabbit, handled, **{"delivery.limit": "1"})
         if delivery == 1:
-            assert client.simulate_post("/orders/5").text == "OK"
+            assert http.simulate_post("/orders/5").text == "OK"
         assert handled.entered.wait(10), f"delivery {delivery} of order 5 never came"
         rabbit.stop(stock, timeout=0.0)  # as if the process died while handling it
         handled.release.set()
-    letters: list[tuple[object, object, bytes]] = []
-    wait_until(lambda: bool(letters.extend(take(rabbit, dlq)) or letters), 10, "the dead letter")
+    letters: list[tuple[Any, Any, bytes]] = []
+
+    def dead_lettered() -> bool:
+        letters.extend(take(rabbit, dlq))
+        return bool(letters)
+
+    wait_until(dead_lettered, 10, "the dead letter")
     [(_, props, body)] = letters
     assert json.loads(body)["order_id"] == 5
     assert props.headers["x-death"][0]["reason"] == "delivery_limit"  # type: ignore[attr-defined]

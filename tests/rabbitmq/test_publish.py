@@ -6,7 +6,6 @@ import json
 import time
 
 import pytest
-from falcon.testing import TestClient
 
 from spine_core import WriteOptions
 from spine_core.errors import BootError
@@ -14,15 +13,15 @@ from spine_core.options import BrokerConfig
 
 from .conftest import RabbitScope
 from .proxy import Proxy
-from .support import order_service, probe_queue, take, wait_until
+from .support import client, order_service, probe_queue, take, wait_until
 
 
 def test_event_is_routed_by_topic_persistent_and_carries_spine_headers(rabbit: RabbitScope) -> None:
     """POST answers OK once confirmed; the message has routing key = prefix + name, delivery mode 2,
     the event as JSON and Spine's headers, the key included."""
     queue = probe_queue(rabbit)
-    client = TestClient(order_service(rabbit).runtime.wsgi)
-    result = client.simulate_post("/orders/7", headers={"X-Correlation-ID": "corr-7"})
+    http = client(order_service(rabbit))
+    result = http.simulate_post("/orders/7", headers={"X-Correlation-ID": "corr-7"})
     assert (result.status_code, result.text) == (200, "OK")
     [(method, props, body)] = take(rabbit, queue)
     assert method.routing_key == rabbit.prefix + "order.created"  # type: ignore[attr-defined]
@@ -38,8 +37,8 @@ def test_event_is_routed_by_topic_persistent_and_carries_spine_headers(rabbit: R
 
 def test_unroutable_event_is_503(rabbit: RabbitScope) -> None:
     """With no queue bound to the routing key RabbitMQ returns the message: 503, never OK."""
-    client = TestClient(order_service(rabbit).runtime.wsgi)
-    result = client.simulate_post("/orders/8")
+    http = client(order_service(rabbit))
+    result = http.simulate_post("/orders/8")
     assert result.status_code == 503
     assert "no queue is bound to routing key" in result.json["message"]
 
@@ -49,21 +48,21 @@ def test_broker_down_is_503_within_the_timeout_then_publishing_recovers(rabbit: 
     says why; once it is back the publisher reconnects and POST is OK again."""
     queue = probe_queue(rabbit)
     service = order_service(rabbit, publish_timeout=1.5, url=proxy.url())
-    client = TestClient(service.runtime.wsgi)
-    assert client.simulate_post("/orders/1").text == "OK"
+    http = client(service)
+    assert http.simulate_post("/orders/1").text == "OK"
 
     proxy.cut()
     wait_until(lambda: not service.runtime.health().ready, 5, "readiness to report the outage")
     assert "publisher not connected" in service.runtime.health().detail
     started = time.monotonic()
-    result = client.simulate_post("/orders/2")
+    result = http.simulate_post("/orders/2")
     elapsed = time.monotonic() - started
     assert result.status_code == 503, result.text
     assert 1.4 < elapsed < 3.0, f"503 after {elapsed:.2f}s with a 1.5s publish timeout"
 
     proxy.restore()
     wait_until(lambda: service.runtime.health().ready, 15, "the publisher to reconnect")
-    assert client.simulate_post("/orders/3").text == "OK"
+    assert http.simulate_post("/orders/3").text == "OK"
     assert [json.loads(body)["order_id"] for _, _, body in take(rabbit, queue)] == [1, 3]
 
 
