@@ -29,14 +29,14 @@ from .http.responses import Response
 from .http.results import Binary, Cookie, Redirect
 from .interceptor import Interceptor
 from .messages import IncomingMessage
-from .options import BrokerOptions, HTTPOptions, Options, ReadOptions, RetryOptions, WriteOptions
+from .options import BrokerOptions, HTTPOptions, OpsOptions, Options, ReadOptions, RetryOptions, WriteOptions
 from .params import Query, RequestHeaders
 from .serve import Service
 
 __all__ = [
     "BadRequest", "Binary", "BootError", "BrokerOptions", "Conflict", "Context", "Cookie", "Cors",
     "Event", "Forbidden", "HTTPError", "HTTPOptions", "IncomingMessage", "Interceptor",
-    "MethodNotAllowed", "NotFound", "Options", "Pagination", "PayloadTooLarge", "PublishError",
+    "MethodNotAllowed", "NotFound", "OpsOptions", "Options", "Pagination", "PayloadTooLarge", "PublishError",
     "Query", "ReadOptions", "Redirect", "RequestHeaders", "Response", "RetryOptions", "Service",
     "ServiceUnavailable", "Spine", "SpineError", "TooManyRequests", "Unauthorized",
     "UnprocessableEntity", "UploadedFile", "WriteOptions", "form", "hookimpl", "path", "publish",

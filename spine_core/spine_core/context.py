@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from attrs import define, field
 
+from . import logs
 from .messages import Headers, IncomingMessage
+from .tracing import TraceParent
 
 if TYPE_CHECKING:
     import falcon
@@ -29,6 +31,8 @@ class Context:
     ``params`` holds the raw path parameters, ``event`` the decoded payload of a
     consumed message. ``events`` is the queue :func:`spine_core.publish.event` appends to; it is
     published after the handler succeeded. ``values`` is free for interceptors.
+    ``trace`` is this request's or message's span in its W3C trace; without an
+    ``X-Correlation-ID`` (or ``correlation-id`` header) the correlation id is its trace id.
     """
 
     route: str
@@ -39,15 +43,25 @@ class Context:
     event: Any = None
     events: list[Event] = field(factory=list)
     values: dict[str, Any] = field(factory=dict)
+    trace: TraceParent | None = None
 
     @classmethod
-    def for_request(cls, route: str, request: falcon.Request) -> Context:
-        return cls(route, request.get_header(CORRELATION_HEADER) or new_correlation_id(), request=request)
+    def for_request(cls, route: str, request: falcon.Request, trace: TraceParent | None = None) -> Context:
+        """The context of ``request``, current for log records from here on."""
+        correlation_id = request.get_header(CORRELATION_HEADER) or (trace.trace_id if trace else new_correlation_id())
+        ctx = cls(route, correlation_id, request=request, trace=trace)
+        logs.current.set(ctx)
+        return ctx
 
     @classmethod
-    def for_message(cls, message: IncomingMessage) -> Context:
-        correlation_id = message.headers.get(Headers.CORRELATION_ID) or new_correlation_id()
-        return cls(message.topic, correlation_id, message=message)
+    def for_message(cls, message: IncomingMessage, trace: TraceParent | None = None) -> Context:
+        """The context of ``message``, current for log records from here on."""
+        correlation_id = message.headers.get(Headers.CORRELATION_ID) or (
+            trace.trace_id if trace else new_correlation_id()
+        )
+        ctx = cls(message.topic, correlation_id, message=message, trace=trace)
+        logs.current.set(ctx)
+        return ctx
 
     @property
     def headers(self) -> Mapping[str, str]:

@@ -8,7 +8,7 @@ One plugin object stands for one service process's connection to the broker.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pluggy
 
@@ -74,4 +74,14 @@ def spine_subscribe(group_id: str, subscriptions: Sequence[Subscription]) -> Non
     commits it, ``Nack`` redelivers it later, ``DeadLetter`` moves it to the
     named topic with the reason in its headers and then commits it. Nothing is
     committed past a message that is not settled.
+    """
+
+
+@hookspec(firstresult=True)
+def spine_consumer_lag() -> Mapping[tuple[str, int], int] | None:
+    """Messages not yet consumed by this process's consumer group, by (topic, partition),
+    for the partitions assigned to it; None if the client cannot tell.
+
+    Called at each metrics scrape, from a request thread: answer from what the
+    client already knows (no blocking round trip of more than a second).
     """

@@ -16,6 +16,7 @@ class Headers:
     OCCURRED_AT: Final = "occurred-at"
     CONTENT_TYPE: Final = "content-type"
     CORRELATION_ID: Final = "correlation-id"
+    TRACEPARENT: Final = "traceparent"  # W3C trace context of the publishing span
     KEY: Final = "event-key"
     # Added to a dead-lettered message: why, and where it came from.
     ERROR_TYPE: Final = "dead-letter-error-type"

@@ -72,6 +72,17 @@ class HTTPOptions:
 
 
 @define(kw_only=True)
+class OpsOptions:
+    """Operations endpoints, served with the HTTP options next to the routes (and without
+    their interceptors), and whether Prometheus metrics are kept (``SPINE_METRICS=0``: not)."""
+
+    metrics: bool = True
+    metrics_path: str = "/metrics"
+    live_path: str = "/health/live"
+    ready_path: str = "/health/ready"
+
+
+@define(kw_only=True)
 class Options:
     """Everything ``Spine.run`` needs; ``http=None`` serves no HTTP."""
 
@@ -80,6 +91,7 @@ class Options:
     shutdown_timeout: float = 10.0
     broker: BrokerOptions = Factory(BrokerOptions)
     http: HTTPOptions | None = Factory(HTTPOptions)
+    ops: OpsOptions = Factory(OpsOptions)
 
     def with_env(self, environ: Mapping[str, str] | None = None) -> Options:
         """A copy with the ``SPINE_*`` environment variables applied over the code's values."""
@@ -113,7 +125,10 @@ class Options:
         if "SPINE_SHUTDOWN_TIMEOUT" in env:
             shutdown_timeout = _seconds("SPINE_SHUTDOWN_TIMEOUT", env["SPINE_SHUTDOWN_TIMEOUT"])
         address = env.get("SPINE_ADDRESS", self.address)
-        return evolve(self, broker=broker, address=address, shutdown_timeout=shutdown_timeout)
+        ops = self.ops
+        if "SPINE_METRICS" in env:
+            ops = evolve(ops, metrics=_flag("SPINE_METRICS", env["SPINE_METRICS"]))
+        return evolve(self, broker=broker, address=address, shutdown_timeout=shutdown_timeout, ops=ops)
 
 
 @frozen
@@ -156,3 +171,10 @@ def _seconds(var: str, value: str) -> float:
         return float(value)
     except ValueError:
         raise BootError(f"{var}={value!r} is not a number of seconds") from None
+
+
+def _flag(var: str, value: str) -> bool:
+    flag = value.strip().lower()
+    if flag not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        raise BootError(f"{var}={value!r} is not a switch: use 1 or 0")
+    return flag in ("1", "true", "yes", "on")

@@ -11,7 +11,9 @@ from . import plugins
 from .consumers.resolvers import consumer_resolver_for
 from .consumers.runner import MessageRunner
 from .errors import BootError
+from .instrument import ConsumerProbe, install
 from .messages import Health, Subscription
+from .metrics import Metrics
 from .options import BrokerConfig, Options
 from .http.falcon_app import build_falcon_app
 from .pipeline.dispatch import Dispatcher
@@ -31,7 +33,8 @@ class Runtime:
         self.hook = plugins.plugin_manager(self.broker, config.name).hook
         container = app.container
         container.warm_up()
-        self.dispatch = Dispatcher(self.hook, config.topic_prefix, config.write)
+        self.metrics = Metrics(self.hook.spine_consumer_lag, self.group_id) if options.ops.metrics else None
+        self.dispatch = Dispatcher(self.hook, config.topic_prefix, config.write, self.metrics)
         self.stopping = threading.Event()
         http = options.http
         self.wsgi: falcon.App[falcon.Request, falcon.Response] | None = None
@@ -40,6 +43,8 @@ class Runtime:
             self.wsgi = build_falcon_app(
                 app.routes, http.global_prefix, container, interceptors, self.dispatch, options=http
             )
+            templates = [r.template(http.global_prefix) for r in app.routes]
+            install(self.wsgi, options.ops, self.metrics, self.health, templates)
         self.subscriptions = self._subscriptions(app, config)
 
     def _subscriptions(self, app: Spine, config: BrokerConfig) -> list[Subscription]:
@@ -55,8 +60,10 @@ class Runtime:
         for reg in registry.registrations.values():
             interceptors = [*shared, *(container.instance(i) for i in reg.interceptors)]
             plan = make_plan(reg.handler, container, consumer_resolver_for(reg.topic), interceptors)
-            runner = MessageRunner(plan, read, self.dispatch, self.stopping)
-            subscriptions.append(Subscription(config.topic_prefix + reg.topic, runner))
+            topic = config.topic_prefix + reg.topic
+            probe = ConsumerProbe(topic, self.metrics)
+            runner = MessageRunner(plan, read, self.dispatch, self.stopping, probe)
+            subscriptions.append(Subscription(topic, probe.wrap(runner)))
         return subscriptions
 
     @property
@@ -71,6 +78,9 @@ class Runtime:
             self.hook.spine_subscribe(group_id=self.group_id, subscriptions=self.subscriptions)
 
     def health(self) -> Health:
+        """The broker's report; not ready once closing started."""
+        if self.stopping.is_set():
+            return Health(False, "shutting down")
         return self.hook.spine_broker_health() or Health(True)
 
     def close(self, timeout: float) -> None:

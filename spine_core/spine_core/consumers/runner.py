@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 
 from ..context import Context
 from ..event import decode
+from ..instrument import NO_PROBE, ConsumerProbe
 from ..messages import ACK, NACK, DeadLetter, Headers, IncomingMessage, Settlement
 from ..options import ReadOptions
 from ..pipeline.invoke import invoke
@@ -38,8 +39,10 @@ class MessageRunner:
         read: ReadOptions,
         dispatch: Callable[[Context], None],
         stopping: threading.Event,
+        probe: ConsumerProbe = NO_PROBE,
     ) -> None:
         self._plan = plan
+        self._probe = probe
         self._event_type = event_type(plan.annotations)
         self._retry = read.retry
         self._suffix = read.dead_letter_suffix
@@ -66,10 +69,11 @@ class MessageRunner:
                 return self._dead_letter(message, e, 0)
         attempts = max(1, self._retry.attempts)
         for attempt in range(1, attempts + 1):
-            ctx = Context.for_message(message)
-            ctx.event = event
             try:
-                invoke(self._plan, ctx, self._dispatch)
+                with self._probe.handling(message) as trace:
+                    ctx = Context.for_message(message, trace)
+                    ctx.event = event
+                    invoke(self._plan, ctx, self._dispatch)
                 return ACK
             except Exception as e:
                 if attempt == attempts:
@@ -79,6 +83,7 @@ class MessageRunner:
                     )
                     return self._dead_letter(message, e, attempt)
                 delay = self._retry.delay(attempt)
+                self._probe.retried()
                 log.warning(
                     "handler %s failed (attempt %d of %d): %s: %s; retrying in %.2fs",
                     self._plan.name, attempt, attempts, type(e).__name__, e, delay,

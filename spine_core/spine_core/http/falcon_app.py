@@ -11,6 +11,7 @@ import falcon
 from ..container import Container
 from ..context import CORRELATION_HEADER, Context
 from ..errors import BootError, HTTPError, PublishError
+from ..instrument import request_span
 from ..interceptor import Interceptor
 from ..options import HTTPOptions
 from ..pipeline.invoke import invoke
@@ -28,14 +29,15 @@ Responder = Callable[..., None]
 
 def _responder(plan: Plan, template: str, dispatch: Callable[[Context], None]) -> Responder:
     def respond(req: falcon.Request, resp: falcon.Response, **params: str) -> None:
-        ctx = Context.for_request(template, req)
-        ctx.params = params
-        req.context.spine = ctx
-        resp.set_header(CORRELATION_HEADER, ctx.correlation_id)
-        try:
-            render(invoke(plan, ctx, dispatch), resp)
-        finally:
-            close_form(ctx)
+        with request_span(req, template) as span:
+            ctx = Context.for_request(template, req, span.trace)
+            ctx.params = params
+            req.context.spine = ctx
+            resp.set_header(CORRELATION_HEADER, ctx.correlation_id)
+            try:
+                render(invoke(plan, ctx, dispatch), resp)
+            finally:
+                close_form(ctx)
 
     return respond
 

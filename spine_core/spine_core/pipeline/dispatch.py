@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import logging
 import uuid
+from time import perf_counter
 
 import pluggy
 
+from .. import tracing
 from ..context import Context
 from ..errors import PublishError
 from ..event import Event, encode, event_key
 from ..messages import Headers, OutgoingMessage
+from ..metrics import Metrics
 from ..options import WriteOptions
+from ..tracing import TraceParent
 
 log = logging.getLogger("spine.publish")
 
 
-def to_message(event: Event, topic_prefix: str, correlation_id: str) -> OutgoingMessage:
-    """The wire form of ``event``: topic = prefix + name, JSON value, key and headers."""
+def to_message(
+    event: Event, topic_prefix: str, correlation_id: str, trace: TraceParent | None = None
+) -> OutgoingMessage:
+    """The wire form of ``event``: topic = prefix + name, JSON value, key and headers
+    (``traceparent`` naming ``trace`` as the parent span)."""
     name = event.name()
     key = event_key(event)
     headers = {
@@ -29,28 +36,42 @@ def to_message(event: Event, topic_prefix: str, correlation_id: str) -> Outgoing
     }
     if key is not None:
         headers[Headers.KEY] = key
+    if trace is not None:
+        headers[Headers.TRACEPARENT] = trace.header()
     return OutgoingMessage(topic_prefix + name, encode(event), key, headers)
 
 
 class Dispatcher:
     """Publishes a context's queued events and waits for the broker's confirmation."""
 
-    def __init__(self, hook: pluggy.HookRelay, topic_prefix: str, write: WriteOptions | None) -> None:
+    def __init__(
+        self, hook: pluggy.HookRelay, topic_prefix: str, write: WriteOptions | None, metrics: Metrics | None = None
+    ) -> None:
         self._publish = hook.spine_publish
         self._prefix = topic_prefix
         self._write = write
+        self._metrics = metrics
 
     def __call__(self, ctx: Context) -> None:
         """Publish and clear ``ctx.events``; raises PublishError when not confirmed."""
         if self._write is None:
             raise PublishError("this app has no write options: it cannot publish events")
-        messages = [to_message(e, self._prefix, ctx.correlation_id) for e in ctx.events]
-        ctx.events.clear()
-        try:
-            self._publish(messages=messages, timeout=self._write.publish_timeout)
-        except PublishError:
-            log.error("publishing %d event(s) failed (correlation id %s)", len(messages), ctx.correlation_id)
-            raise
-        except Exception as e:
-            log.exception("broker failed while publishing (correlation id %s)", ctx.correlation_id)
-            raise PublishError(f"broker error: {e}") from e
+        with tracing.span("publish", tracing.PRODUCER, ctx.trace) as span:
+            messages = [to_message(e, self._prefix, ctx.correlation_id, span.trace) for e in ctx.events]
+            ctx.events.clear()
+            started = perf_counter()
+            try:
+                self._publish(messages=messages, timeout=self._write.publish_timeout)
+            except PublishError:
+                self._observe(messages, False, started)
+                log.error("publishing %d event(s) failed (correlation id %s)", len(messages), ctx.correlation_id)
+                raise
+            except Exception as e:
+                self._observe(messages, False, started)
+                log.exception("broker failed while publishing (correlation id %s)", ctx.correlation_id)
+                raise PublishError(f"broker error: {e}") from e
+            self._observe(messages, True, started)
+
+    def _observe(self, messages: list[OutgoingMessage], ok: bool, started: float) -> None:
+        if self._metrics is not None:
+            self._metrics.observe_publish(messages, ok, perf_counter() - started)

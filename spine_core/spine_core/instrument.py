@@ -1,0 +1,134 @@
+"""Ties health, metrics, tracing and log context into one runtime's HTTP app and consumers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from time import perf_counter
+
+import falcon
+
+from . import logs, tracing
+from .errors import BootError
+from .health import LiveResource, ReadyResource
+from .http.routes import falcon_template
+from .messages import ACK, NACK, DeadLetter, Deliver, Headers, Health, IncomingMessage, Settlement
+from .metrics import DEAD_LETTERED, NACKED, OK, RETRIED, UNDECODABLE, ConsumerMetrics, Metrics, MetricsResource
+from .options import OpsOptions
+from .tracing import TraceParent
+
+UNMATCHED = "<unmatched>"
+"""The ``route`` label of a request that matched no route (404)."""
+
+
+def request_span(req: falcon.Request, template: str) -> tracing.Span:
+    """The server span of an HTTP request, under the request's ``traceparent`` if it has one."""
+    parent = TraceParent.parse(req.get_header(tracing.HEADER))
+    return tracing.span(f"{req.method} {template}", tracing.SERVER, parent, route=template)
+
+
+class OpsMiddleware:
+    """Falcon middleware: counts requests by route template (not the ops endpoints), and
+    clears the log context of a request once it is answered."""
+
+    def __init__(self, metrics: Metrics | None, templates: Mapping[str, str], ops: frozenset[object]) -> None:
+        self._metrics = metrics
+        self._templates = templates
+        self._ops = ops
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        req.context.spine_log = logs.current.set(None)
+        req.context.spine_started = perf_counter()
+
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: object, req_succeeded: bool
+    ) -> None:
+        token = req.context.get("spine_log")
+        if token is not None:
+            logs.current.reset(token)
+        if self._metrics is None or resource in self._ops or "spine_started" not in req.context:
+            return
+        template = req.uri_template
+        route = self._templates.get(template, template) if template else UNMATCHED
+        seconds = perf_counter() - req.context.spine_started
+        self._metrics.observe_request(route, req.method, falcon.http_status_to_code(resp.status), seconds)
+
+
+def install(
+    app: falcon.App,
+    ops: OpsOptions,
+    metrics: Metrics | None,
+    health: Callable[[], Health],
+    routes: Sequence[str],
+) -> None:
+    """Mount the health (and, with ``metrics``, the metrics) endpoints on ``app`` and add the
+    middleware; ``routes`` are the app's route templates (``/orders/:order_id``)."""
+    templates = {falcon_template(t): t for t in routes}
+    resources: dict[str, object] = {ops.live_path: LiveResource(), ops.ready_path: ReadyResource(health)}
+    if metrics is not None:
+        resources[ops.metrics_path] = MetricsResource(metrics)
+    for path, resource in resources.items():
+        if path in templates:
+            raise BootError(f"route {templates[path]} takes the path of an ops endpoint; change OpsOptions")
+        try:
+            app.add_route(path, resource)
+        except ValueError as e:
+            raise BootError(f"ops endpoint {path} conflicts with a route: {e}") from None
+    app.add_middleware(OpsMiddleware(metrics, templates, frozenset(resources.values())))
+
+
+def outcome(settlement: Settlement) -> str:
+    """The ``outcome`` label of a settled message."""
+    if isinstance(settlement, DeadLetter):
+        return UNDECODABLE if settlement.reason.get(Headers.ATTEMPTS) == "0" else DEAD_LETTERED
+    return NACKED if settlement == NACK else OK
+
+
+class ConsumerProbe:
+    """Instruments one subscription: in-flight gauge, outcomes, handler latency, consume span."""
+
+    def __init__(self, topic: str, metrics: Metrics | None) -> None:
+        self._topic = topic
+        self._metrics: ConsumerMetrics | None = metrics.consumer(topic) if metrics is not None else None
+
+    def wrap(self, runner: Deliver) -> Deliver:
+        """``runner`` counted, and with its log context cleared after each message."""
+        m = self._metrics
+
+        def deliver(message: IncomingMessage) -> Settlement:
+            token = logs.current.set(None)
+            if m is not None:
+                m.in_flight.inc()
+            try:
+                settlement = runner(message)
+            finally:
+                if m is not None:
+                    m.in_flight.dec()
+                logs.current.reset(token)
+            if m is not None:
+                m.outcomes[OK if settlement is ACK else outcome(settlement)].inc()
+            return settlement
+
+        return deliver
+
+    @contextmanager
+    def handling(self, message: IncomingMessage) -> Iterator[TraceParent]:
+        """Around one handler attempt: the consume span (under the message's ``traceparent``)
+        and the latency; yields the span's ids for the message's context."""
+        parent = TraceParent.parse(message.headers.get(tracing.HEADER))
+        with tracing.span(f"{self._topic} process", tracing.CONSUMER, parent, topic=self._topic) as span:
+            started = perf_counter()
+            try:
+                yield span.trace
+            finally:
+                if self._metrics is not None:
+                    self._metrics.duration.observe(perf_counter() - started)
+
+    def retried(self) -> None:
+        """Count a failed attempt that will be retried."""
+        if self._metrics is not None:
+            self._metrics.outcomes[RETRIED].inc()
+
+
+NO_PROBE = ConsumerProbe("", None)
+"""The probe of a runner made without a runtime: spans and log context only."""

@@ -1,0 +1,65 @@
+"""Spans through OpenTelemetry (``spine-core[otel]``); imported only when ``opentelemetry`` is installed.
+
+Spans go to whatever tracer provider the application configured. With none (the
+API's no-op default), spans record nothing and the W3C ids are made by
+:mod:`spine_core.tracing` as without OpenTelemetry.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags
+
+from .tracing import CONSUMER, PRODUCER, SERVER, Span, TraceParent
+
+_KINDS = {SERVER: SpanKind.SERVER, PRODUCER: SpanKind.PRODUCER, CONSUMER: SpanKind.CONSUMER}
+
+
+class OtelSpan:
+    """An OpenTelemetry span, current in OpenTelemetry's context while entered."""
+
+    __slots__ = ("trace", "_span", "_token")
+
+    def __init__(self, span: trace.Span, trace_parent: TraceParent) -> None:
+        self.trace = trace_parent
+        self._span = span
+        self._token: object = None
+
+    def __enter__(self) -> OtelSpan:
+        self._token = otel_context.attach(trace.set_span_in_context(self._span))
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        otel_context.detach(self._token)  # type: ignore[arg-type]
+        if error is not None:
+            self._span.record_exception(error)
+            self._span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+        self._span.end()
+
+
+class OtelTracer:
+    """Starts OpenTelemetry spans under W3C parents; ids come from the span when it has its own."""
+
+    def __init__(self) -> None:
+        self._tracer = trace.get_tracer("spine_core")
+
+    def start(self, name: str, kind: str, parent: TraceParent | None, attributes: dict[str, str]) -> Span:
+        context = None
+        if parent is not None:
+            remote = SpanContext(
+                trace_id=int(parent.trace_id, 16), span_id=int(parent.span_id, 16),
+                is_remote=True, trace_flags=TraceFlags(int(parent.flags, 16)),
+            )
+            context = trace.set_span_in_context(NonRecordingSpan(remote))
+        span = self._tracer.start_span(name, context=context, kind=_KINDS[kind], attributes=attributes)
+        own = span.get_span_context()
+        if own.is_valid and (parent is None or own.span_id != int(parent.span_id, 16)):
+            ids = TraceParent(f"{own.trace_id:032x}", f"{own.span_id:016x}", f"{int(own.trace_flags):02x}")
+        else:  # the no-op provider: the span has no ids of its own
+            ids = parent.child() if parent is not None else TraceParent.root()
+        return OtelSpan(span, ids)

@@ -1,0 +1,134 @@
+"""W3C trace context: parse and make ``traceparent`` headers; spans through OpenTelemetry when installed.
+
+Every request and every consumed message gets a :class:`TraceParent` of its
+own, a child of the ``traceparent`` it came with (or the root of a new trace).
+Published events carry the publish span's ``traceparent`` in their headers, so
+the consumer's span continues the same trace. Without OpenTelemetry the ids are
+made here and nothing is imported; with it (``spine-core[otel]``), spans are
+recorded by the application's tracer provider and their ids are used instead.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import re
+from types import TracebackType
+from typing import Final, Protocol
+
+from attrs import frozen
+
+from .messages import Headers
+
+HEADER: Final = Headers.TRACEPARENT
+SERVER: Final = "server"
+PRODUCER: Final = "producer"
+CONSUMER: Final = "consumer"
+
+_TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
+_ids = random.SystemRandom()
+
+
+@frozen
+class TraceParent:
+    """One span's place in a trace: ``trace_id`` (32 hex), ``span_id`` (16 hex), ``flags`` (2 hex)."""
+
+    trace_id: str
+    span_id: str
+    flags: str = "01"
+
+    @classmethod
+    def parse(cls, header: str | None) -> TraceParent | None:
+        """The parent of a ``traceparent`` header value, or None if it is missing or invalid."""
+        match = _TRACEPARENT.fullmatch(header.strip().lower()) if header else None
+        if match is None:
+            return None
+        version, trace_id, span_id, flags, rest = match.groups()
+        if version == "ff" or (version == "00" and rest) or set(trace_id) == {"0"} or set(span_id) == {"0"}:
+            return None
+        return cls(trace_id, span_id, flags)
+
+    @classmethod
+    def root(cls) -> TraceParent:
+        """The first span of a new, sampled trace."""
+        return cls(f"{_ids.getrandbits(128) or 1:032x}", _span_id())
+
+    def child(self) -> TraceParent:
+        """A new span of the same trace."""
+        return TraceParent(self.trace_id, _span_id(), self.flags)
+
+    def header(self) -> str:
+        """The ``traceparent`` header value naming this span as the parent."""
+        return f"00-{self.trace_id}-{self.span_id}-{self.flags}"
+
+
+def _span_id() -> str:
+    return f"{_ids.getrandbits(64) or 1:016x}"
+
+
+class Span(Protocol):
+    """A started span; use it as a context manager, which ends it and records an error."""
+
+    trace: TraceParent
+
+    def __enter__(self) -> Span: ...
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+
+class Tracer(Protocol):
+    def start(self, name: str, kind: str, parent: TraceParent | None, attributes: dict[str, str]) -> Span:
+        """Start a span named ``name`` of ``kind`` (SERVER, PRODUCER, CONSUMER) under ``parent``."""
+
+
+class IdSpan:
+    """A span that only has ids: what is used when OpenTelemetry is not installed."""
+
+    __slots__ = ("trace",)
+
+    def __init__(self, trace: TraceParent) -> None:
+        self.trace = trace
+
+    def __enter__(self) -> IdSpan:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        return None
+
+
+class IdTracer:
+    """Makes W3C ids and records nothing."""
+
+    def start(self, name: str, kind: str, parent: TraceParent | None, attributes: dict[str, str]) -> Span:
+        return IdSpan(parent.child() if parent is not None else TraceParent.root())
+
+
+_tracer: Tracer | None = None
+
+
+def tracer() -> Tracer:
+    """The process's tracer: OpenTelemetry's when ``opentelemetry`` is installed, else :class:`IdTracer`."""
+    global _tracer
+    if _tracer is None:
+        if importlib.util.find_spec("opentelemetry") is not None:
+            from .otel import OtelTracer
+
+            _tracer = OtelTracer()
+        else:
+            _tracer = IdTracer()
+    return _tracer
+
+
+def use(new: Tracer | None) -> None:
+    """Replace the process's tracer (None: choose again on next use); for tests and embedding."""
+    global _tracer
+    _tracer = new
+
+
+def span(name: str, kind: str, parent: TraceParent | None, **attributes: str) -> Span:
+    """Start a span with the process's tracer."""
+    return tracer().start(name, kind, parent, attributes)
