@@ -11,6 +11,7 @@ from .errors import BootError
 from .options import BrokerConfig
 
 GROUP = "spine"
+REQUIRED_HOOKS = ("spine_publish", "spine_subscribe")
 
 
 def installed() -> dict[str, EntryPoint]:
@@ -37,4 +38,8 @@ def plugin_manager(broker: object, name: str) -> pluggy.PluginManager:
         pm.check_pending()
     except pluggy.PluginValidationError as e:
         raise BootError(f"broker plugin {name!r} implements an unknown hook: {e}") from None
+    # Without these, events would be "published" to nobody and consumers never run.
+    missing = [h for h in REQUIRED_HOOKS if not getattr(pm.hook, h).get_hookimpls()]
+    if missing:
+        raise BootError(f"broker plugin {name!r} does not implement {', '.join(missing)}")
     return pm
