@@ -1,0 +1,69 @@
+"""The HTTP surface behind waitress: chunked uploads, the 413, and a preflight over a socket."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+from collections.abc import Iterator
+
+import pytest
+from attrs import evolve
+
+from apps.http_example import BROWSER_APP, create_app, options
+from spine_core import Service
+from spine_core.options import BrokerConfig
+from spine_memory import MemoryBroker
+from spine_memory.plugin import MemoryPlugin
+
+from .support import MULTIPART, multipart
+
+LIMIT = 1024 * 1024
+
+
+@pytest.fixture
+def port() -> Iterator[int]:
+    opts = options()
+    opts = evolve(opts, address="127.0.0.1:0", http=evolve(opts.http, max_upload_size=LIMIT))
+    service: Service = create_app().start(opts, broker=MemoryPlugin(BrokerConfig.from_options(opts), MemoryBroker()))
+    try:
+        assert service.port is not None
+        yield service.port
+    finally:
+        service.stop(timeout=2.0)
+
+
+def send(port: int, method: str, path: str, body: object = None, headers: dict[str, str] | None = None,
+         chunked: bool = False) -> tuple[int, dict[str, str], bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request(method, path, body=body, headers=headers or {}, encode_chunked=chunked)
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+def test_a_chunked_upload_is_received_whole(port):
+    """Without Content-Length (chunked transfer), waitress buffers the body and the file arrives intact."""
+    content = bytes(range(256)) * 1200
+    body = multipart(files=[("doc", "doc.bin", "application/octet-stream", content)])
+    chunks = (body[i:i + 16384] for i in range(0, len(body), 16384))
+    status, _, payload = send(port, "POST", "/files", chunks, {**MULTIPART, "Transfer-Encoding": "chunked"}, True)
+    assert status == 200
+    (info,) = json.loads(payload)
+    assert (info["size"], info["sha256"]) == (len(content), hashlib.sha256(content).hexdigest())
+
+
+def test_an_oversized_upload_is_a_413_over_the_wire(port):
+    body = multipart(files=[("doc", "doc.bin", "application/octet-stream", b"z" * LIMIT)])
+    status, _, payload = send(port, "POST", "/files", body, MULTIPART)
+    assert status == 413
+    assert json.loads(payload)["message"].endswith(f"exceeds the limit of {LIMIT} bytes")
+
+
+def test_a_preflight_over_the_wire(port):
+    headers = {"Origin": BROWSER_APP, "Access-Control-Request-Method": "POST"}
+    status, answer, _ = send(port, "OPTIONS", "/signup", headers=headers)
+    assert status == 204
+    assert answer["Access-Control-Allow-Origin"] == BROWSER_APP
