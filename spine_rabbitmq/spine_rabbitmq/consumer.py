@@ -85,6 +85,7 @@ class Consumer:
         self._channel: Channel | None = None
         self._generation = 0
         self._consumer_tags: list[str] = []
+        self._ready: dict[str, int] = {}
 
     @property
     def consuming(self) -> bool:
@@ -113,6 +114,15 @@ class Consumer:
             raise BootError(f"RabbitMQ refused consumer group {self._group_id!r}: {error}")
         if not self._booted.is_set():
             log.warning("consumer group %r is not consuming yet: %s", self._group_id, self.last_error)
+
+    def lag(self, timeout: float) -> dict[tuple[str, int], int]:
+        """Messages ready in each subscription's queue (not yet delivered to any member), keyed
+        ``(topic, 0)``: a queue has no partitions. Asks RabbitMQ, waiting up to ``timeout``;
+        a queue that did not answer in time keeps its last known count."""
+        answered = threading.Event()
+        self._loop.call_soon(lambda: self._count_ready(answered))
+        answered.wait(timeout)
+        return {(topic, 0): count for topic, count in self._ready.items()}
 
     def close(self, timeout: float) -> None:
         """Stop consuming, wait up to ``timeout`` for ``deliver`` calls in flight, settle
@@ -236,6 +246,23 @@ class Consumer:
             lane.put(_Delivery(self._generation, method.delivery_tag, sub, message))
 
         return receive
+
+    def _count_ready(self, answered: threading.Event) -> None:
+        channel = self._channel
+        if channel is None or not channel.is_open:
+            answered.set()
+            return
+        waiting = {s.topic for s in self._subscriptions}
+
+        def counted(topic: str, frame: Any) -> None:
+            self._ready[topic] = frame.method.message_count
+            waiting.discard(topic)
+            if not waiting:
+                answered.set()
+
+        for sub in self._subscriptions:
+            channel.queue_declare(queue_name(self._group_id, sub.topic), passive=True,
+                                  callback=partial(counted, sub.topic))
 
     def _cancel(self) -> None:
         channel = self._channel

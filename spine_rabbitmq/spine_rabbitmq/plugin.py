@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from spine_core import hookimpl
 from spine_core.errors import BootError
@@ -21,6 +21,8 @@ if logging.getLogger("pika").level == logging.NOTSET:
 
 START_TIMEOUT = 5.0
 """Seconds ``start`` and ``subscribe`` wait for RabbitMQ before going on in the background."""
+LAG_TIMEOUT = 0.5
+"""Seconds a metrics scrape waits for RabbitMQ's queue counts."""
 
 
 class RabbitMQPlugin:
@@ -65,6 +67,13 @@ class RabbitMQPlugin:
         if problems:
             return Health(False, "; ".join(problems))
         return Health(True, f"RabbitMQ {self.settings.parameters().host}, exchange {self.settings.exchange!r}")
+
+    @hookimpl
+    def spine_consumer_lag(self) -> Mapping[tuple[str, int], int] | None:
+        """Messages ready in this group's queues, by ``(topic, 0)`` (a queue has no partitions)."""
+        if self.consumer is None or not self.consumer.consuming:
+            return None
+        return self.consumer.lag(LAG_TIMEOUT)
 
     @hookimpl
     def spine_broker_close(self, timeout: float) -> None:

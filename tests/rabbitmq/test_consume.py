@@ -76,3 +76,19 @@ def test_queue_declared_with_other_arguments_is_a_boot_error(rabbit: RabbitScope
     with pytest.raises(BootError, match="PRECONDITION_FAILED"):
         plugin.spine_subscribe(group_id=rabbit.group,
                                subscriptions=[Subscription(rabbit.prefix + "order.created", lambda m: ACK)])
+
+
+def test_lag_and_readiness_are_served(rabbit: RabbitScope) -> None:
+    """``/metrics`` reports the messages ready in the group's queue as ``spine_consumer_lag``
+    (partition 0: a queue has none) and ``/health/ready`` the connection state."""
+    handled = Handled(hold=1)
+    stock = client(stock_service(rabbit, handled, prefetch="1"))
+    http = client(order_service(rabbit))
+    for order_id in (1, 2, 3):
+        assert http.simulate_post(f"/orders/{order_id}").text == "OK"
+    assert handled.entered.wait(10)
+    line = f'spine_consumer_lag{{group="{rabbit.group}",partition="0",topic="{rabbit.prefix}order.created"}} 2.0'
+    wait_until(lambda: line in stock.simulate_get("/metrics").text, 10, "a lag of 2 (order 1 is being handled)")
+    assert stock.simulate_get("/health/ready").status_code == 200
+    handled.release.set()
+    wait_until(lambda: line.replace("} 2.0", "} 0.0") in stock.simulate_get("/metrics").text, 10, "a lag of 0")
