@@ -73,6 +73,7 @@ class PartitionState:
     def __init__(self) -> None:
         self.live = True
         self.in_flight = 0
+        self.started = -1
         self._open: deque[int] = deque()
         self._finished: set[int] = set()
         self.committable: int | None = None
@@ -293,12 +294,12 @@ class KafkaConsumer:
 
     def _commit(self, asynchronous: bool) -> None:
         """Commit progress: asynchronously while consuming, synchronously (all of it) at a handover."""
+        self._last_commit = time.monotonic()
         with self._cond:
             offsets = {tp: o for tp, s in self._states.items() if (o := s.to_commit(not asynchronous)) is not None}
         self._commit_states(offsets, asynchronous)
 
     def _commit_states(self, offsets: dict[Partition, int], asynchronous: bool = True) -> None:
-        self._last_commit = time.monotonic()
         if not offsets:
             return
         try:
@@ -371,7 +372,7 @@ class KafkaConsumer:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-            if not self._cond.wait_for(lambda: self._in_flight == 0, max(0.0, deadline - time.monotonic())):
+            if not self._cond.wait_for(self._drained, max(0.0, deadline - time.monotonic())):
                 log.warning("kafka group %s: %d message(s) still in flight at shutdown; they will be redelivered",
                             self._group, self._in_flight)
             for state in self._states.values():
@@ -388,17 +389,17 @@ class KafkaConsumer:
     def _work(self) -> None:
         while True:
             with self._cond:
-                while not self._stopping and not self._ready:
+                while (lane := self._take()) is None:
+                    if self._stopping and not self._in_flight:
+                        return
                     self._cond.wait()
-                if self._stopping:
-                    return
-                lane = self._ready.popleft()
                 state, fetched = self._lanes[lane].popleft()
                 self._queued -= 1
                 if not state.live:
                     self._next_of(lane)
                     continue
                 state.in_flight += 1
+                state.started = max(state.started, fetched.offset)
                 self._in_flight += 1
             try:
                 settled = self._handle(fetched)
@@ -415,6 +416,27 @@ class KafkaConsumer:
                         self._nacks.append((state, (fetched.topic, fetched.partition), fetched.offset))
                     self._next_of(lane)
                     self._cond.notify_all()
+
+    def _take(self) -> Lane | None:
+        """The next lane to work on (under the lock). While stopping, only a lane whose
+        next message lies before one already started: finishing it lets the finished
+        messages after it be committed instead of handled again by the next member."""
+        if not self._stopping:
+            return self._ready.popleft() if self._ready else None
+        lane = self._gap()
+        if lane is not None:
+            self._ready.remove(lane)
+        return lane
+
+    def _gap(self) -> Lane | None:
+        for lane in self._ready:
+            state, fetched = self._lanes[lane][0]
+            if state.live and fetched.offset < state.started:
+                return lane
+        return None
+
+    def _drained(self) -> bool:
+        return not self._in_flight and self._gap() is None
 
     def _next_of(self, lane: Lane) -> None:
         """Requeue ``lane`` if more of its messages wait, else forget it (under the lock)."""

@@ -109,11 +109,12 @@ class Tansu:
         return self.log_path.read_text(errors="replace")[-chars:]
 
     def stop(self) -> None:
-        """Terminate the broker (kill it if it does not exit within 5 s)."""
+        """Terminate the broker; kill it after a second (it waits for its clients to leave,
+        and it keeps nothing worth waiting for)."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(5)
+                self.process.wait(1)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)

@@ -1,0 +1,54 @@
+"""What the kafka plugin puts on the wire, read back with a raw confluent-kafka consumer."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from datetime import datetime
+
+from attrs import evolve
+
+from apps import order_app
+from spine_kafka.tansu import free_port
+
+from .support import headers_of, read_topic, unique
+
+
+def test_key_headers_and_prefixed_topic(kafka_app, kafka_bootstrap_servers: str) -> None:
+    """An order's event is on ``<prefix>order.created``, keyed by the order id, with Spine's headers
+    and the request's correlation id; each event has its own id."""
+    prefix = unique("wire") + "."
+    options = order_app.options()
+    orders = kafka_app(order_app.create_app(), evolve(options, broker=evolve(options.broker, topic_prefix=prefix)))
+    for order_id in (41, 42):
+        result = orders.client.simulate_post(f"/orders/{order_id}", headers={"X-Correlation-ID": f"corr-{order_id}"})
+        assert (result.status_code, result.text) == (200, "OK")
+    messages = read_topic(kafka_bootstrap_servers, prefix + "order.created", 2)
+    by_key = {m.key(): m for m in messages}
+    assert set(by_key) == {b"41", b"42"}
+    headers = headers_of(by_key[b"42"])
+    assert headers["event-name"] == "order.created"
+    assert headers["content-type"] == "application/json"
+    assert headers["correlation-id"] == "corr-42"
+    assert headers["event-key"] == "42"
+    assert re.fullmatch(r"[0-9a-f]{32}", headers["event-id"])
+    assert headers["event-id"] != headers_of(by_key[b"41"])["event-id"]
+    body = json.loads(by_key[b"42"].value() or b"")
+    assert body["order_id"] == 42
+    assert datetime.fromisoformat(headers["occurred-at"]) == datetime.fromisoformat(body["at"])
+
+
+def test_publish_with_broker_unreachable_is_503_within_timeout(kafka_app) -> None:
+    """With no broker listening, POST is answered 503 with a JSON message within the publish timeout."""
+    options = order_app.options()
+    write = evolve(options.broker.write, publish_timeout=1.5)
+    options = evolve(options, broker=evolve(options.broker, write=write))
+    orders = kafka_app(order_app.create_app(), options, **{"bootstrap.servers": f"127.0.0.1:{free_port()}"})
+    started = time.monotonic()
+    result = orders.client.simulate_post("/orders/1")
+    elapsed = time.monotonic() - started
+    assert result.status_code == 503
+    assert result.json["message"]
+    assert 1.0 <= elapsed < 3.0, elapsed
+    assert not orders.runtime.health().ready
