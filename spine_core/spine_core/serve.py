@@ -98,23 +98,22 @@ class Service:
             timeout = options.shutdown_timeout if options.enable_graceful_shutdown else 0.0
         deadline = time.monotonic() + timeout
         if self._server is not None and self._inflight is not None:
-            self._server.accepting = False
-            if self._server.socket is not None:  # not stopped before
-                self._server.trigger.pull_trigger(self._close_listener)
+            server = self._server
+            server.accepting = False
+            # Close the listening socket in waitress's loop thread: new connections are refused at once.
+            server.trigger.pull_trigger(lambda: wasyncore.dispatcher.close(server))
             self._inflight.draining = True
             if not self._inflight.wait_idle(deadline):
                 log.warning("shutdown timeout: HTTP requests still in flight")
             self._wait_flushed(deadline)
         self.runtime.close(max(0.0, deadline - time.monotonic()))
         if self._server is not None:
-            self._server.close()
+            server, self._server = self._server, None
+            server.task_dispatcher.shutdown(timeout=max(0.0, deadline - time.monotonic()))
+            # Close every socket, idle keep-alive ones included, in the loop thread, so it ends now.
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
             if self._thread is not None:
                 self._thread.join(timeout=max(0.1, deadline - time.monotonic()))
-
-    def _close_listener(self) -> None:
-        """In waitress's loop thread: close the listening socket, so that new
-        connections are refused at once instead of waiting in the backlog."""
-        wasyncore.dispatcher.close(self._server)
 
     def _wait_flushed(self, deadline: float) -> None:
         """Let waitress send the responses already produced before its sockets close."""

@@ -161,6 +161,22 @@ def test_stop_refuses_new_work_while_draining(gate: Gate, broker: MemoryBroker, 
     assert broker.messages("order.created") == [], "no refused request published anything"
 
 
+def test_idle_keep_alive_connection_does_not_hold_stop(gate: Gate, broker: MemoryBroker, services: list[Service]) -> None:
+    """An idle kept-alive client does not make stop wait for the timeout, and no server thread is left."""
+    service = start(http_app(gate), broker, services, shutdown_timeout=DEADLINE)
+    assert service.port
+    idle = http.client.HTTPConnection("127.0.0.1", service.port, timeout=DEADLINE)
+    idle.request("POST", "/orders")
+    assert idle.getresponse().read() == b"OK"
+    server, thread = service._server, service._thread
+    began = time.monotonic()
+    service.stop()
+    assert time.monotonic() - began < DEADLINE / 2
+    assert thread is not None and not thread.is_alive()
+    assert server.task_dispatcher.threads == set()
+    idle.close()
+
+
 def test_stop_finishes_an_in_flight_message(gate: Gate, broker: MemoryBroker, services: list[Service]) -> None:
     """A message being handled when stop begins is finished and acknowledged, not redelivered."""
     app = Spine()

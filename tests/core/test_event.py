@@ -1,0 +1,58 @@
+"""Events: the protocol, the partition key, and the JSON wire encoding."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from attrs import frozen
+
+from spine_core import Event
+from spine_core.event import decode, encode, event_key
+
+from .support import AT, OrderCreated, OrderShipped
+
+
+@frozen
+class NumberKeyed:
+    n: int
+
+    def name(self) -> str:
+        return "numbers"
+
+    def occurred_at(self) -> datetime:
+        return AT
+
+    def key(self) -> int:
+        return self.n
+
+
+def test_events_follow_the_protocol() -> None:
+    """Anything with ``name()`` and ``occurred_at()`` is an Event; other objects are not."""
+    assert isinstance(OrderCreated(1), Event)
+    assert not isinstance({"order_id": 1}, Event)
+
+
+def test_key_is_optional_and_text() -> None:
+    """``key()`` gives the partition key as text; an event without it has none."""
+    assert event_key(OrderCreated(12345)) == "12345"
+    assert event_key(NumberKeyed(7)) == "7"
+    assert event_key(OrderShipped(1)) is None
+
+
+def test_seed_event_wire_form() -> None:
+    """The seed's event is compact JSON with an ISO-8601 time."""
+    assert encode(OrderCreated(12345)) == b'{"order_id":12345,"at":"2024-05-01T12:30:00+00:00"}'
+
+
+def test_decode_round_trips() -> None:
+    """Decoding the encoded event gives an equal event, timezone included."""
+    event = OrderCreated(9, datetime(2025, 1, 2, 3, 4, 5, 678000, tzinfo=timezone.utc))
+    assert decode(encode(event), OrderCreated) == event
+
+
+@pytest.mark.parametrize("payload", [b"", b"{", b'{"at": "2024-01-01T00:00:00"}', b'{"order_id": "x", "at": "2024-01-01"}'])
+def test_decode_refuses_bad_payloads(payload: bytes) -> None:
+    """A payload that is not the event's JSON raises instead of giving a half-built event."""
+    with pytest.raises(Exception):
+        decode(payload, OrderCreated)
