@@ -84,7 +84,7 @@ def _call(ref: str, factory: Any, kind: type, label: str) -> Any:
     return made
 
 
-class AppTarget(click.ParamType):
+class AppTarget(click.ParamType):  # type: ignore[type-arg]
     """A ``MODULE:ATTR`` naming a Spine app or a factory of one."""
 
     name = "MODULE:ATTR"
@@ -137,7 +137,7 @@ _OPTIONS = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(name="spine", context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="spine-core", prog_name="spine")
 def cli() -> None:
     """Run and inspect Spine apps. MODULE:ATTR names an app or a function returning one."""

@@ -55,7 +55,7 @@ class OpsMiddleware:
 
 
 def install(
-    app: falcon.App,
+    app: falcon.App[falcon.Request, falcon.Response],
     ops: OpsOptions,
     metrics: Metrics | None,
     health: Callable[[], Health],

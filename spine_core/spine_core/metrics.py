@@ -113,7 +113,7 @@ class Metrics:
                 children = self._publish[t] = (
                     self.published.labels(t, OK), self.published.labels(t, FAILED), self.publish_duration.labels(t)
                 )
-            children[0 if ok else 1].inc()
+            (children[0] if ok else children[1]).inc()
             children[2].observe(seconds)
 
     def consumer(self, topic: str) -> ConsumerMetrics:

@@ -45,8 +45,9 @@ class OtelSpan:
 class OtelTracer:
     """Starts OpenTelemetry spans under W3C parents; ids come from the span when it has its own."""
 
-    def __init__(self) -> None:
-        self._tracer = trace.get_tracer("spine_core")
+    def __init__(self, provider: trace.TracerProvider | None = None) -> None:
+        """Spans of ``provider``, by default the global one (``trace.set_tracer_provider``)."""
+        self._tracer = trace.get_tracer("spine_core", tracer_provider=provider)
 
     def start(self, name: str, kind: str, parent: TraceParent | None, attributes: dict[str, str]) -> Span:
         context = None
