@@ -1,0 +1,66 @@
+"""The pytest plugin shipped with spine-memory, as a user's test suite sees it."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+USER_TESTS = '''
+from datetime import datetime, timezone
+
+from attrs import frozen
+
+from spine_core import BrokerOptions, Context, Options, ReadOptions, Spine, WriteOptions, publish, path
+from spine_core.messages import OutgoingMessage
+from spine_memory import MemoryBroker
+
+seen = []
+brokers = []
+
+
+@frozen
+class Created:
+    order_id: int
+
+    def name(self): return "created"
+    def occurred_at(self): return datetime.now(timezone.utc)
+
+
+def create(ctx: Context, order_id: path.Int) -> str:
+    publish.event(ctx, Created(order_id.value))
+    return "OK"
+
+
+def on_created(event: Created) -> None:
+    seen.append(event.order_id)
+
+
+def test_publish_and_consume(spine_app):
+    orders = Spine()
+    orders.route("POST", "/orders/:order_id", create)
+    stock = Spine()
+    stock.consumers().register("created", on_created)
+    # Options naming another broker still run on the test's memory broker.
+    spine_app(stock, Options(http=None, broker=BrokerOptions(name="kafka", read=ReadOptions(group_id="stock"))))
+    started = spine_app(orders, Options(broker=BrokerOptions(name="kafka", write=WriteOptions())))
+    assert started.client.simulate_post("/orders/7").text == "OK"
+    started.broker.drain()
+    assert seen == [7]
+    assert started.broker is not MemoryBroker.shared()
+    brokers.append(started.broker)
+
+
+def test_next_test_starts_clean(memory_broker):
+    assert memory_broker is not brokers[0]
+    assert memory_broker.messages("created") == []
+    brokers[0].publish([OutgoingMessage("created", b"{}")], 1)
+    brokers[0].drain(timeout=0)  # the previous test's consumer was stopped at its end
+'''
+
+
+def test_fixtures_start_apps_on_a_fresh_broker_and_close_them(pytester: pytest.Pytester) -> None:
+    """``spine_app`` runs apps on a per-test memory broker and stops their consumers after the test."""
+    pytester.makepyfile(test_user=USER_TESTS)
+    result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
