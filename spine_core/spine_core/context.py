@@ -10,6 +10,7 @@ from attrs import define, field
 
 from . import logs
 from .messages import Headers, IncomingMessage
+from .params import RequestHeaders
 from .tracing import TraceParent
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ class Context:
 
     @property
     def headers(self) -> Mapping[str, str]:
-        """The incoming request's or message's headers."""
+        """The incoming request's or message's headers, looked up case-insensitively."""
         if self.request is not None:
-            return self.request.headers
-        return self.message.headers if self.message is not None else {}
+            return RequestHeaders(self.request.headers)
+        return RequestHeaders(self.message.headers) if self.message is not None else {}
