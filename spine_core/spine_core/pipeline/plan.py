@@ -39,7 +39,9 @@ def _owner(func: Callable[..., Any]) -> type | None:
     owner: Any = sys.modules.get(func.__module__)
     for part in qualname.split(".")[:-1]:
         owner = getattr(owner, part, None)
-    return owner if inspect.isclass(owner) else None
+    if not inspect.isclass(owner) or isinstance(vars(owner).get(func.__name__), staticmethod):
+        return None
+    return owner
 
 
 def bind(handler: Callable[..., Any], container: Container) -> tuple[Callable[..., Any], list[tuple[str, Any]]]:

@@ -1,0 +1,77 @@
+"""Handler binding at boot: unbound methods get their singleton; other callables are used as they are."""
+
+from __future__ import annotations
+
+import pytest
+
+from spine_core import BootError, Context, Spine, path
+
+from .support import options
+
+
+class Counter:
+    def __init__(self) -> None:
+        self.calls = 0
+
+
+class Controller:
+    def __init__(self, counter: Counter) -> None:
+        self.counter = counter
+
+    def method(self, n: path.Int) -> str:
+        self.counter.calls += 1
+        return f"method {n.value} {self.counter.calls}"
+
+    @staticmethod
+    def static(ctx: Context, n: path.Int) -> str:
+        return f"static {n.value} {ctx.route}"
+
+    @classmethod
+    def klass(cls, n: path.Int) -> str:
+        return f"{cls.__name__} {n.value}"
+
+
+class Standalone:
+    def __init__(self, prefix: str = "bound") -> None:
+        self.prefix = prefix
+
+    def method(self, n: path.Int) -> str:
+        return f"{self.prefix} {n.value}"
+
+
+def function(n: path.Int) -> str:
+    return f"function {n.value}"
+
+
+def client(spine_app, handler: object):  # type: ignore[no-untyped-def]
+    app = Spine()
+    app.constructor(Counter, Controller)
+    app.route("GET", "/h/:n", handler)  # type: ignore[arg-type]
+    return spine_app(app, options()).client
+
+
+@pytest.mark.parametrize("handler, expected", [
+    (Controller.method, "method 1 1"),
+    (Controller.static, "static 1 /h/:n"),
+    (Controller.klass, "Controller 1"),
+    (Standalone("bound").method, "bound 1"),
+    (function, "function 1"),
+], ids=["unbound-method", "staticmethod", "classmethod", "bound-method", "function"])
+def test_every_kind_of_callable_is_a_handler(spine_app, handler: object, expected: str) -> None:
+    """Unbound, static, class and bound methods and plain functions get exactly their declared parameters."""
+    assert client(spine_app, handler).simulate_get("/h/1").text == expected
+
+
+def test_unbound_method_runs_on_the_singleton(spine_app) -> None:
+    """Every call of an unbound-method handler goes to the one instance the container built."""
+    c = client(spine_app, Controller.method)
+    c.simulate_get("/h/1")
+    assert c.simulate_get("/h/2").text == "method 2 2"
+
+
+def test_unregistered_controller_is_a_boot_error(spine_app) -> None:
+    """An unbound method of a class nobody registered fails at boot naming the class."""
+    app = Spine()
+    app.route("GET", "/h/:n", Standalone.method)
+    with pytest.raises(BootError, match="no constructor registered for Standalone"):
+        spine_app(app, options())
