@@ -75,3 +75,30 @@ def test_unregistered_controller_is_a_boot_error(spine_app) -> None:
     app.route("GET", "/h/:n", Standalone.method)
     with pytest.raises(BootError, match="no constructor registered for Standalone"):
         spine_app(app, options())
+
+
+async def async_handler(n: path.Int) -> str:
+    return "never awaited"
+
+
+class AsyncController:
+    async def method(self, n: path.Int) -> str:
+        return "never awaited"
+
+
+@pytest.mark.parametrize("handler", [async_handler, AsyncController.method])
+def test_async_handler_is_a_boot_error(spine_app, handler: object) -> None:
+    """An ``async def`` handler is refused at boot instead of being 'called' without ever running."""
+    app = Spine()
+    app.constructor(AsyncController)
+    app.route("GET", "/h/:n", handler)  # type: ignore[arg-type]
+    with pytest.raises(BootError, match="is async"):
+        spine_app(app, options())
+
+
+def test_async_consumer_is_a_boot_error(spine_app) -> None:
+    """An ``async def`` consumer is refused at boot, so no message is acknowledged unhandled."""
+    app = Spine()
+    app.consumers().register("order.created", async_handler)
+    with pytest.raises(BootError, match="is async"):
+        spine_app(app, options(group="g", http=False))

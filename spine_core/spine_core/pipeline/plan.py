@@ -68,6 +68,9 @@ def make_plan(
     """Bind ``handler`` and choose a resolver for each parameter; errors are BootErrors."""
     bound, params = bind(handler, container)
     name = getattr(handler, "__qualname__", repr(handler))
+    if inspect.iscoroutinefunction(bound) or inspect.isasyncgenfunction(bound):
+        # Called on worker threads, it would only create a coroutine: the work would never run.
+        raise BootError(f"handler {name} is async; Spine runs handlers on threads, define it with 'def'")
     resolvers = []
     for pname, annotation in params:
         try:
