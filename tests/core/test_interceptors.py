@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from spine_core import Context, Forbidden, Interceptor, Spine
+from spine_core import BootError, Context, Forbidden, Interceptor, Spine
 
 from .support import OrderCreated, options, send
 
@@ -147,3 +147,14 @@ def test_consumer_interceptors_run_around_consumer_handlers(spine_app) -> None:
     send(started.broker, OrderCreated(5))
     started.broker.drain()
     assert CALLS == ["c.pre", "t.pre", "consume:5", "t.post:None", "c.post:None", "t.after:None", "c.after:None"]
+
+
+class AsyncGuard(Interceptor):
+    async def pre_handle(self, ctx: Context) -> None:  # type: ignore[override]
+        raise Forbidden("never raised: the coroutine is not awaited")
+
+
+def test_async_interceptor_is_a_boot_error(spine_app) -> None:
+    """An interceptor with an ``async def`` stage is refused at boot rather than silently never aborting."""
+    with pytest.raises(BootError, match=r"AsyncGuard.pre_handle is async"):
+        spine_app(http_app(Handlers.ok, global_=[AsyncGuard()]), options())

@@ -71,6 +71,10 @@ def make_plan(
     if inspect.iscoroutinefunction(bound) or inspect.isasyncgenfunction(bound):
         # Called on worker threads, it would only create a coroutine: the work would never run.
         raise BootError(f"handler {name} is async; Spine runs handlers on threads, define it with 'def'")
+    for interceptor in interceptors:  # an async pre_handle would never run, so never abort
+        for stage in ("pre_handle", "post_handle", "after_completion"):
+            if inspect.iscoroutinefunction(getattr(interceptor, stage, None)):
+                raise BootError(f"interceptor {type(interceptor).__qualname__}.{stage} is async; define it with 'def'")
     resolvers = []
     for pname, annotation in params:
         try:
