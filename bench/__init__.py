@@ -1,0 +1,1 @@
+"""Spine's benchmark suite: ``./dev bench`` runs every benchmark and prints the figures."""

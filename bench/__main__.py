@@ -1,0 +1,97 @@
+"""``python -m bench`` (or ``./dev bench``): run every benchmark, print the table, write JSON.
+
+Options: ``--reps N`` repetitions per figure (median reported, default 3),
+``--seconds S`` per load run (default 5), ``--messages N`` for the consumer
+benchmark (default 100,000), ``--orders N`` for end to end (default 500),
+``--only publish,consumer,memory,e2e`` to run a subset, ``--out PATH``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from spine_core.plugins import installed
+
+from . import e2e, publish, scenario
+from .common import machine, median_row, run_json
+from .load import generator
+from .report import print_report, targets
+from .tansu import Tansu
+
+RESULTS = Path(__file__).with_name("results")
+SECTIONS = ("publish", "consumer", "memory", "e2e")
+LOW_FETCH_WAIT_MS = 10
+
+
+def consumer_bench(tansu: Tansu, reps: int, count: int) -> dict[str, Any]:
+    """Benchmark 2: raw loop and Spine pipeline over the same pre-loaded topic, interleaved."""
+    topic = f"bench.consume.{uuid.uuid4().hex[:8]}"
+    tansu.create_topic(topic)
+    run_json(["-m", "bench.stock", "preload", tansu.bootstrap, topic, str(count)])
+    modes = ["raw"] + (["spine"] if "kafka" in installed() else [])
+    samples: dict[str, list[dict[str, float]]] = {m: [] for m in modes}
+    for _ in range(reps):
+        for mode in modes:
+            group = f"bench-{mode}-{uuid.uuid4().hex[:8]}"
+            samples[mode].append(run_json(["-m", "bench.stock", mode, tansu.bootstrap, topic, str(count), group]))
+    return {"messages": count, "rows": {m: median_row(s) for m, s in samples.items()}}
+
+
+def memory_bench(reps: int, events: int) -> dict[str, Any]:
+    """Benchmark 3: memory broker roundtrip (own process per repetition) and the scenario test."""
+    rows = [run_json(["-m", "bench.memory", str(events)]) for _ in range(reps)]
+    tests = [scenario.run() for _ in range(reps)]
+    return {"events": events, "roundtrip": median_row(rows), "scenario_test": median_row(tests)}
+
+
+def e2e_bench(tansu: Tansu, reps: int, orders: int) -> dict[str, Any]:
+    """Benchmark 4 with the plugin's default fetch.wait.max.ms and with a low one."""
+    rows: dict[str, Any] = {}
+    for label, wait in (("plugin default fetch.wait.max.ms", None), (f"fetch.wait.max.ms={LOW_FETCH_WAIT_MS}", LOW_FETCH_WAIT_MS)):
+        rows[label] = median_row([e2e.run(tansu, orders, wait) for _ in range(reps)])
+    return {"orders": orders, "rows": rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--orders", type=int, default=500)
+    parser.add_argument("--events", type=int, default=5000)
+    parser.add_argument("--only", default=",".join(SECTIONS))
+    parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
+    args = parser.parse_args()
+    only = set(args.only.split(","))
+    results: dict[str, Any] = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine(), "load_generator": generator(), "repetitions": args.reps,
+        "kafka_plugin": "kafka" in installed(),
+    }
+    started = time.monotonic()
+    if "memory" in only:
+        results["memory"] = memory_bench(args.reps, args.events)
+    if only & {"publish", "consumer", "e2e"}:
+        with Tansu() as tansu:
+            if "publish" in only:
+                results["publish"] = publish.run(tansu, args.reps, args.seconds)
+            if "consumer" in only:
+                results["consumer"] = consumer_bench(tansu, args.reps, args.messages)
+            if "e2e" in only and "kafka" in installed():
+                results["e2e"] = e2e_bench(tansu, args.reps, args.orders)
+    results["duration_s"] = time.monotonic() - started
+    results["targets"] = targets(results)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print_report(results)
+    print(f"\nresults written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""The printed table: every figure of a run, then each ratio against its target."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Row = tuple[str, str, str]
+
+
+def _f(value: float, digits: int = 0) -> str:
+    return f"{value:,.{digits}f}"
+
+
+def figures(r: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    if "publish" in r:
+        p = r["publish"]
+        for name, v in p["rows"].items():
+            rows.append(("1 publish", name, f"{_f(v['rps'])} req/s  p50 {v['p50_ms']:.2f} ms  p99 {v['p99_ms']:.2f} ms"
+                         + (f"  errors {v['errors']:.0f}" if v["errors"] else "")))
+        for name, mb in p["peak_rss_mb"].items():
+            rows.append(("5 memory", f"peak RSS {name}", f"{mb:.1f} MB"))
+    if "consumer" in r:
+        for name, v in r["consumer"]["rows"].items():
+            label = "raw confluent-kafka loop" if name == "raw" else "spine stock handler, kafka"
+            rows.append(("2 consumer", f"{label}, {r['consumer']['messages']:,} msgs", f"{_f(v['messages_per_s'])} msg/s"))
+            if name == "spine":
+                rows.append(("5 memory", "peak RSS stock service (consumer run)", f"{v['peak_rss_mb']:.1f} MB"))
+    if "memory" in r:
+        m = r["memory"]["roundtrip"]
+        rows.append(("3 in memory", "publish -> handler entered", f"mean {m['mean_us']:.0f} us  p50 {m['p50_us']:.0f} us  p99 {m['p99_us']:.0f} us"))
+        rows.append(("3 in memory", "events/s (burst from one thread)", f"{_f(m['events_per_s'])} events/s"))
+        rows.append(("3 in memory", "floor: one thread waking another", f"mean {m['thread_wake_mean_us']:.0f} us  p50 {m['thread_wake_p50_us']:.0f} us"))
+        s = r["memory"]["scenario_test"]
+        rows.append(("3 in memory", "scenario test (in-memory e2e)", f"{s['test_ms']:.1f} ms test, {s['pytest_command_s']:.2f} s pytest command"))
+    if "e2e" in r:
+        for name, v in r["e2e"]["rows"].items():
+            rows.append(("4 end to end", f"POST -> handler, {name}", f"p50 {v['p50_ms']:.2f} ms  p99 {v['p99_ms']:.2f} ms  (POST p50 {v['post_p50_ms']:.2f} ms)"))
+            rows.append(("5 memory", f"peak RSS stock service (e2e, {name})", f"{v['stock_peak_rss_mb']:.1f} MB"))
+    return rows
+
+
+def _get(r: dict[str, Any], *path: str) -> Any:
+    for key in path:
+        if not isinstance(r, dict) or key not in r:
+            return None
+        r = r[key]
+    return r
+
+
+Target = tuple[str, Callable[[dict[str, Any]], float | None], str, Callable[[float, dict[str, Any]], bool]]
+
+SPINE = "spine order service, kafka"
+BARE = "bare falcon+waitress"
+HAND = "hand-rolled confluent-kafka route"
+
+
+def _ratio(a: Any, b: Any) -> float | None:
+    return a / b if a is not None and b else None
+
+
+TARGETS: list[Target] = [
+    ("publish c=16: spine kafka / bare req/s",
+     lambda r: _ratio(_get(r, "publish", "rows", f"{SPINE} c=16", "rps"), _get(r, "publish", "rows", f"{BARE} c=16", "rps")),
+     ">= 0.67", lambda v, r: v >= 0.67),
+    ("publish c=16: hand-rolled / bare req/s",
+     lambda r: _ratio(_get(r, "publish", "rows", f"{HAND} c=16", "rps"), _get(r, "publish", "rows", f"{BARE} c=16", "rps")),
+     "(reference)", lambda v, r: True),
+    ("publish c=1: spine kafka p50 ms", lambda r: _get(r, "publish", "rows", f"{SPINE} c=1", "p50_ms"),
+     "<= 1 ms", lambda v, r: v <= 1.0),
+    ("publish c=1: spine kafka / hand-rolled p50",
+     lambda r: _ratio(_get(r, "publish", "rows", f"{SPINE} c=1", "p50_ms"), _get(r, "publish", "rows", f"{HAND} c=1", "p50_ms")),
+     "<= 1.0", lambda v, r: v <= 1.0),
+    ("consumer: spine / raw msg/s",
+     lambda r: _ratio(_get(r, "consumer", "rows", "spine", "messages_per_s"), _get(r, "consumer", "rows", "raw", "messages_per_s")),
+     ">= 0.4", lambda v, r: v >= 0.4),
+    ("memory roundtrip mean us", lambda r: _get(r, "memory", "roundtrip", "mean_us"), "< 50 us", lambda v, r: v < 50),
+    ("e2e over kafka p50 ms (plugin default)",
+     lambda r: _get(r, "e2e", "rows", "plugin default fetch.wait.max.ms", "p50_ms"), "< 10 ms", lambda v, r: v < 10),
+    ("peak RSS, largest service MB",
+     lambda r: max(_services_rss(r)) if _services_rss(r) else None, "< 45 MB", lambda v, r: v < 45),
+]
+
+
+def _services_rss(r: dict[str, Any]) -> list[float]:
+    """Peak RSS of Spine's services (the reference servers are not services)."""
+    values = [v for k, v in (_get(r, "publish", "peak_rss_mb") or {}).items() if k.startswith("spine")]
+    values += [v["stock_peak_rss_mb"] for v in (_get(r, "e2e", "rows") or {}).values()]
+    return values
+
+
+def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for name, value_of, target, met in TARGETS:
+        value = value_of(r)
+        out.append({"name": name, "value": value, "target": target,
+                    "met": None if value is None or target.startswith("(") else met(value, r)})
+    return out
+
+
+def print_report(r: dict[str, Any]) -> None:
+    m = r["machine"]
+    print(f"\nSpine benchmarks {r['date']}: {m['cpu']}, {m['cores']} cores, Python {m['python']}, "
+          f"load generator {r['load_generator']}, median of {r['repetitions']}")
+    rows = figures(r)
+    width = max((len(b) + len(n) for b, n, _ in rows), default=0) + 4
+    for bench, name, value in rows:
+        print(f"  {bench:<13}{name:<{width - 13}}{value}")
+    print("\nRatios (same run) and targets")
+    for t in r.get("targets") or targets(r):
+        value = "n/a" if t["value"] is None else f"{t['value']:.2f}"
+        verdict = {True: "met", False: "NOT met", None: ""}[t["met"]]
+        print(f"  {t['name']:<48}{value:>10}  {t['target']:<12}{verdict}")

@@ -1,0 +1,71 @@
+"""The reference servers of the publish benchmark, each its own process.
+
+``python -m bench.servers bare PORT THREADS``: Falcon on waitress, ``POST /orders/{id}``
+answers ``OK`` and publishes nothing (the ceiling).
+
+``python -m bench.servers handrolled PORT THREADS BOOTSTRAP TOPIC``: what a user would
+write without Spine: the same route produces ``{"order_id", "at"}`` with one shared
+confluent-kafka producer (Spine's producer defaults: idempotent, acks=all, linger.ms=0),
+waits for the delivery report (served by a polling thread) and only then answers.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from datetime import datetime, timezone
+from typing import Any
+
+import falcon
+import waitress
+
+
+class Bare:
+    def on_post(self, req: falcon.Request, resp: falcon.Response, order_id: int) -> None:
+        resp.content_type = falcon.MEDIA_TEXT
+        resp.text = "OK"
+
+
+class HandRolled:
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        from confluent_kafka import Producer
+
+        self.topic = topic
+        self.producer = Producer({
+            "bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all", "linger.ms": 0,
+        })
+        threading.Thread(target=self._poll, daemon=True).start()
+
+    def _poll(self) -> None:
+        while True:
+            self.producer.poll(0.1)
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, order_id: int) -> None:
+        delivered = threading.Event()
+        outcome: list[Any] = []
+
+        def report(error: Any, message: Any) -> None:
+            outcome.append(error)
+            delivered.set()
+
+        value = json.dumps({"order_id": order_id, "at": datetime.now(timezone.utc).isoformat()})
+        self.producer.produce(self.topic, value.encode(), key=str(order_id), on_delivery=report)
+        if not delivered.wait(10) or outcome[0] is not None:
+            raise falcon.HTTPServiceUnavailable(description=f"not delivered: {outcome}")
+        resp.content_type = falcon.MEDIA_TEXT
+        resp.text = "OK"
+
+
+def main() -> None:
+    kind, port, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    resource = Bare() if kind == "bare" else HandRolled(sys.argv[4], sys.argv[5])
+    app = falcon.App()
+    app.add_route("/orders/{order_id:int}", resource)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    waitress.serve(app, host="127.0.0.1", port=port, threads=threads, _quiet=True)
+
+
+if __name__ == "__main__":
+    main()
