@@ -89,6 +89,10 @@ class PartitionState:
             self._finished.discard(done := self._open.popleft())
             self.committable = done + 1
 
+    def first_open(self, default: int) -> int:
+        """The first offset handed out and not settled yet."""
+        return self._open[0] if self._open else default
+
     def to_commit(self, again: bool = False) -> int | None:
         """The offset to commit: new progress, or (``again``) all progress, e.g. when a
         commit that may have failed must be repeated before a handover."""
@@ -266,29 +270,29 @@ class KafkaConsumer:
                 state.live = True
 
     def _apply_nacks(self) -> None:
-        """Rewind each partition to its first message the core gave back, after a pause.
+        """Rewind each partition with a message the core gave back to its first unsettled
+        message, after a pause.
 
-        Until the rewind, the partition is paused and what it fetched is dropped; what
-        was settled before the given-back message is committed now.
+        Until the rewind the partition is paused and what it fetched is dropped; what
+        was settled before that message is committed now. Messages of the partition
+        still in flight are fetched again too (at-least-once): none is skipped.
         """
         commits: dict[Partition, int] = {}
+        rewinds: dict[Partition, int] = {}
         with self._cond:
             nacks, self._nacks = self._nacks, []
-            rewinds: dict[Partition, int] = {}
             for state, tp, offset in nacks:
-                if self._states.get(tp) is state:  # else revoked or already rewound
-                    rewinds[tp] = min(offset, rewinds.get(tp, offset))
-            for tp in rewinds:
-                old = self._states[tp]
-                old.live = False
+                if self._states.get(tp) is not state or tp in rewinds:
+                    continue  # revoked or already rewound
+                rewinds[tp] = state.first_open(default=offset)
                 fresh = self._states[tp] = PartitionState()
                 fresh.live = False
-                fresh.committed = old.committed
-                if (settled := old.to_commit()) is not None:
+                fresh.committed = state.committed
+                if (settled := state.to_commit()) is not None:
                     commits[tp] = settled
         self._commit_states(commits)
         for tp, offset in rewinds.items():
-            log.info("kafka %s[%d]: message at offset %d given back; fetching it again in %.1fs",
+            log.info("kafka %s[%d]: a message was given back; fetching again from offset %d in %.1fs",
                      tp[0], tp[1], offset, NACK_DELAY)
             self._held[tp] = (offset, time.monotonic() + NACK_DELAY)
 
@@ -412,7 +416,8 @@ class KafkaConsumer:
                     self._in_flight -= 1
                     if settled:
                         state.finish(fetched.offset)
-                    elif state.live:
+                    else:  # nothing more of this partition until it is rewound
+                        state.live = False
                         self._nacks.append((state, (fetched.topic, fetched.partition), fetched.offset))
                     self._next_of(lane)
                     self._cond.notify_all()
