@@ -53,6 +53,7 @@ class Member:
     subscriptions: dict[str, Subscription]
     thread: threading.Thread | None = None
     busy: tuple[str, int] | None = None
+    turn: int = 0
     stopping: bool = False
     closed: bool = False
 
@@ -171,12 +172,13 @@ class MemoryBroker:
 
     def _next(self, member: Member) -> tuple[Subscription, StoredMessage] | None:
         group = self._groups[member.group]
-        for tp, owner in group.owner.items():
-            if owner is not member or tp in group.in_flight:
-                continue
+        owned = [tp for tp, owner in group.owner.items() if owner is member]
+        for i in range(len(owned)):  # round-robin from the partition after the last served
+            tp = owned[(member.turn + i) % len(owned)]
             log = self._logs[tp[0]][tp[1]]
             offset = group.committed.get(tp, 0)
-            if offset < len(log):
+            if tp not in group.in_flight and offset < len(log):
+                member.turn += i + 1
                 return member.subscriptions[tp[0]], log[offset]
         return None
 

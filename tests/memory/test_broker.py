@@ -114,6 +114,17 @@ def test_same_key_is_delivered_in_publish_order_across_members(broker: MemoryBro
     assert by_key == {k: list(range(30)) for k in "abcd"}
 
 
+def test_a_busy_partition_does_not_starve_the_others(broker: MemoryBroker) -> None:
+    """A member serves its partitions in turn: one message behind a long backlog of another key is not kept waiting."""
+    broker.publish([out("t", "hot", key="d") for _ in range(20)] + [out("t", "cold", key="b")], timeout=1)
+    partitions = {m.value: m.partition for m in broker.messages("t")}
+    assert partitions[b"hot"] < partitions[b"cold"], "precondition: the backlog is on the partition served first"
+    r = Recorder()
+    broker.join("g", [Subscription("t", r)])
+    broker.drain(DEADLINE)
+    assert r.values.index(b"cold") < broker.partitions
+
+
 def test_same_key_lands_on_one_partition(broker: MemoryBroker) -> None:
     """A key always maps to the same partition; keyless messages spread over partitions."""
     broker.publish([out("t", str(i), key="order-1") for i in range(10)], timeout=1)
