@@ -114,3 +114,20 @@ def test_response_without_body_keeps_its_status(spine_app) -> None:
     result = client(spine_app, empty_with_status).simulate_get("/r")
     assert (result.status_code, result.content) == (202, b"")
     assert result.headers["Retry-After"] == "5"
+
+
+def html() -> Response:
+    return Response("<p>hi</p>", headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+def problem() -> Response:
+    return Response({"title": "out of stock"}, status=409, headers={"Content-Type": "application/problem+json"})
+
+
+def test_response_content_type_header_wins(spine_app) -> None:
+    """A Content-Type given in a Response's headers is kept, for text and JSON bodies alike."""
+    page = client(spine_app, html).simulate_get("/r")
+    assert (page.headers["Content-Type"], page.text) == ("text/html; charset=utf-8", "<p>hi</p>")
+    error = client(spine_app, problem).simulate_get("/r")
+    assert (error.status_code, error.headers["Content-Type"]) == (409, "application/problem+json")
+    assert error.json == {"title": "out of stock"}

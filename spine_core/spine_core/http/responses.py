@@ -29,12 +29,12 @@ def render(result: Any, resp: falcon.Response) -> None:
         return write_binary(result, resp)
     if isinstance(result, Response):
         resp.status = result.status
-        for name, value in result.headers.items():
-            resp.set_header(name, value)
         set_cookies(resp, result.cookies)
-        if result.body is None:
-            return
-        result = result.body
+        if result.body is not None:
+            render(result.body, resp)
+        for name, value in result.headers.items():  # after the body: an explicit Content-Type wins
+            resp.set_header(name, value)
+        return None
     if isinstance(result, str):
         resp.content_type = falcon.MEDIA_TEXT
         resp.text = result
