@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from spine_core import BootError, Context, Spine, publish
+from spine_core.messages import ACK, IncomingMessage, Subscription
 from spine_core.options import BrokerConfig
 from spine_core.serve import Service
 from spine_memory import MemoryBroker, MemoryPlugin
@@ -192,7 +193,11 @@ def test_stop_finishes_an_in_flight_message(gate: Gate, broker: MemoryBroker, se
     stopper.join(DEADLINE)
     assert not stopper.is_alive()
     assert gate.done == [42]
-    broker.drain(timeout=0)  # settled: nothing left for the group
+    redelivered: list[IncomingMessage] = []
+    successor = broker.join("stock", [Subscription("order.created", lambda m: redelivered.append(m) or ACK)])
+    broker.drain(DEADLINE)
+    broker.leave(successor, DEADLINE)
+    assert redelivered == [], "the message was acknowledged before the service stopped"
 
 
 def test_bad_address_fails_before_anything_starts(gate: Gate, broker: MemoryBroker, services: list[Service]) -> None:
