@@ -322,9 +322,12 @@ def test_plugin_reports_health_and_leaves_on_close(broker: MemoryBroker) -> None
     assert not plugin.spine_broker_health().ready
     broker.available = True
     plugin.spine_broker_close(timeout=1.0)
-    broker.publish([out("t", "after close")], timeout=1)
-    broker.drain(timeout=0)  # no member left in the group
+    broker.publish([out("t", f"after close {i}") for i in range(2 * broker.partitions)], timeout=1)
+    successor = Recorder()
+    broker.join("g", [Subscription("t", successor)])
+    broker.drain(DEADLINE)
     assert r.values == []
+    assert len(successor.values) == 2 * broker.partitions
 
 
 def test_memory_broker_fixture_is_fresh(memory_broker: MemoryBroker) -> None:
