@@ -138,7 +138,6 @@ class KafkaConsumer:
         # Poll thread only.
         self._held: dict[Partition, tuple[int, float]] = {}
         self._paused: set[Partition] = set()
-        self._overloaded = False
         self._last_commit = 0.0
         self._close_deadline: float | None = None
         self._assigned: bool = False
@@ -197,7 +196,8 @@ class KafkaConsumer:
         while not self._stop.is_set():
             try:
                 self._reconcile_pause()
-                for message in consumer.consume(num_messages=self._room(), timeout=POLL_TIMEOUT):
+                room = self._room()  # when full, still serve callbacks: take at most one message
+                for message in consumer.consume(num_messages=max(1, room), timeout=POLL_TIMEOUT if room else 0):
                     self._receive(message)
                 self._apply_nacks()
                 if time.monotonic() - self._last_commit >= COMMIT_INTERVAL:
@@ -208,8 +208,12 @@ class KafkaConsumer:
         self._shut_down()
 
     def _room(self) -> int:
+        """How many messages to take now: waits (up to POLL_TIMEOUT) while ``max.pending``
+        messages are queued for the workers. Pausing instead would make librdkafka drop
+        and fetch again what it prefetched."""
         with self._cond:
-            return max(1, min(500, self._max_pending - self._queued))
+            self._cond.wait_for(lambda: self._queued < self._max_pending, POLL_TIMEOUT)
+            return max(0, min(500, self._max_pending - self._queued))
 
     def _receive(self, message: Message) -> None:
         error = message.error()
@@ -235,21 +239,15 @@ class KafkaConsumer:
             self._cond.notify()
 
     def _reconcile_pause(self) -> None:
-        """Pause partitions held after a Nack, and all of them while too much is queued."""
+        """Rewind the partitions whose hold after a Nack is over; pause those still held."""
         now = time.monotonic()
         for tp, (offset, until) in list(self._held.items()):
             if until <= now:
                 del self._held[tp]
                 self._seek(tp, offset)
         with self._cond:
-            queued = self._queued
-            assigned = set(self._states)
-        if queued >= self._max_pending:
-            self._overloaded = True
-        elif queued <= self._max_pending // 2:
-            self._overloaded = False
-        wanted = (assigned if self._overloaded else set()) | (set(self._held) & assigned)
-        pause, resume = wanted - self._paused, (self._paused - wanted) & assigned
+            wanted = set(self._held) & set(self._states)
+        pause, resume = wanted - self._paused, self._paused - wanted
         if pause:
             self._consumer.pause([TopicPartition(t, p) for t, p in pause])
         if resume:
