@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -9,12 +10,15 @@ import falcon
 
 from .consumers.registry import ConsumerRegistry
 from .container import Container
+from .errors import BootError
 from .http.routes import Route
 from .interceptor import Interceptor
 from .logs import configure_logging
 from .options import Options
 from .runtime import Runtime
 from .serve import Service, run_until_signal
+
+log = logging.getLogger("spine")
 
 
 class Spine:
@@ -72,4 +76,8 @@ class Spine:
     def run(self, options: Options | None = None) -> None:
         """Serve until SIGINT or SIGTERM, then shut down gracefully."""
         configure_logging()
-        run_until_signal([Service(self.runtime(options))])
+        try:
+            run_until_signal([Service(self.runtime(options))])
+        except (BootError, OSError) as e:  # wiring mistakes, a busy port: one clear line, no traceback
+            log.error("cannot start: %s", e)
+            raise SystemExit(2) from None

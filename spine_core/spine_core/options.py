@@ -45,13 +45,14 @@ class BrokerOptions:
     """Which broker plugin to use and how.
 
     ``topic_prefix`` is put before every event name, on the publishing and on the
-    consuming side alike. ``settings`` holds each plugin's own settings under its
-    name, e.g. ``{"kafka": {"bootstrap.servers": "localhost:9092"}}``.
+    consuming side alike. ``write=None`` says the app never publishes, ``read=None``
+    that it does not consume. ``settings`` holds each plugin's own settings under
+    its name, e.g. ``{"kafka": {"bootstrap.servers": "localhost:9092"}}``.
     """
 
     name: str = "memory"
     topic_prefix: str = ""
-    write: WriteOptions | None = None
+    write: WriteOptions | None = Factory(WriteOptions)
     read: ReadOptions | None = None
     settings: dict[str, dict[str, str]] = Factory(dict)
 

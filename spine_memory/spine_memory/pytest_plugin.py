@@ -14,8 +14,9 @@ import pytest
 from attrs import evolve, frozen
 from falcon.testing import TestClient
 
-from spine_core import Options, Spine
+from spine_core import Event, Options, Spine
 from spine_core.options import BrokerConfig
+from spine_core.pipeline.dispatch import to_message
 from spine_core.runtime import Runtime
 
 from .broker import MemoryBroker
@@ -29,6 +30,12 @@ class StartedApp:
     runtime: Runtime
     client: TestClient | None
     broker: MemoryBroker
+
+    def publish(self, *events: Event, correlation_id: str = "test") -> None:
+        """Publish ``events`` as another service would (with this app's topic prefix);
+        follow with ``broker.drain()`` to wait until they are handled."""
+        prefix = self.runtime.options.broker.topic_prefix
+        self.broker.publish([to_message(e, prefix, correlation_id) for e in events], timeout=5.0)
 
 
 @pytest.fixture

@@ -141,10 +141,11 @@ def test_missing_body_is_a_400(spine_app) -> None:
     c = client(spine_app, "POST", "/items", Handlers.body)
     result = c.simulate_post("/items")
     assert result.status_code == 400
-    assert "NewItem" in result.json["message"]
+    assert result.json == {"message": "a JSON request body (NewItem) is required"}
 
 
 def test_unsupported_annotation_is_a_boot_error(spine_app) -> None:
     """A parameter type no resolver knows is refused at boot, naming the parameter."""
     with pytest.raises(BootError, match="cannot resolve parameter 'value'"):
         client(spine_app, "GET", "/u", Handlers.unsupported)
+

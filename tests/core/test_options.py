@@ -23,11 +23,11 @@ def kafka_options() -> Options:
 
 
 def test_defaults_mirror_the_seed() -> None:
-    """Out of the box: port 8080, graceful shutdown in 10 s, HTTP on, memory broker, no read or write."""
+    """Out of the box: port 8080, graceful shutdown in 10 s, HTTP on, memory broker, publishing on, no consuming."""
     options = Options()
     assert (options.address, options.enable_graceful_shutdown, options.shutdown_timeout) == (":8080", True, 10.0)
     assert options.http is not None
-    assert (options.broker.name, options.broker.read, options.broker.write) == ("memory", None, None)
+    assert (options.broker.name, options.broker.read, options.broker.write) == ("memory", None, WriteOptions())
 
 
 def test_without_environment_the_code_wins() -> None:

@@ -102,3 +102,17 @@ def test_async_consumer_is_a_boot_error(spine_app) -> None:
     app.consumers().register("order.created", async_handler)
     with pytest.raises(BootError, match="is async"):
         spine_app(app, options(group="g", http=False))
+
+
+def test_method_of_a_class_defined_in_a_function_is_a_clear_boot_error() -> None:
+    """A controller class local to a function is refused with advice, not 'annotate self'."""
+    from spine_core.container import Container
+    from spine_core.http.resolvers import http_resolvers
+    from spine_core.pipeline.plan import make_plan
+
+    class Local:
+        def handle(self) -> str:
+            return "x"
+
+    with pytest.raises(BootError, match="defined inside a function"):
+        make_plan(Local.handle, Container(), http_resolvers([]), [])

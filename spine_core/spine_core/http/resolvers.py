@@ -42,7 +42,9 @@ def _body(cls: type) -> Resolver:
     def resolve(ctx: Context) -> Any:
         raw = ctx.request.bounded_stream.read()  # type: ignore[union-attr]
         try:
-            data = json.loads(raw or b"null")
+            if not raw:
+                raise BadRequest(f"a JSON request body ({cls.__name__}) is required")
+            data = json.loads(raw)
         except ValueError as e:
             raise BadRequest(f"request body is not valid JSON: {e}") from None
         try:

@@ -44,10 +44,23 @@ def _owner(func: Callable[..., Any]) -> type | None:
     return owner
 
 
+def _is_local_method(func: Callable[..., Any]) -> bool:
+    """An unbound method of a class defined inside a function (``f.<locals>.C.m``)."""
+    if not inspect.isfunction(func):
+        return False
+    head, _, _ = func.__qualname__.rpartition(".")
+    return bool(head) and not head.endswith("<locals>") and "self" in inspect.signature(func).parameters
+
+
 def bind(handler: Callable[..., Any], container: Container) -> tuple[Callable[..., Any], list[tuple[str, Any]]]:
     """The callable to invoke and its (name, annotation) parameters, ``self`` bound
     to the container's singleton when ``handler`` is an unbound method."""
     owner = _owner(handler) if inspect.isfunction(handler) else None
+    if owner is None and _is_local_method(handler):
+        raise BootError(
+            f"handler {handler.__qualname__} belongs to a class defined inside a function, which Spine "
+            "cannot build: define the class at module level, or route a bound method (instance.method)"
+        )
     hints = typing.get_type_hints(handler)
     params = list(inspect.signature(handler).parameters.values())
     if owner is not None:
