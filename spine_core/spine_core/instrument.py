@@ -13,7 +13,7 @@ from .errors import BootError
 from .health import LiveResource, ReadyResource
 from .http.routes import falcon_template
 from .messages import ACK, NACK, DeadLetter, Deliver, Headers, Health, IncomingMessage, Settlement
-from .metrics import DEAD_LETTERED, NACKED, OK, RETRIED, UNDECODABLE, ConsumerMetrics, Metrics, MetricsResource
+from .metrics import DEAD_LETTERED, IN_FLIGHT, NACKED, OK, SLOT, UNDECODABLE, ConsumerMetrics, Metrics, MetricsResource
 from .options import OpsOptions
 from .tracing import TraceParent
 
@@ -37,21 +37,23 @@ class OpsMiddleware:
         self._ops = ops
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
-        req.context.spine_log = logs.current.set(None)
-        req.context.spine_started = perf_counter()
+        req.context.spine_ops = (logs.current.set(None), perf_counter())
 
     def process_response(
         self, req: falcon.Request, resp: falcon.Response, resource: object, req_succeeded: bool
     ) -> None:
-        token = req.context.get("spine_log")
-        if token is not None:
-            logs.current.reset(token)
-        if self._metrics is None or resource in self._ops or "spine_started" not in req.context:
+        ops = getattr(req.context, "spine_ops", None)
+        if ops is None:  # our process_request did not run
+            return
+        token, started = ops
+        logs.current.reset(token)
+        if self._metrics is None or resource in self._ops:
             return
         template = req.uri_template
         route = self._templates.get(template, template) if template else UNMATCHED
-        seconds = perf_counter() - req.context.spine_started
-        self._metrics.observe_request(route, req.method, falcon.http_status_to_code(resp.status), seconds)
+        status = resp.status
+        code = status if type(status) is int else falcon.http_status_to_code(status)
+        self._metrics.observe_request(route, req.method, code, perf_counter() - started)
 
 
 def install(
@@ -97,19 +99,25 @@ class ConsumerProbe:
 
         def deliver(message: IncomingMessage) -> Settlement:
             token = logs.current.set(None)
-            if m is not None:
-                m.in_flight.inc()
+            try:
+                return runner(message)
+            finally:
+                logs.current.reset(token)
+
+        def counted(message: IncomingMessage) -> Settlement:
+            token = logs.current.set(None)
+            slots = m.slots()  # type: ignore[union-attr]
+            slots[IN_FLIGHT] += 1
+            settlement: Settlement = NACK
             try:
                 settlement = runner(message)
             finally:
-                if m is not None:
-                    m.in_flight.dec()
+                slots[IN_FLIGHT] -= 1
+                slots[SLOT[OK if settlement is ACK else outcome(settlement)]] += 1
                 logs.current.reset(token)
-            if m is not None:
-                m.outcomes[OK if settlement is ACK else outcome(settlement)].inc()
             return settlement
 
-        return deliver
+        return deliver if m is None else counted
 
     @contextmanager
     def handling(self, message: IncomingMessage) -> Iterator[TraceParent]:
@@ -117,17 +125,19 @@ class ConsumerProbe:
         and the latency; yields the span's ids for the message's context."""
         parent = TraceParent.parse(message.headers.get(tracing.HEADER))
         with tracing.span(f"{self._topic} process", tracing.CONSUMER, parent, topic=self._topic) as span:
+            if self._metrics is None:
+                yield span.trace
+                return
             started = perf_counter()
             try:
                 yield span.trace
             finally:
-                if self._metrics is not None:
-                    self._metrics.duration.observe(perf_counter() - started)
+                self._metrics.handled(perf_counter() - started)
 
     def retried(self) -> None:
         """Count a failed attempt that will be retried."""
         if self._metrics is not None:
-            self._metrics.outcomes[RETRIED].inc()
+            self._metrics.retried()
 
 
 NO_PROBE = ConsumerProbe("", None)

@@ -1,8 +1,8 @@
 """Spans through OpenTelemetry (``spine-core[otel]``); imported only when ``opentelemetry`` is installed.
 
-Spans go to whatever tracer provider the application configured. With none (the
-API's no-op default), spans record nothing and the W3C ids are made by
-:mod:`spine_core.tracing` as without OpenTelemetry.
+Spans go to the tracer provider the application set (``trace.set_tracer_provider``,
+or ``opentelemetry-instrument``) before its first request or message. With none,
+OpenTelemetry is left alone and the W3C ids are made by :mod:`spine_core.tracing`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from types import TracebackType
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from opentelemetry.trace import (
+    NonRecordingSpan, ProxyTracerProvider, SpanContext, SpanKind, Status, StatusCode, TraceFlags,
+)
 
 from .tracing import CONSUMER, PRODUCER, SERVER, Span, TraceParent
 
@@ -64,3 +66,10 @@ class OtelTracer:
         else:  # the no-op provider: the span has no ids of its own
             ids = parent.child() if parent is not None else TraceParent.root()
         return OtelSpan(span, ids)
+
+
+def configured_tracer() -> OtelTracer | None:
+    """A tracer of the global provider, or None while no provider was set (no-op spans only)."""
+    if isinstance(trace.get_tracer_provider(), ProxyTracerProvider):
+        return None
+    return OtelTracer()

@@ -4,8 +4,9 @@ Every request and every consumed message gets a :class:`TraceParent` of its
 own, a child of the ``traceparent`` it came with (or the root of a new trace).
 Published events carry the publish span's ``traceparent`` in their headers, so
 the consumer's span continues the same trace. Without OpenTelemetry the ids are
-made here and nothing is imported; with it (``spine-core[otel]``), spans are
-recorded by the application's tracer provider and their ids are used instead.
+made here and nothing is imported; with it (``spine-core[otel]``) and a tracer
+provider set before the first request or message, spans are recorded by that
+provider and their ids are used instead.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ PRODUCER: Final = "producer"
 CONSUMER: Final = "consumer"
 
 _TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
-_ids = random.SystemRandom()
+_ids = random.Random()  # seeded from os.urandom; ids need to be unique, not secret
 
 
 @frozen
@@ -111,13 +112,14 @@ _tracer: Tracer | None = None
 
 
 def tracer() -> Tracer:
-    """The process's tracer: OpenTelemetry's when ``opentelemetry`` is installed, else :class:`IdTracer`."""
+    """The process's tracer, chosen at its first span: OpenTelemetry's when ``opentelemetry`` is
+    installed and a tracer provider was set, else :class:`IdTracer`."""
     global _tracer
     if _tracer is None:
         if importlib.util.find_spec("opentelemetry") is not None:
-            from .otel import OtelTracer
+            from .otel import configured_tracer
 
-            _tracer = OtelTracer()
+            _tracer = configured_tracer() or IdTracer()
         else:
             _tracer = IdTracer()
     return _tracer

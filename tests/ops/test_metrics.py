@@ -64,10 +64,11 @@ def test_labels_are_templates_never_raw_paths_and_ops_endpoints_are_not_counted(
 def test_published_events_and_confirm_latency(traffic: StartedApp) -> None:
     m = traffic.runtime.metrics
     assert value(m, "spine_events_published_total", topic=PING, outcome="ok") == 4
-    assert value(m, "spine_events_published_total", topic=PING, outcome="failed") == 0
+    assert value(m, "spine_events_published_total", topic=PING, outcome="failed") is None  # never failed
     assert value(m, "spine_publish_duration_seconds_count", topic=PING) == 4
     assert value(m, "spine_publish_duration_seconds_bucket", topic=PING, le="+Inf") == 4
-    assert value(m, "spine_publish_duration_seconds_bucket", topic=PING, le="0.005") is not None
+    buckets = [value(m, "spine_publish_duration_seconds_bucket", topic=PING, le=le) for le in ("0.001", "10.0")]
+    assert buckets[0] is not None and buckets[0] <= buckets[1] == 4
 
 
 def test_consumed_messages_by_outcome_with_handler_latency(traffic: StartedApp) -> None:
