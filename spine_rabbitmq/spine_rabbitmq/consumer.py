@@ -79,6 +79,8 @@ class Consumer:
         self._cond = threading.Condition()
         self._closing = False
         self._in_flight = 0
+        self._settlements: list[tuple[int, Callable[[Channel], None]]] = []
+        self._settle_scheduled = False
         self._booted = threading.Event()
         self._setup_error: str | None = None
         # I/O thread only:
@@ -183,14 +185,23 @@ class Consumer:
                 self._on_channel(delivery, lambda ch: ch.basic_ack(tag))
 
     def _on_channel(self, delivery: _Delivery, action: Callable[[Channel], None]) -> None:
-        """Run ``action`` on the I/O thread if the delivery's channel is still open."""
+        """Run ``action`` on the I/O thread if the delivery's channel is still open.
 
-        def run() -> None:
-            channel = self._channel
-            if channel is not None and channel.is_open and delivery.generation == self._generation:
+        Settlements are queued and the I/O thread is woken once per batch, not per message."""
+        with self._cond:
+            self._settlements.append((delivery.generation, action))
+            wake, self._settle_scheduled = not self._settle_scheduled, True
+        if wake:
+            self._loop.call_soon(self._run_settlements)
+
+    def _run_settlements(self) -> None:
+        with self._cond:
+            settlements, self._settlements = self._settlements, []
+            self._settle_scheduled = False
+        channel = self._channel
+        for generation, action in settlements:
+            if channel is not None and channel.is_open and generation == self._generation:
                 action(channel)
-
-        self._loop.call_soon(run)
 
     # -- I/O thread -------------------------------------------------------------
 
