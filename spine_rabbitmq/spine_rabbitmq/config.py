@@ -20,7 +20,8 @@ class RabbitMQSettings:
 
     Keys (environment variable → key): ``SPINE_RABBITMQ_URL`` → ``url``,
     ``..._EXCHANGE`` → ``exchange``, ``..._PREFETCH`` → ``prefetch``,
-    ``..._QUEUE_TYPE`` → ``queue.type``, ``..._DELIVERY_LIMIT`` → ``delivery.limit``.
+    ``..._QUEUE_TYPE`` → ``queue.type``, ``..._DELIVERY_LIMIT`` → ``delivery.limit``,
+    ``..._WORKERS`` → ``workers`` (handler threads per subscribed topic; one key stays on one).
     """
 
     url: str = DEFAULT_URL
@@ -28,17 +29,18 @@ class RabbitMQSettings:
     prefetch: int = 32
     queue_type: str = "quorum"
     delivery_limit: int = 20
+    workers: int = 8
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, str]) -> RabbitMQSettings:
         """Validate ``settings``; unknown keys and bad values are BootErrors."""
         known = {"url": "url", "exchange": "exchange", "prefetch": "prefetch",
-                 "queue.type": "queue_type", "delivery.limit": "delivery_limit"}
+                 "queue.type": "queue_type", "delivery.limit": "delivery_limit", "workers": "workers"}
         unknown = sorted(set(settings) - set(known))
         if unknown:
             raise BootError(f"unknown rabbitmq setting(s) {unknown}; known: {sorted(known)}")
         values: dict[str, Any] = {known[k]: v for k, v in settings.items()}
-        for key in ("prefetch", "delivery_limit"):
+        for key in ("prefetch", "delivery_limit", "workers"):
             if key in values:
                 values[key] = _positive_int(key, values[key])
         queue_type = values.get("queue_type", "quorum")

@@ -1,19 +1,22 @@
-"""Consuming: one queue per group and topic, one worker thread per queue, manual acks.
+"""Consuming: one queue per group and topic, worker lanes keyed by event key, manual acks.
 
 The I/O thread owns the connection: it declares the topology, receives messages
-and sends acks. Each subscription has a worker thread that calls ``deliver`` for
-its queue's messages one at a time, in the order RabbitMQ delivered them, and
-hands the settlement back to the I/O thread. A message is acked only after its
+and sends acks. Each subscription has ``workers`` lanes, each a thread; a message
+goes to the lane of its key, so one key's messages are handed to ``deliver`` one
+at a time in the order RabbitMQ delivered them, while other keys run in parallel.
+Settlements go back to the I/O thread. A message is acked only after its
 ``deliver`` returned ``Ack`` (or after its dead letter was confirmed); messages
 not settled when a connection is lost or closed are redelivered by RabbitMQ.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import threading
 import time
+import zlib
 from functools import partial
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -51,6 +54,10 @@ class _Delivery:
     message: IncomingMessage
 
 
+Lane = queue.SimpleQueue[_Delivery | None]
+"""One worker thread's messages: the same key always goes to the same lane, in delivery order."""
+
+
 class Consumer:
     """One member of consumer group ``group_id``, consuming every subscription's queue."""
 
@@ -71,10 +78,10 @@ class Consumer:
         self.queues = [name for s in self._subscriptions
                        for name in (queue_name(group_id, s.topic), s.topic + dead_letter_suffix)]
         """Every queue this consumer declares: its group's queues and their dead-letter queues."""
-        self._lanes = {s.topic: queue.SimpleQueue[_Delivery | None]() for s in self._subscriptions}
+        self._lanes = {s.topic: [Lane() for _ in range(settings.workers)] for s in self._subscriptions}
         self._workers = [
-            threading.Thread(target=self._work, args=(lane,), name=f"spine-rabbitmq-{topic}", daemon=True)
-            for topic, lane in self._lanes.items()
+            threading.Thread(target=self._work, args=(lane,), name=f"spine-rabbitmq-{topic}-{i}", daemon=True)
+            for topic, lanes in self._lanes.items() for i, lane in enumerate(lanes)
         ]
         self._cond = threading.Condition()
         self._closing = False
@@ -133,7 +140,7 @@ class Consumer:
         with self._cond:
             self._closing = True
         self._loop.call_soon(self._cancel)
-        for lane in self._lanes.values():
+        for lane in (lane for lanes in self._lanes.values() for lane in lanes):
             lane.put(None)
         with self._cond:
             if not self._cond.wait_for(lambda: not self._in_flight, timeout):
@@ -143,7 +150,7 @@ class Consumer:
 
     # -- worker threads ---------------------------------------------------------
 
-    def _work(self, lane: queue.SimpleQueue[_Delivery | None]) -> None:
+    def _work(self, lane: Lane) -> None:
         while (delivery := lane.get()) is not None:
             with self._cond:
                 if self._closing or delivery.generation != self._generation:
@@ -245,7 +252,8 @@ class Consumer:
         self._booted.set()
 
     def _receiver(self, name: str, sub: Subscription) -> OnMessage:
-        lane = self._lanes[sub.topic]
+        lanes = self._lanes[sub.topic]
+        unkeyed = itertools.count()
 
         def receive(channel: Channel, method: Basic.Deliver, properties: BasicProperties, body: bytes) -> None:
             headers = _text_headers(properties.headers or {})
@@ -254,7 +262,9 @@ class Consumer:
             if "x-delivery-count" in headers:
                 position["delivery-count"] = headers["x-delivery-count"]
             message = IncomingMessage(method.routing_key, body, headers.get(Headers.KEY), headers, position)
-            lane.put(_Delivery(self._generation, method.delivery_tag, sub, message))
+            key = message.key
+            index = zlib.crc32(key.encode()) if key is not None else next(unkeyed)
+            lanes[index % len(lanes)].put(_Delivery(self._generation, method.delivery_tag, sub, message))
 
         return receive
 

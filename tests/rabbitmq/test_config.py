@@ -14,7 +14,7 @@ def test_defaults() -> None:
     """Without settings: local server as guest, exchange ``spine``, quorum queues."""
     settings = RabbitMQSettings.from_settings({})
     assert settings == RabbitMQSettings(url=DEFAULT_URL, exchange="spine", prefetch=32,
-                                        queue_type="quorum", delivery_limit=20)
+                                        queue_type="quorum", delivery_limit=20, workers=8)
 
 
 def test_environment_variables_reach_the_settings() -> None:
@@ -23,14 +23,14 @@ def test_environment_variables_reach_the_settings() -> None:
         "SPINE_BROKER": "rabbitmq", "SPINE_RABBITMQ_URL": "amqp://u:p@mq:5673/v",
         "SPINE_RABBITMQ_EXCHANGE": "orders", "SPINE_RABBITMQ_PREFETCH": "5",
         "SPINE_RABBITMQ_QUEUE_TYPE": "classic", "SPINE_RABBITMQ_DELIVERY_LIMIT": "3",
-        "SPINE_RABBITMQ_TOPIC_PREFIX": "prod.",
+        "SPINE_RABBITMQ_WORKERS": "2", "SPINE_RABBITMQ_TOPIC_PREFIX": "prod.",
     }
     options = Options(broker=BrokerOptions(name="kafka", settings={"kafka": {"bootstrap.servers": "k:9092"}}))
     config = BrokerConfig.from_options(options.with_env(env))
     assert config.name == "rabbitmq" and config.topic_prefix == "prod."
     settings = RabbitMQSettings.from_settings(config.settings)
     assert settings == RabbitMQSettings(url="amqp://u:p@mq:5673/v", exchange="orders", prefetch=5,
-                                        queue_type="classic", delivery_limit=3)
+                                        queue_type="classic", delivery_limit=3, workers=2)
     params = settings.parameters()
     assert (params.host, params.port, params.virtual_host) == ("mq", 5673, "v")
 
@@ -38,6 +38,7 @@ def test_environment_variables_reach_the_settings() -> None:
 @pytest.mark.parametrize("settings, message", [
     ({"prefetch": "0"}, "prefetch must be a positive integer"),
     ({"delivery.limit": "many"}, "delivery.limit must be a positive integer"),
+    ({"workers": "-1"}, "workers must be a positive integer"),
     ({"queue.type": "stream"}, "queue.type 'stream' is not one of"),
     ({"exchange": ""}, "exchange must not be empty"),
     ({"prefech": "5"}, "unknown rabbitmq setting(s) ['prefech']"),

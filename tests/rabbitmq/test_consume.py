@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
+from attrs import evolve
+
+from apps import stock_app
+from apps.events import OrderCreated
+from spine_core import Spine
 
 from spine_core.errors import BootError
 from spine_core.messages import ACK, Subscription
-from spine_core.options import BrokerConfig, ReadOptions, WriteOptions
+from spine_core.options import BrokerConfig, ReadOptions, RetryOptions, WriteOptions
 
 from .conftest import RabbitScope
 from .proxy import Proxy
@@ -92,3 +98,38 @@ def test_lag_and_readiness_are_served(rabbit: RabbitScope) -> None:
     assert stock.simulate_get("/health/ready").status_code == 200
     handled.release.set()
     wait_until(lambda: line.replace("} 2.0", "} 0.0") in stock.simulate_get("/metrics").text, 10, "a lag of 0")
+
+
+class Gathering:
+    """A handler that only returns once four orders are being handled at the same time."""
+
+    def __init__(self) -> None:
+        self.barrier = threading.Barrier(4, timeout=10)
+        self.ids: list[int] = []
+
+    def on_created(self, event: OrderCreated) -> None:
+        self.barrier.wait()
+        self.ids.append(event.order_id)
+
+
+def test_one_member_handles_different_keys_in_parallel(rabbit: RabbitScope) -> None:
+    """With ``workers=4``, four orders of different keys are in their handlers at once
+    (keys 1, 2, 4 and 5 fall on four different workers)."""
+    gathering = Gathering()
+
+    def make() -> Gathering:
+        return gathering
+
+    app = Spine()
+    app.constructor(make)
+    app.consumers().register("order.created", Gathering.on_created)
+    rabbit.topic_queues("order.created")
+    options = stock_app.options()
+    read = ReadOptions(group_id=rabbit.group, retry=RetryOptions(attempts=1))  # a broken barrier is not retried
+    options = evolve(options, broker=evolve(options.broker, read=read))
+    rabbit.start(app, options, workers="4")
+    http = client(order_service(rabbit))
+    for order_id in (1, 2, 4, 5):
+        assert http.simulate_post(f"/orders/{order_id}").text == "OK"
+    wait_until(lambda: len(gathering.ids) == 4, 15, "four orders handled together")
+    assert sorted(gathering.ids) == [1, 2, 4, 5]
