@@ -58,7 +58,7 @@ def test_broker_down_is_503_within_the_timeout_then_publishing_recovers(rabbit: 
     result = http.simulate_post("/orders/2")
     elapsed = time.monotonic() - started
     assert result.status_code == 503, result.text
-    assert 1.4 < elapsed < 3.0, f"503 after {elapsed:.2f}s with a 1.5s publish timeout"
+    assert 1.4 < elapsed < 3.5, f"503 after {elapsed:.2f}s with a 1.5s publish timeout"
 
     proxy.restore()
     wait_until(lambda: service.runtime.health().ready, 15, "the publisher to reconnect")
