@@ -26,7 +26,7 @@ class RabbitMQSettings:
 
     url: str = DEFAULT_URL
     exchange: str = "spine"
-    prefetch: int = 32
+    prefetch: int = 100
     queue_type: str = "quorum"
     delivery_limit: int = 20
     workers: int = 8

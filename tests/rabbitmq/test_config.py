@@ -13,7 +13,7 @@ from spine_rabbitmq.config import DEFAULT_URL, RabbitMQSettings, queue_name
 def test_defaults() -> None:
     """Without settings: local server as guest, exchange ``spine``, quorum queues."""
     settings = RabbitMQSettings.from_settings({})
-    assert settings == RabbitMQSettings(url=DEFAULT_URL, exchange="spine", prefetch=32,
+    assert settings == RabbitMQSettings(url=DEFAULT_URL, exchange="spine", prefetch=100,
                                         queue_type="quorum", delivery_limit=20, workers=8)
 
 
