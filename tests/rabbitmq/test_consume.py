@@ -38,7 +38,7 @@ def test_consumer_reconnects_and_the_unacked_message_is_redelivered(rabbit: Rabb
     handled.wait_for({1, 2}, 20)
     wait_until(lambda: len(handled.ids) >= 3, 10, "order 1 to be redelivered")
     assert sorted(handled.ids) == [1, 1, 2], "order 1 is handled again (its ack was lost), order 2 once"
-    assert stock.runtime.health().ready
+    wait_until(lambda: stock.runtime.health().ready, 15, "readiness (consumer and dead-letter publisher back)")
 
 
 def test_rabbitmq_dead_letters_a_message_past_the_delivery_limit(rabbit: RabbitScope) -> None:
