@@ -144,6 +144,7 @@ class KafkaConsumer:
         self._poller: threading.Thread | None = None
         self._stop = threading.Event()
         self._fatal: str | None = None
+        self._lag: dict[Partition, int] = {}
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -189,6 +190,10 @@ class KafkaConsumer:
             return False, f"group {self._group}: joining"
         return True, f"group {self._group}: {count} partition(s)"
 
+    def lag(self) -> dict[Partition, int]:
+        """Per assigned partition, messages not settled yet, as the poll thread last measured."""
+        return dict(self._lag)
+
     # -- poll thread -------------------------------------------------------------
 
     def _poll_loop(self) -> None:
@@ -202,10 +207,29 @@ class KafkaConsumer:
                 self._apply_nacks()
                 if time.monotonic() - self._last_commit >= COMMIT_INTERVAL:
                     self._commit(asynchronous=True)
+                    self._measure_lag()
             except Exception:  # never let the member die silently; retry after a pause
                 log.exception("kafka consumer of group %s failed; going on", self._group)
                 self._stop.wait(1.0)
         self._shut_down()
+
+    def _measure_lag(self) -> None:
+        """The high watermark librdkafka last saw minus the first unsettled offset (or the
+        fetch position), per partition with known watermarks. On the poll thread: confluent-kafka serializes calls
+        on a consumer, so another thread asking would wait for a whole ``consume``."""
+        with self._cond:
+            bases = {tp: (s.first_open(default=-1), s.committable) for tp, s in self._states.items() if s.live}
+        lags: dict[Partition, int] = {}
+        for tp, (base, settled) in bases.items():
+            partition = TopicPartition(tp[0], tp[1])
+            low, high = self._consumer.get_watermark_offsets(partition, cached=True)
+            if base < 0:
+                base = settled if settled is not None else self._consumer.position([partition])[0].offset
+            if base < 0:  # nothing fetched yet: a new group starts at the low watermark
+                base = low
+            if high >= 0 and base >= 0:
+                lags[tp] = max(0, high - base)
+        self._lag = lags
 
     def _room(self) -> int:
         """How many messages to take now: waits (up to POLL_TIMEOUT) while ``max.pending``

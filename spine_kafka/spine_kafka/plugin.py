@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from spine_core import hookimpl
 from spine_core.errors import PublishError
@@ -60,6 +60,15 @@ class KafkaPlugin:
             consumer.join()
         if self._producer is not None:
             self._producer.close(max(0.0, deadline - time.monotonic()))
+
+    @hookimpl
+    def spine_consumer_lag(self) -> Mapping[tuple[str, int], int] | None:
+        if not self._consumers:
+            return None
+        lags: dict[tuple[str, int], int] = {}
+        for consumer in self._consumers:
+            lags.update(consumer.lag())
+        return lags
 
     @hookimpl
     def spine_publish(self, messages: Sequence[OutgoingMessage], timeout: float) -> None:
