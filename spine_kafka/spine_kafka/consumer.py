@@ -6,6 +6,17 @@ of worker threads, commits and handles rebalances. Workers call the core's
 delivered one at a time, in offset order; other keys run in parallel. A
 partition's offset is committed only up to its first unfinished message, so a
 message is never committed before it was handled or dead-lettered.
+
+Commits are asynchronous every 100 ms while consuming, synchronous at a
+rebalance (after the revoked partitions' messages in flight finished) and at
+close. Closing stops fetching, finishes the messages in flight and those queued
+before a message already started (so that what finished can be committed),
+within the deadline; the rest is redelivered to the next member. A message the
+core gives back (Nack) pauses its partition, which is fetched again from its
+first unsettled offset after ``NACK_DELAY``.
+
+Only the poll thread calls the librdkafka consumer: confluent-kafka serializes
+calls on a consumer, so a call from another thread would wait for a ``consume``.
 """
 
 from __future__ import annotations
@@ -17,9 +28,8 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
-
 from attrs import frozen
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from spine_core.errors import BootError, PublishError
 from spine_core.messages import Ack, DeadLetter, IncomingMessage, Nack, Subscription
@@ -214,17 +224,19 @@ class KafkaConsumer:
         self._shut_down()
 
     def _measure_lag(self) -> None:
-        """The high watermark librdkafka last saw minus the first unsettled offset (or the
-        fetch position), per partition with known watermarks. On the poll thread: confluent-kafka serializes calls
-        on a consumer, so another thread asking would wait for a whole ``consume``."""
+        """Per partition with known watermarks: the high watermark librdkafka last saw
+        minus the first unsettled offset (or the fetch position)."""
         with self._cond:
             bases = {tp: (s.first_open(default=-1), s.committable) for tp, s in self._states.items() if s.live}
         lags: dict[Partition, int] = {}
         for tp, (base, settled) in bases.items():
             partition = TopicPartition(tp[0], tp[1])
-            low, high = self._consumer.get_watermark_offsets(partition, cached=True)
-            if base < 0:
-                base = settled if settled is not None else self._consumer.position([partition])[0].offset
+            try:
+                low, high = self._consumer.get_watermark_offsets(partition, cached=True)
+                if base < 0:
+                    base = settled if settled is not None else self._consumer.position([partition])[0].offset
+            except KafkaException:
+                continue
             if base < 0:  # nothing fetched yet: a new group starts at the low watermark
                 base = low
             if high >= 0 and base >= 0:
