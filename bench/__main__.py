@@ -16,13 +16,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from spine_core.plugins import installed
+from spine_kafka.config import CONSUMER_DEFAULTS
+from spine_kafka.tansu import Tansu
 
 from . import e2e, publish, scenario
 from .common import machine, median_row, run_json
+from .kafka import create_topic
 from .load import generator
 from .report import print_report, targets
-from .tansu import Tansu
 
 RESULTS = Path(__file__).with_name("results")
 SECTIONS = ("publish", "consumer", "memory", "e2e")
@@ -31,15 +32,15 @@ LOW_FETCH_WAIT_MS = 10
 
 def consumer_bench(tansu: Tansu, reps: int, count: int) -> dict[str, Any]:
     """Benchmark 2: raw loop and Spine pipeline over the same pre-loaded topic, interleaved."""
-    topic = f"bench.consume.{uuid.uuid4().hex[:8]}"
-    tansu.create_topic(topic)
-    run_json(["-m", "bench.stock", "preload", tansu.bootstrap, topic, str(count)])
-    modes = ["raw"] + (["spine"] if "kafka" in installed() else [])
+    topic = f"bench-{uuid.uuid4().hex[:8]}.order.created"  # a prefix of its own: the publish runs filled order.created
+    create_topic(tansu.bootstrap_servers, topic)
+    run_json(["-m", "bench.stock", "preload", tansu.bootstrap_servers, topic, str(count)])
+    modes = ["raw", "spine"]
     samples: dict[str, list[dict[str, float]]] = {m: [] for m in modes}
     for _ in range(reps):
         for mode in modes:
             group = f"bench-{mode}-{uuid.uuid4().hex[:8]}"
-            samples[mode].append(run_json(["-m", "bench.stock", mode, tansu.bootstrap, topic, str(count), group]))
+            samples[mode].append(run_json(["-m", "bench.stock", mode, tansu.bootstrap_servers, topic, str(count), group]))
     return {"messages": count, "rows": {m: median_row(s) for m, s in samples.items()}}
 
 
@@ -53,7 +54,8 @@ def memory_bench(reps: int, events: int) -> dict[str, Any]:
 def e2e_bench(tansu: Tansu, reps: int, orders: int) -> dict[str, Any]:
     """Benchmark 4 with the plugin's default fetch.wait.max.ms and with a low one."""
     rows: dict[str, Any] = {}
-    for label, wait in (("plugin default fetch.wait.max.ms", None), (f"fetch.wait.max.ms={LOW_FETCH_WAIT_MS}", LOW_FETCH_WAIT_MS)):
+    default = CONSUMER_DEFAULTS["fetch.wait.max.ms"]
+    for label, wait in ((f"plugin default fetch.wait.max.ms={default}", None), (f"fetch.wait.max.ms={LOW_FETCH_WAIT_MS}", LOW_FETCH_WAIT_MS)):
         rows[label] = median_row([e2e.run(tansu, orders, wait) for _ in range(reps)])
     return {"orders": orders, "rows": rows}
 
@@ -72,18 +74,17 @@ def main() -> None:
     results: dict[str, Any] = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": machine(), "load_generator": generator(), "repetitions": args.reps,
-        "kafka_plugin": "kafka" in installed(),
     }
     started = time.monotonic()
     if "memory" in only:
         results["memory"] = memory_bench(args.reps, args.events)
     if only & {"publish", "consumer", "e2e"}:
-        with Tansu() as tansu:
+        with Tansu.start() as tansu:
             if "publish" in only:
                 results["publish"] = publish.run(tansu, args.reps, args.seconds)
             if "consumer" in only:
                 results["consumer"] = consumer_bench(tansu, args.reps, args.messages)
-            if "e2e" in only and "kafka" in installed():
+            if "e2e" in only:
                 results["e2e"] = e2e_bench(tansu, args.reps, args.orders)
     results["duration_s"] = time.monotonic() - started
     results["targets"] = targets(results)

@@ -15,8 +15,9 @@ import time
 import uuid
 from typing import Any
 
+from spine_kafka.tansu import Tansu
+
 from .common import free_port, peak_rss_mb, percentile, spawn, stop, wait_port
-from .tansu import Tansu
 
 clock = time.perf_counter
 
@@ -24,7 +25,7 @@ clock = time.perf_counter
 def _order_service(tansu: Tansu, port: int) -> subprocess.Popen[Any]:
     return spawn(["-m", "apps.order_app"], {
         "SPINE_LOG_LEVEL": "WARNING", "SPINE_BROKER": "kafka", "SPINE_ADDRESS": f"127.0.0.1:{port}",
-        "SPINE_KAFKA_BOOTSTRAP_SERVERS": tansu.bootstrap,
+        "SPINE_KAFKA_BOOTSTRAP_SERVERS": tansu.bootstrap_servers,
     })
 
 
@@ -41,7 +42,7 @@ def run(tansu: Tansu, orders: int, fetch_wait_ms: int | None = None) -> dict[str
     if fetch_wait_ms is not None:
         env["SPINE_KAFKA_CONSUMER_FETCH_WAIT_MAX_MS"] = str(fetch_wait_ms)
     group = f"stock-e2e-{uuid.uuid4().hex[:8]}"
-    stock = spawn(["-m", "bench.stock", "notify", tansu.bootstrap, str(udp.getsockname()[1]), group], env,
+    stock = spawn(["-m", "bench.stock", "notify", tansu.bootstrap_servers, str(udp.getsockname()[1]), group], env,
                   stdout=subprocess.PIPE, text=True)
     orders_proc = _order_service(tansu, http_port)
     try:

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from spine_core.options import HTTPOptions
-from spine_core.plugins import installed
+from spine_kafka.tansu import Tansu
 
-from .common import free_port, median_row, peak_rss_mb, spawn, stop, wait_port
+from .common import cpu_seconds, free_port, median_row, peak_rss_mb, spawn, stop, wait_port
+from .kafka import create_topic
 from .load import post_load
-from .tansu import Tansu
 
 THREADS = HTTPOptions().threads
 LOGS = Path(__file__).with_name("results")
@@ -25,25 +25,32 @@ TOPIC = "order.created"
 
 def _servers(tansu: Tansu) -> dict[str, tuple[list[str], dict[str, str]]]:
     quiet = {"SPINE_LOG_LEVEL": "WARNING"}
-    servers = {
-        "bare falcon+waitress": (["-m", "bench.servers", "bare"], {}),
+    return {
+        "bare falcon+waitress": (["-m", "bench.servers", "bare", "{port}", str(THREADS)], {}),
         "hand-rolled confluent-kafka route": (
-            ["-m", "bench.servers", "handrolled", "{port}", str(THREADS), tansu.bootstrap, TOPIC], {},
+            ["-m", "bench.servers", "handrolled", "{port}", str(THREADS), tansu.bootstrap_servers, TOPIC], {},
         ),
         "spine order service, memory": (["-m", "apps.order_app"], {**quiet, "SPINE_BROKER": "memory"}),
-    }
-    servers["bare falcon+waitress"][0].extend(["{port}", str(THREADS)])
-    if "kafka" in installed():
-        servers["spine order service, kafka"] = (
+        "spine order service, kafka": (
             ["-m", "apps.order_app"],
-            {**quiet, "SPINE_BROKER": "kafka", "SPINE_KAFKA_BOOTSTRAP_SERVERS": tansu.bootstrap},
-        )
-    return servers
+            {**quiet, "SPINE_BROKER": "kafka", "SPINE_KAFKA_BOOTSTRAP_SERVERS": tansu.bootstrap_servers},
+        ),
+    }
+
+
+def _measured(tansu: Tansu, proc: subprocess.Popen[Any], port: int, concurrency: int, seconds: float) -> dict[str, float]:
+    """One load run, with the CPU time per request the server and the broker spent."""
+    server, broker = cpu_seconds(proc.pid), cpu_seconds(tansu.process.pid)
+    figures = post_load(port, concurrency, seconds)
+    requests = figures["rps"] * max(1, round(seconds))
+    figures["server_cpu_us_per_req"] = (cpu_seconds(proc.pid) - server) / requests * 1e6
+    figures["broker_cpu_us_per_req"] = (cpu_seconds(tansu.process.pid) - broker) / requests * 1e6
+    return figures
 
 
 def run(tansu: Tansu, reps: int, seconds: float) -> dict[str, Any]:
     """Requests/s and latency at concurrency 1 and 16 per server, then each one's VmHWM."""
-    tansu.create_topic(TOPIC)
+    create_topic(tansu.bootstrap_servers, TOPIC)
     procs: dict[str, tuple[subprocess.Popen[Any], int]] = {}
     try:
         for name, (args, env) in _servers(tansu).items():
@@ -61,7 +68,7 @@ def run(tansu: Tansu, reps: int, seconds: float) -> dict[str, Any]:
         for _ in range(reps):
             for concurrency in (1, 16):
                 for name, (proc, port) in procs.items():
-                    samples.setdefault((name, concurrency), []).append(post_load(port, concurrency, seconds))
+                    samples.setdefault((name, concurrency), []).append(_measured(tansu, proc, port, concurrency, seconds))
         rows = {f"{name} c={c}": median_row(s) for (name, c), s in samples.items()}
         rss = {name: peak_rss_mb(proc.pid) for name, (proc, _) in procs.items()}
         return {"threads": THREADS, "seconds": seconds, "rows": rows, "peak_rss_mb": rss}

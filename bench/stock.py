@@ -9,7 +9,8 @@ a commit every 1,000 messages.
 
 ``python -m bench.stock spine BOOTSTRAP TOPIC COUNT GROUP``: the stock service's handler
 shape (typed event decoded, no per-message logging) through Spine's full consumer
-pipeline on the ``kafka`` plugin, at-least-once commits.
+pipeline on the ``kafka`` plugin, at-least-once commits. TOPIC is ``<prefix>order.created``;
+the prefix becomes the app's topic prefix.
 
 ``raw`` and ``spine`` print messages/s from the first message to the last and the
 process's peak RSS as one JSON line.
@@ -32,10 +33,12 @@ from typing import Any
 
 from apps.events import OrderCreated
 from spine_core import BrokerOptions, Context, Options, ReadOptions, Spine
+from spine_core.logs import configure_logging
 
 from .common import peak_rss_mb
 
 clock = time.perf_counter
+EVENT = "order.created"
 JOIN = {"session.timeout.ms": "6000", "heartbeat.interval.ms": "500"}
 """Tansu takes about half the session timeout to admit a member to a group."""
 
@@ -120,7 +123,7 @@ class Notifying:
         self.sock.sendto(f"{event.order_id} {clock()!r}".encode(), self.address)
 
 
-def stock_app(handler: Any, bootstrap: str, group: str) -> tuple[Spine, Options]:
+def stock_app(handler: Any, bootstrap: str, group: str, prefix: str = "") -> tuple[Spine, Options]:
     app = Spine()
     kind = type(handler)
 
@@ -129,17 +132,19 @@ def stock_app(handler: Any, bootstrap: str, group: str) -> tuple[Spine, Options]
 
     the_handler.__annotations__ = {"return": kind}
     app.constructor(the_handler)
-    app.consumers().register("order.created", kind.on_created)
+    app.consumers().register(EVENT, kind.on_created)
     settings = {"bootstrap.servers": bootstrap, **{f"consumer.{k}": v for k, v in JOIN.items()}}
     options = Options(http=None, broker=BrokerOptions(
-        name="kafka", settings={"kafka": settings}, read=ReadOptions(group_id=group),
+        name="kafka", settings={"kafka": settings}, read=ReadOptions(group_id=group), topic_prefix=prefix,
     ))
     return app, options
 
 
 def spine(bootstrap: str, topic: str, count: int, group: str) -> None:
+    if not topic.endswith(EVENT):
+        raise SystemExit(f"the topic must be <prefix>{EVENT}, got {topic!r}")
     handler = Counting(count)
-    app, options = stock_app(handler, bootstrap, group)
+    app, options = stock_app(handler, bootstrap, group, topic[: -len(EVENT)])
     service = app.start(options)
     if not handler.done.wait(240):
         raise SystemExit(f"only {handler.seen} of {count} messages handled")
@@ -159,6 +164,7 @@ def notify(bootstrap: str, port: int, group: str) -> None:
 
 
 def main() -> None:
+    configure_logging()  # as a service does: SPINE_LOG_LEVEL, INFO by default
     mode, args = sys.argv[1], sys.argv[2:]
     if mode == "preload":
         preload(args[0], args[1], int(args[2]))
