@@ -43,6 +43,8 @@ POLL_TIMEOUT = 0.1
 NACK_DELAY = 1.0
 """A message the core gave back (Nack) is fetched again after this pause, not in a hot loop."""
 COMMIT_INTERVAL = 0.1
+SUBSCRIBE_TIMEOUT = 1.0
+SUBSCRIBE_RETRY = 5.0
 
 Partition = tuple[str, int]
 Lane = tuple[str, int, "bytes | None"]
@@ -159,18 +161,11 @@ class KafkaConsumer:
     # -- lifecycle ---------------------------------------------------------------
 
     def start(self) -> None:
-        """Create missing topics, join the group (asynchronously) and start the threads."""
-        try:
-            self._topics.ensure(self._subscriptions, self._revoke_timeout)
-        except TopicError as e:
-            raise BootError(str(e)) from None
+        """Create the consumer and start the threads; the poll thread joins the group."""
         try:
             self._consumer = Consumer({**self._config, "error_cb": self._on_error, "on_commit": self._on_commit})
         except KafkaException as e:
             raise BootError(f"kafka consumer configuration refused: {e.args[0].str()}") from None
-        self._consumer.subscribe(
-            list(self._subscriptions), on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
-        )
         self._poller = threading.Thread(target=self._poll_loop, name=f"spine-kafka-poll-{self._group}", daemon=True)
         self._poller.start()
         for i in range(self._workers_count):
@@ -206,8 +201,26 @@ class KafkaConsumer:
 
     # -- poll thread -------------------------------------------------------------
 
+    def _subscribe(self) -> bool:
+        """Create the missing topics and subscribe; retried while the cluster cannot be reached."""
+        while not self._stop.is_set():
+            try:
+                self._topics.ensure(self._subscriptions, SUBSCRIBE_TIMEOUT)
+            except TopicError as e:
+                log.warning("kafka group %s cannot subscribe yet (retrying): %s", self._group, e)
+                self._stop.wait(SUBSCRIBE_RETRY)
+                continue
+            self._consumer.subscribe(
+                list(self._subscriptions), on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
+            )
+            return True
+        return False
+
     def _poll_loop(self) -> None:
         consumer = self._consumer
+        if not self._subscribe():
+            consumer.close()
+            return
         while not self._stop.is_set():
             try:
                 self._reconcile_pause()

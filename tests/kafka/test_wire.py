@@ -9,7 +9,7 @@ from datetime import datetime
 
 from attrs import evolve
 
-from apps import order_app
+from apps import order_app, stock_app
 from spine_kafka.tansu import free_port
 
 from .support import headers_of, read_topic, unique
@@ -52,3 +52,16 @@ def test_publish_with_broker_unreachable_is_503_within_timeout(kafka_app) -> Non
     assert result.json["message"]
     assert 1.0 <= elapsed < 3.0, elapsed
     assert not orders.runtime.health().ready
+
+
+def test_consumer_app_starts_while_broker_unreachable(kafka_app) -> None:
+    """A consuming app boots without Kafka (readiness says why) and closes promptly."""
+    app = stock_app.create_app()
+    started = time.monotonic()
+    stock = kafka_app(app, stock_app.options(), **{"bootstrap.servers": f"127.0.0.1:{free_port()}"})
+    assert time.monotonic() - started < 2.0
+    health = stock.runtime.health()
+    assert not health.ready and "unreachable" in health.detail
+    closing = time.monotonic()
+    stock.runtime.close(timeout=5.0)
+    assert time.monotonic() - closing < 3.0
