@@ -41,8 +41,10 @@ class KafkaPlugin:
 
     @hookimpl
     def spine_broker_health(self) -> Health:
-        if self._topics is None:
+        if self._topics is None or self._producer is None:
             return Health(False, "kafka plugin not started")
+        if self._producer.fatal is not None:
+            return Health(False, f"kafka producer failed: {self._producer.fatal}")
         problem = self._topics.reachable(HEALTH_TIMEOUT)
         if problem is not None:
             return Health(False, f"kafka unreachable: {problem}")

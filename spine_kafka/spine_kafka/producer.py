@@ -54,6 +54,8 @@ class KafkaProducer:
     """One producer shared by every thread of the process (requests and dead-lettering)."""
 
     def __init__(self, config: dict[str, Any], topics: Topics) -> None:
+        self.fatal: str | None = None
+        """librdkafka's fatal error, if one happened: the producer cannot publish any more."""
         try:
             self._producer = Producer({**config, "error_cb": self._on_error})
         except KafkaException as e:
@@ -69,6 +71,7 @@ class KafkaProducer:
 
     def _on_error(self, error: KafkaError) -> None:
         if error.fatal():
+            self.fatal = error.str()
             log.error("kafka producer fatal error: %s", error.str())
 
     def send(self, messages: Sequence[OutgoingMessage], timeout: float) -> None:
