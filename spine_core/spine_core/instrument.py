@@ -12,8 +12,8 @@ from . import logs, tracing
 from .errors import BootError
 from .health import LiveResource, ReadyResource
 from .http.routes import falcon_template
-from .messages import ACK, NACK, DeadLetter, Deliver, Headers, Health, IncomingMessage, Settlement
-from .metrics import DEAD_LETTERED, IN_FLIGHT, NACKED, OK, SLOT, UNDECODABLE, ConsumerMetrics, Metrics, MetricsResource
+from .messages import Deliver, Health, IncomingMessage
+from .metrics import ConsumerMetrics, Metrics, MetricsResource
 from .options import OpsOptions
 from .tracing import TraceParent
 
@@ -79,60 +79,24 @@ def install(
     app.add_middleware(OpsMiddleware(metrics, templates, frozenset(resources.values())))
 
 
-def outcome(settlement: Settlement) -> str:
-    """The ``outcome`` label of a settled message."""
-    if isinstance(settlement, DeadLetter):
-        return UNDECODABLE if settlement.reason.get(Headers.ATTEMPTS) == "0" else DEAD_LETTERED
-    return NACKED if settlement == NACK else OK
-
-
 class ConsumerProbe:
-    """Instruments one subscription: in-flight gauge, outcomes, handler latency, consume span."""
+    """Instruments one subscription: in-flight gauge, outcomes, durations, consume span."""
 
     def __init__(self, topic: str, metrics: Metrics | None) -> None:
         self._topic = topic
         self._metrics: ConsumerMetrics | None = metrics.consumer(topic) if metrics is not None else None
 
     def wrap(self, runner: Deliver) -> Deliver:
-        """``runner`` counted, and with its log context cleared after each message."""
-        m = self._metrics
-
-        def deliver(message: IncomingMessage) -> Settlement:
-            token = logs.current.set(None)
-            try:
-                return runner(message)
-            finally:
-                logs.current.reset(token)
-
-        def counted(message: IncomingMessage) -> Settlement:
-            token = logs.current.set(None)
-            slots = m.slots()  # type: ignore[union-attr]
-            slots[IN_FLIGHT] += 1
-            settlement: Settlement = NACK
-            try:
-                settlement = runner(message)
-            finally:
-                slots[IN_FLIGHT] -= 1
-                slots[SLOT[OK if settlement is ACK else outcome(settlement)]] += 1
-                logs.current.reset(token)
-            return settlement
-
-        return deliver if m is None else counted
+        """``runner`` with its messages counted (unless metrics are off)."""
+        return runner if self._metrics is None else self._metrics.counted(runner)
 
     @contextmanager
     def handling(self, message: IncomingMessage) -> Iterator[TraceParent]:
-        """Around one handler attempt: the consume span (under the message's ``traceparent``)
-        and the latency; yields the span's ids for the message's context."""
+        """Around one handler attempt: the consume span, under the message's ``traceparent``;
+        yields the span's ids for the message's context."""
         parent = TraceParent.parse(message.headers.get(tracing.HEADER))
         with tracing.span(f"{self._topic} process", tracing.CONSUMER, parent, topic=self._topic) as span:
-            if self._metrics is None:
-                yield span.trace
-                return
-            started = perf_counter()
-            try:
-                yield span.trace
-            finally:
-                self._metrics.handled(perf_counter() - started)
+            yield span.trace
 
     def retried(self) -> None:
         """Count a failed attempt that will be retried."""

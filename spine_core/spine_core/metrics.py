@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_left
+from time import perf_counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Final, Union
 
@@ -30,7 +31,7 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from .messages import OutgoingMessage
+from .messages import ACK, NACK, DeadLetter, Deliver, Headers, IncomingMessage, Nack, OutgoingMessage, Settlement
 
 OK: Final = "ok"
 FAILED: Final = "failed"
@@ -60,7 +61,8 @@ _FAMILIES: Final = {
     "spine_messages_consumed": ("counter", "Consumed messages by topic and outcome (ok, retried, dead_lettered, "
                                 "undecodable, nacked); retried counts failed attempts that were retried.",
                                 ("topic", "outcome")),
-    "spine_handler_duration_seconds": ("histogram", "Time of one consumer handler attempt, by topic.", ("topic",)),
+    "spine_message_duration_seconds": ("histogram", "Time from delivery to settlement of a message (decoding, "
+                                       "handler attempts, backoff between them), by topic.", ("topic",)),
     "spine_messages_in_flight": ("gauge", "Messages being handled now, by topic.", ("topic",)),
 }
 
@@ -108,17 +110,18 @@ def _add_into(totals: dict[Key, list[float]], key: Key, slots: list[float]) -> N
             into[i] += v
 
 
-IN_FLIGHT: Final = 0
-SLOT: Final = {o: i for i, o in enumerate(OUTCOMES, start=1)}
-"""Indices in :meth:`ConsumerMetrics.slots`: messages in flight, then one count per outcome."""
+def outcome(settlement: Settlement) -> str:
+    """The ``outcome`` label of a settled message."""
+    if isinstance(settlement, DeadLetter):
+        return UNDECODABLE if settlement.reason.get(Headers.ATTEMPTS) == "0" else DEAD_LETTERED
+    return NACKED if isinstance(settlement, Nack) else OK
 
 
 class ConsumerMetrics:
     """One subscribed topic's numbers. PERF: per thread one flat list (in flight, one slot per
-    outcome, the handler-latency buckets, their sum), so a message costs no hashing; the
-    consumer's wrapper adds to :data:`IN_FLIGHT` and :data:`SLOT` of :meth:`slots` directly."""
+    outcome, the duration buckets, their sum), so a message costs no hashing and no lock."""
 
-    _OUTCOME = SLOT
+    _OUTCOME = {o: i for i, o in enumerate(OUTCOMES, start=1)}
     _BUCKET = 1 + len(OUTCOMES)
 
     def __init__(self, topic: str) -> None:
@@ -138,14 +141,26 @@ class ConsumerMetrics:
             self._local.slots = slots
             return slots
 
-    def handled(self, seconds: float) -> None:
-        """One handler attempt took ``seconds``."""
-        try:
-            slots = self._local.slots
-        except AttributeError:
-            slots = self.slots()
-        slots[self._BUCKET + bisect_left(BUCKETS, seconds)] += 1
-        slots[-1] += seconds
+    def counted(self, deliver: Deliver) -> Deliver:
+        """``deliver`` with its messages counted: in flight, outcome, time to settle."""
+        slots_of, slot, bucket = self.slots, self._OUTCOME, self._BUCKET
+
+        def counted(message: IncomingMessage) -> Settlement:
+            slots = slots_of()
+            slots[0] += 1
+            started = perf_counter()
+            settlement: Settlement = NACK
+            try:
+                settlement = deliver(message)
+                return settlement
+            finally:
+                seconds = perf_counter() - started
+                slots[0] -= 1
+                slots[slot[OK if settlement is ACK else outcome(settlement)]] += 1
+                slots[bucket + bisect_left(BUCKETS, seconds)] += 1
+                slots[-1] += seconds
+
+        return counted
 
     def retried(self) -> None:
         self.slots()[self._OUTCOME[RETRIED]] += 1
@@ -159,7 +174,7 @@ class ConsumerMetrics:
             ("spine_messages_consumed", self.topic, o): total[i] for o, i in self._OUTCOME.items()
         }
         series[("spine_messages_in_flight", self.topic)] = total[0]
-        series[("spine_handler_duration_seconds", self.topic)] = total[self._BUCKET:]
+        series[("spine_message_duration_seconds", self.topic)] = total[self._BUCKET:]
         return series
 
 

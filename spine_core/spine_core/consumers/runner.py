@@ -6,6 +6,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 
+from .. import logs
 from ..context import Context
 from ..event import decode
 from ..instrument import NO_PROBE, ConsumerProbe
@@ -50,11 +51,14 @@ class MessageRunner:
         self._stopping = stopping
 
     def __call__(self, message: IncomingMessage) -> Settlement:
+        token = logs.current.set(None)  # each attempt's context is current until the message is settled
         try:
             return self._run(message)
         except Exception:  # a bug in Spine itself: keep the message for redelivery
             log.exception("consumer pipeline failed on %s %s", message.topic, _where(message.position))
             return NACK
+        finally:
+            logs.current.reset(token)
 
     def _run(self, message: IncomingMessage) -> Settlement:
         event: object = None
