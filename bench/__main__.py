@@ -3,7 +3,7 @@
 Options: ``--reps N`` repetitions per figure (median reported, default 3),
 ``--seconds S`` per load run (default 5), ``--messages N`` for the consumer
 benchmark (default 100,000), ``--orders N`` for end to end (default 500),
-``--only publish,consumer,memory,e2e`` to run a subset, ``--out PATH``.
+``--only breakdown,publish,consumer,memory,e2e`` to run a subset, ``--out PATH``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import json
 import time
+import traceback
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,7 @@ from .load import generator
 from .report import print_report, targets
 
 RESULTS = Path(__file__).with_name("results")
-SECTIONS = ("publish", "consumer", "memory", "e2e")
+SECTIONS = ("breakdown", "publish", "consumer", "memory", "e2e")
 LOW_FETCH_WAIT_MS = 10
 
 
@@ -76,16 +78,24 @@ def main() -> None:
         "machine": machine(), "load_generator": generator(), "repetitions": args.reps,
     }
     started = time.monotonic()
-    if "memory" in only:
-        results["memory"] = memory_bench(args.reps, args.events)
+
+    def section(name: str, key: str, run: Callable[[], Any]) -> None:
+        """Run one benchmark; a failure is reported and recorded, and the others still run."""
+        if name not in only:
+            return
+        try:
+            results[key] = run()
+        except Exception as e:
+            traceback.print_exc()
+            results.setdefault("errors", {})[name] = f"{type(e).__name__}: {e}"
+
+    section("breakdown", "breakdown_us", lambda: run_json(["-m", "bench.breakdown"]))
+    section("memory", "memory", lambda: memory_bench(args.reps, args.events))
     if only & {"publish", "consumer", "e2e"}:
         with Tansu.start() as tansu:
-            if "publish" in only:
-                results["publish"] = publish.run(tansu, args.reps, args.seconds)
-            if "consumer" in only:
-                results["consumer"] = consumer_bench(tansu, args.reps, args.messages)
-            if "e2e" in only:
-                results["e2e"] = e2e_bench(tansu, args.reps, args.orders)
+            section("publish", "publish", lambda: publish.run(tansu, args.reps, args.seconds))
+            section("consumer", "consumer", lambda: consumer_bench(tansu, args.reps, args.messages))
+            section("e2e", "e2e", lambda: e2e_bench(tansu, args.reps, args.orders))
     results["duration_s"] = time.monotonic() - started
     results["targets"] = targets(results)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -22,10 +22,10 @@ from .common import free_port, peak_rss_mb, percentile, spawn, stop, wait_port
 clock = time.perf_counter
 
 
-def _order_service(tansu: Tansu, port: int) -> subprocess.Popen[Any]:
+def _order_service(tansu: Tansu, port: int, prefix: str) -> subprocess.Popen[Any]:
     return spawn(["-m", "apps.order_app"], {
         "SPINE_LOG_LEVEL": "WARNING", "SPINE_BROKER": "kafka", "SPINE_ADDRESS": f"127.0.0.1:{port}",
-        "SPINE_KAFKA_BOOTSTRAP_SERVERS": tansu.bootstrap_servers,
+        "SPINE_KAFKA_BOOTSTRAP_SERVERS": tansu.bootstrap_servers, "SPINE_KAFKA_TOPIC_PREFIX": prefix,
     })
 
 
@@ -41,10 +41,12 @@ def run(tansu: Tansu, orders: int, fetch_wait_ms: int | None = None) -> dict[str
     env = {"SPINE_LOG_LEVEL": "WARNING"}
     if fetch_wait_ms is not None:
         env["SPINE_KAFKA_CONSUMER_FETCH_WAIT_MAX_MS"] = str(fetch_wait_ms)
-    group = f"stock-e2e-{uuid.uuid4().hex[:8]}"
+    run_id = uuid.uuid4().hex[:8]
+    group = f"stock-e2e-{run_id}"
+    env["SPINE_KAFKA_TOPIC_PREFIX"] = f"e2e-{run_id}."  # topics of its own: the publish runs filled order.created
     stock = spawn(["-m", "bench.stock", "notify", tansu.bootstrap_servers, str(udp.getsockname()[1]), group], env,
                   stdout=subprocess.PIPE, text=True)
-    orders_proc = _order_service(tansu, http_port)
+    orders_proc = _order_service(tansu, http_port, env["SPINE_KAFKA_TOPIC_PREFIX"])
     try:
         assert stock.stdout is not None
         if stock.stdout.readline().strip() != "started":

@@ -14,6 +14,8 @@ def _f(value: float, digits: int = 0) -> str:
 
 def figures(r: dict[str, Any]) -> list[Row]:
     rows: list[Row] = []
+    for name, us in (r.get("breakdown_us") or {}).items():
+        rows.append(("0 cpu/call", name, f"{us:.1f} us"))
     if "publish" in r:
         p = r["publish"]
         for name, v in p["rows"].items():
@@ -110,6 +112,8 @@ def print_report(r: dict[str, Any]) -> None:
     for bench, name, value in rows:
         print(f"  {bench:<13}{name:<{width}}{value}")
     print("\nRatios (same run) and targets")
+    for name, error in (r.get("errors") or {}).items():
+        print(f"  FAILED {name}: {error}")
     for t in r.get("targets") or targets(r):
         value = "n/a" if t["value"] is None else f"{t['value']:.2f}"
         verdict = {True: "met", False: "NOT met", None: ""}[t["met"]]
