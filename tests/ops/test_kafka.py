@@ -22,6 +22,7 @@ pytestmark = pytest.mark.kafka
 
 TRACE_ID = "5c8ad7f3c1e54a3a9c1d2f0e4b6a7c8d"
 DEADLINE = 30.0
+OnKafka = Callable[[Spine, Options, str], Runtime]
 
 
 def wait_until(predicate: Callable[[], bool], what: str, timeout: float = DEADLINE) -> None:
@@ -32,7 +33,7 @@ def wait_until(predicate: Callable[[], bool], what: str, timeout: float = DEADLI
 
 
 @pytest.fixture
-def on_kafka() -> Iterator[Callable[[Spine, Options, str], Runtime]]:
+def on_kafka() -> Iterator[OnKafka]:
     """Start apps on the kafka plugin with ``bootstrap``; closed after the test."""
     from spine_kafka import KafkaPlugin
     from spine_kafka.tansu import TANSU_CONSUMER_SETTINGS
@@ -58,7 +59,7 @@ def unique_options() -> Options:
     return evolve(options, broker=evolve(options.broker, topic_prefix=f"ops-{uuid.uuid4().hex[:8]}.", read=read))
 
 
-def test_traceparent_reaches_the_consumer_over_kafka(on_kafka, kafka_bootstrap_servers: str) -> None:  # type: ignore[no-untyped-def]
+def test_traceparent_reaches_the_consumer_over_kafka(on_kafka: OnKafka, kafka_bootstrap_servers: str) -> None:
     """Trace id and correlation id of ``POST`` reach the handler's context through Kafka headers;
     the consumer's lag per partition is exposed once it consumed."""
     app = sample.create_app()
@@ -84,7 +85,7 @@ def test_traceparent_reaches_the_consumer_over_kafka(on_kafka, kafka_bootstrap_s
     wait_until(lambda: bool(lag_series()) and sum(lag_series().values()) == 0, "the lag to be reported as 0")
 
 
-def test_readiness_follows_kafka_going_away_and_coming_back(on_kafka, kafka_bootstrap_servers: str) -> None:  # type: ignore[no-untyped-def]
+def test_readiness_follows_kafka_going_away_and_coming_back(on_kafka: OnKafka, kafka_bootstrap_servers: str) -> None:
     """A publishing app on its own Tansu: ready, 503 once Tansu stops, ready again once it is back."""
     from spine_kafka.tansu import Tansu, TansuUnavailable
 

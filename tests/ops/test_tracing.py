@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -15,12 +16,17 @@ from spine_memory.pytest_plugin import StartedApp
 
 from . import sample
 
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+PingApp = Callable[[], "tuple[StartedApp, sample.PingConsumer]"]
+
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
 INCOMING = f"00-{TRACE_ID}-b7ad6b7169203331-01"
 
 
 @pytest.fixture
-def ping_app(spine_app: Callable[..., StartedApp]) -> Callable[[], tuple[StartedApp, sample.PingConsumer]]:
+def ping_app(spine_app: Callable[..., StartedApp]) -> PingApp:
     def start() -> tuple[StartedApp, sample.PingConsumer]:
         app = sample.create_app()
         return spine_app(app, sample.options()), app.container.get(sample.PingConsumer)
@@ -38,7 +44,7 @@ def test_parse_accepts_w3c_and_refuses_garbage() -> None:
     assert TraceParent.parse(root.header()) == root and root.child().trace_id == root.trace_id
 
 
-def test_traceparent_travels_from_request_to_consumer_context(ping_app) -> None:  # type: ignore[no-untyped-def]
+def test_traceparent_travels_from_request_to_consumer_context(ping_app: PingApp) -> None:
     """Same trace id in the consumer's context; each hop has a span of its own; the correlation id
     of the request is the consumer's too."""
     started, consumer = ping_app()
@@ -54,7 +60,7 @@ def test_traceparent_travels_from_request_to_consumer_context(ping_app) -> None:
     assert ctx.correlation_id == response.headers["X-Correlation-ID"] == stored.headers["correlation-id"]
 
 
-def test_without_headers_a_trace_starts_and_names_the_correlation_id(ping_app) -> None:  # type: ignore[no-untyped-def]
+def test_without_headers_a_trace_starts_and_names_the_correlation_id(ping_app: PingApp) -> None:
     started, consumer = ping_app()
     response = started.client.simulate_post("/api/pings/6")
     started.broker.drain()
@@ -63,7 +69,7 @@ def test_without_headers_a_trace_starts_and_names_the_correlation_id(ping_app) -
     assert response.headers["X-Correlation-ID"] == ctx.trace.trace_id == ctx.correlation_id
 
 
-def test_a_given_correlation_id_is_kept_next_to_the_trace(ping_app) -> None:  # type: ignore[no-untyped-def]
+def test_a_given_correlation_id_is_kept_next_to_the_trace(ping_app: PingApp) -> None:
     started, consumer = ping_app()
     started.client.simulate_post("/api/pings/7", headers={"traceparent": INCOMING, "X-Correlation-ID": "order-7"})
     started.broker.drain()
@@ -72,7 +78,7 @@ def test_a_given_correlation_id_is_kept_next_to_the_trace(ping_app) -> None:  # 
 
 
 @pytest.fixture
-def exporter() -> Iterator[object]:
+def exporter() -> Iterator[InMemorySpanExporter]:
     """OpenTelemetry's SDK recording into memory, as the process's tracer for this test."""
     pytest.importorskip("opentelemetry.sdk")
     from opentelemetry.sdk.trace import TracerProvider
@@ -89,7 +95,7 @@ def exporter() -> Iterator[object]:
     tracing.use(None)
 
 
-def test_opentelemetry_spans_are_linked_from_request_to_consume(ping_app, exporter) -> None:  # type: ignore[no-untyped-def]
+def test_opentelemetry_spans_are_linked_from_request_to_consume(ping_app: PingApp, exporter: InMemorySpanExporter) -> None:
     """server span under the incoming parent, publish span under it, consume span under the publish span;
     the ids in the context and headers are the spans' own."""
     from opentelemetry.trace import SpanKind
@@ -108,7 +114,7 @@ def test_opentelemetry_spans_are_linked_from_request_to_consume(ping_app, export
     assert ctx.trace.span_id == f"{consumer_span.context.span_id:016x}"
 
 
-def test_failed_handler_span_records_the_error(ping_app, exporter) -> None:  # type: ignore[no-untyped-def]
+def test_failed_handler_span_records_the_error(ping_app: PingApp, exporter: InMemorySpanExporter) -> None:
     from opentelemetry.trace import SpanKind, StatusCode
 
     started, _ = ping_app()
@@ -119,7 +125,7 @@ def test_failed_handler_span_records_the_error(ping_app, exporter) -> None:  # t
     assert all(s.status.status_code == StatusCode.ERROR for s in consumes)
 
 
-def test_without_opentelemetry_ids_still_travel(ping_app, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_without_opentelemetry_ids_still_travel(ping_app: PingApp, monkeypatch: pytest.MonkeyPatch) -> None:
     """With ``opentelemetry`` not importable the W3C-only tracer is chosen and nothing fails."""
     monkeypatch.setitem(sys.modules, "opentelemetry", None)
     tracing.use(None)
