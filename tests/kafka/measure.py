@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 
 from confluent_kafka import Producer  # noqa: E402
-from support import ServiceProcess, kafka_env  # noqa: E402
+from support import ServiceProcess, kafka_env  # type: ignore[import-not-found]  # noqa: E402
 
 from apps.events import OrderCreated  # noqa: E402
 from spine_core import BrokerOptions, Options, ReadOptions, Spine  # noqa: E402

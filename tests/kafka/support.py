@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from attrs import frozen
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
@@ -21,6 +22,9 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 from spine_kafka.tansu import TANSU_CONSUMER_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
+
+StartApp = Callable[..., Any]
+"""The ``kafka_app`` fixture: ``kafka_app(app, options, **settings) -> Started``."""
 DEADLINE = 30.0
 
 
@@ -75,7 +79,9 @@ def read_topic(bootstrap: str, topic: str, count: int, timeout: float = DEADLINE
 
 
 def headers_of(message: Message) -> dict[str, str]:
-    return {k: (v or b"").decode() for k, v in message.headers() or ()}  # type: ignore[union-attr]
+    raw = message.headers() or []
+    items = raw.items() if isinstance(raw, dict) else raw
+    return {k: v.decode() if isinstance(v, bytes) else v or "" for k, v in items}
 
 
 def kafka_env(bootstrap: str, **spine: str) -> dict[str, str]:
@@ -114,6 +120,21 @@ class ServiceProcess:
             except queue.Empty:
                 raise AssertionError(f"{pattern!r} not logged within {timeout}s; output:\n{self.output}") from None
         return found
+
+    def read_output(self) -> str:
+        """Everything logged so far (without waiting)."""
+        while True:
+            try:
+                self.output += self._lines.get_nowait()
+            except queue.Empty:
+                return self.output
+
+    def assignment(self) -> set[str] | None:
+        """The partitions the service's consumer holds now, per its last ``assigned``/``revoked`` line."""
+        events = re.findall(r"kafka group \S+: (assigned|revoked) (.*)", self.read_output())
+        if not events or events[-1][0] != "assigned":
+            return None
+        return set(events[-1][1].split(", "))
 
     def http_port(self) -> int:
         return int(self.wait_for(r"listening on http://[\d.]+:(\d+)").group(1))

@@ -9,7 +9,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from spine_core import BrokerOptions, Options, ReadOptions, RetryOptions, Spine, WriteOptions
 from spine_core.event import encode
 
-from .support import Tick, headers_of, read_topic, ticks, unique, wait_until
+from .support import StartApp, Tick, headers_of, read_topic, ticks, unique, wait_until
 
 
 def consumer_options(prefix: str, group: str, attempts: int) -> Options:
@@ -28,7 +28,7 @@ def committed(bootstrap: str, group: str, topic: str, partitions: int = 3) -> di
         consumer.close()
 
 
-def test_failing_handler_retried_then_dead_lettered(kafka_app, kafka_bootstrap_servers: str) -> None:
+def test_failing_handler_retried_then_dead_lettered(kafka_app: StartApp, kafka_bootstrap_servers: str) -> None:
     """A handler that always fails is called ``attempts`` times; the message is copied to
     ``<topic>.dlq`` with its key, value and headers plus the reason, and its offset is committed."""
     prefix, group = unique("dlq") + ".", unique("g")
@@ -61,7 +61,9 @@ def test_failing_handler_retried_then_dead_lettered(kafka_app, kafka_bootstrap_s
                10, "the dead-lettered message's offset to be committed")
 
 
-def test_poison_payload_dead_lettered_while_later_messages_handled(kafka_app, kafka_bootstrap_servers: str) -> None:
+def test_poison_payload_dead_lettered_while_later_messages_handled(
+    kafka_app: StartApp, kafka_bootstrap_servers: str
+) -> None:
     """An undecodable payload goes to ``<topic>.dlq`` at once; the messages after it on the same
     partition (same key) are handled, and everything is committed."""
     prefix, group = unique("poison") + ".", unique("g")

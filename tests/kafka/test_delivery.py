@@ -78,8 +78,15 @@ def test_sigkill_mid_stream_then_restart_handles_everything(stream: Stream) -> N
 def test_two_instances_share_without_overlap(stream: Stream) -> None:
     """Two consumer processes of one group split a stream: none handled by both, none lost."""
     try:
-        stream.start("a", delay=0.002)
-        stream.start("b", delay=0.002)
+        a = stream.start("a", delay=0.002)
+        b = stream.start("b", delay=0.002)
+        every = {f"{stream.prefix}tick[{p}]" for p in range(3)}
+
+        def shared() -> bool:
+            held_a, held_b = a.assignment(), b.assignment()
+            return held_a is not None and held_b is not None and not held_a & held_b and held_a | held_b == every
+
+        wait_until(shared, 30, "the partitions to be split between both instances")
         stream.publish(STREAM)
         wait_until(lambda: len(stream.handled("a", "b")) >= STREAM, 30, "every tick")
         a_ids, b_ids = stream.handled("a"), stream.handled("b")

@@ -12,10 +12,10 @@ from attrs import evolve
 from apps import order_app, stock_app
 from spine_kafka.tansu import free_port
 
-from .support import headers_of, read_topic, unique
+from .support import StartApp, headers_of, read_topic, unique
 
 
-def test_key_headers_and_prefixed_topic(kafka_app, kafka_bootstrap_servers: str) -> None:
+def test_key_headers_and_prefixed_topic(kafka_app: StartApp, kafka_bootstrap_servers: str) -> None:
     """An order's event is on ``<prefix>order.created``, keyed by the order id, with Spine's headers
     and the request's correlation id; each event has its own id."""
     prefix = unique("wire") + "."
@@ -39,9 +39,10 @@ def test_key_headers_and_prefixed_topic(kafka_app, kafka_bootstrap_servers: str)
     assert datetime.fromisoformat(headers["occurred-at"]) == datetime.fromisoformat(body["at"])
 
 
-def test_publish_with_broker_unreachable_is_503_within_timeout(kafka_app) -> None:
+def test_publish_with_broker_unreachable_is_503_within_timeout(kafka_app: StartApp) -> None:
     """With no broker listening, POST is answered 503 with a JSON message within the publish timeout."""
     options = order_app.options()
+    assert options.broker.write is not None
     write = evolve(options.broker.write, publish_timeout=1.5)
     options = evolve(options, broker=evolve(options.broker, write=write))
     orders = kafka_app(order_app.create_app(), options, **{"bootstrap.servers": f"127.0.0.1:{free_port()}"})
@@ -54,7 +55,7 @@ def test_publish_with_broker_unreachable_is_503_within_timeout(kafka_app) -> Non
     assert not orders.runtime.health().ready
 
 
-def test_consumer_app_starts_while_broker_unreachable(kafka_app) -> None:
+def test_consumer_app_starts_while_broker_unreachable(kafka_app: StartApp) -> None:
     """A consuming app boots without Kafka (readiness says why) and closes promptly."""
     app = stock_app.create_app()
     started = time.monotonic()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from support import Tick  # noqa: E402
+from support import Tick  # type: ignore[import-not-found]  # noqa: E402
 
 from spine_core import BrokerOptions, Options, ReadOptions, Spine  # noqa: E402
 
@@ -28,4 +28,4 @@ def on_tick(event: Tick) -> None:
 
 app = Spine()
 app.consumers().register("tick", on_tick)
-app.run(Options(http=None, shutdown_timeout=10.0, broker=BrokerOptions(name="kafka", read=ReadOptions(group_id="ticks"))))
+app.run(Options(http=None, broker=BrokerOptions(name="kafka", read=ReadOptions(group_id="ticks"))))
