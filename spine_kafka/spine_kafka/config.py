@@ -67,10 +67,9 @@ class KafkaSettings:
         producer: dict[str, str] = {}
         consumer: dict[str, str] = {}
         own: dict[str, str] = {}
-        for key, value in settings.items():
-            value = str(value)
+        for key, value in settings.items():  # librdkafka takes str, int and bool values alike
             if key in PLUGIN_KEYS:
-                own[key] = value
+                own[key] = str(value)
             elif key.startswith("producer."):
                 producer[key[len("producer."):]] = value
             elif key.startswith("consumer."):
