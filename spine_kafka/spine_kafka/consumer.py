@@ -225,7 +225,7 @@ class KafkaConsumer:
             try:
                 self._reconcile_pause()
                 room = self._room()  # when full, still serve callbacks: take at most one message
-                for message in consumer.consume(num_messages=max(1, room), timeout=POLL_TIMEOUT if room else 0):
+                for message in self._fetch(consumer, room):
                     self._receive(message)
                 self._apply_nacks()
                 if time.monotonic() - self._last_commit >= COMMIT_INTERVAL:
@@ -263,6 +263,17 @@ class KafkaConsumer:
         with self._cond:
             self._cond.wait_for(lambda: self._queued < self._max_pending, POLL_TIMEOUT)
             return max(0, min(500, self._max_pending - self._queued))
+
+    def _fetch(self, consumer: Any, room: int) -> list[Message]:
+        """Up to ``room`` messages: wait (up to POLL_TIMEOUT) for the first one only, then take
+        what is already fetched. ``consume(n, timeout)`` returns only once n messages came or
+        the timeout passed: alone, it held every message of a quiet topic for POLL_TIMEOUT."""
+        if not room:
+            return list(consumer.consume(num_messages=1, timeout=0))
+        first = consumer.poll(POLL_TIMEOUT)
+        if first is None:
+            return []
+        return [first, *consumer.consume(num_messages=room - 1, timeout=0)] if room > 1 else [first]
 
     def _receive(self, message: Message) -> None:
         error = message.error()
