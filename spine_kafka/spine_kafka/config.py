@@ -37,11 +37,11 @@ CONSUMER_DEFAULTS: Final[Mapping[str, Any]] = {
     "enable.auto.commit": False,
     "enable.auto.offset.store": False,
     "auto.offset.reset": "earliest",
-    "fetch.wait.max.ms": 100,
+    "fetch.wait.max.ms": 10,
 }
 """Offsets are committed by the plugin; a new group starts at the beginning of its topics;
-a fetch waits at most 100 ms for data (librdkafka's 500 ms adds latency on brokers that
-hold a fetch for its whole wait)."""
+a fetch waits at most 10 ms for data (librdkafka's 500 ms adds latency on brokers that
+hold a fetch: Tansu answers after about half the wait, so 10 ms gives ~7 ms end to end)."""
 
 SPINE_OWNED: Final = frozenset({"enable.auto.commit", "enable.auto.offset.store", "group.id"})
 """Consumer properties the plugin's delivery guarantees depend on: not overridable."""

@@ -41,7 +41,7 @@ def test_spine_defaults() -> None:
     assert (producer["enable.idempotence"], producer["acks"], producer["linger.ms"]) == (True, "all", 0)
     assert producer["message.timeout.ms"] == 2500
     assert (consumer["enable.auto.commit"], consumer["auto.offset.reset"]) == (False, "earliest")
-    assert consumer["group.id"] == "stock" and consumer["fetch.wait.max.ms"] == 100
+    assert consumer["group.id"] == "stock" and consumer["fetch.wait.max.ms"] == 10
     assert (s.partitions, s.replication_factor, s.create_topics, s.workers) == (3, -1, True, 8)
 
 
