@@ -32,6 +32,8 @@ def figures(r: dict[str, Any]) -> list[Row]:
     if "memory" in r:
         m = r["memory"]["roundtrip"]
         rows.append(("3 in memory", "publish -> handler entered", f"mean {m['mean_us']:.0f} us  p50 {m['p50_us']:.0f} us  p99 {m['p99_us']:.0f} us"))
+        if "publish_call_mean_us" in m:
+            rows.append(("3 in memory", "of which the publishing call (encode, hooks, append)", f"mean {m['publish_call_mean_us']:.0f} us"))
         rows.append(("3 in memory", "events/s (burst from one thread)", f"{_f(m['events_per_s'])} events/s"))
         rows.append(("3 in memory", "floor: one thread waking another", f"mean {m['thread_wake_mean_us']:.0f} us  p50 {m['thread_wake_p50_us']:.0f} us"))
         s = r["memory"]["scenario_test"]
@@ -106,7 +108,8 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
 def print_report(r: dict[str, Any]) -> None:
     m = r["machine"]
     print(f"\nSpine benchmarks {r['date']}: {m['cpu']}, {m['cores']} cores, Python {m['python']}, "
-          f"load generator {r['load_generator']}, median of {r['repetitions']}")
+          f"load generator {r['load_generator']}, median of {r['repetitions']}, "
+          f"waitress threads {_get(r, 'publish', 'threads') or '-'}")
     rows = figures(r)
     width = max((len(n) for _, n, _ in rows), default=0) + 2
     for bench, name, value in rows:
@@ -118,3 +121,27 @@ def print_report(r: dict[str, Any]) -> None:
         value = "n/a" if t["value"] is None else f"{t['value']:.2f}"
         verdict = {True: "met", False: "NOT met", None: ""}[t["met"]]
         print(f"  {t['name']:<48}{value:>10}  {t['target']:<12}{verdict}")
+
+
+def markdown(r: dict[str, Any]) -> str:
+    """The run as the README's tables: ``python -m bench.report bench/RESULTS.json``."""
+    m = r["machine"]
+    lines = [
+        f"Run of {r['date'][:16].replace('T', ' ')} UTC on {m['cores']} cores ({m['cpu']}), Python {m['python']}, "
+        f"load generator {r['load_generator']}, median of {r['repetitions']} repetitions.",
+        "", "| | Figure | Value |", "|---|---|---|",
+    ]
+    lines += [f"| {bench} | {name} | {value} |" for bench, name, value in figures(r)]
+    lines += ["", "| Target | Value | Wanted | |", "|---|---|---|---|"]
+    for t in r.get("targets") or targets(r):
+        value = "n/a" if t["value"] is None else f"{t['value']:.2f}"
+        verdict = {True: "met", False: "not met", None: ""}[t["met"]]
+        lines.append(f"| {t['name']} | {value} | {t['target']} | {verdict} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    print(markdown(json.loads(open(sys.argv[1]).read())))

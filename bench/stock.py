@@ -80,7 +80,7 @@ def raw(bootstrap: str, topic: str, count: int, group: str) -> None:
                 continue
             if not seen:
                 first = clock()
-            json.loads(message.value())
+            json.loads(message.value() or b"null")
             seen += 1
             if seen % 1000 == 0:
                 consumer.commit(asynchronous=True)
