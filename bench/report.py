@@ -28,7 +28,7 @@ def figures(r: dict[str, Any]) -> list[Row]:
         for name, v in r["consumer"]["rows"].items():
             label = "raw confluent-kafka loop" if name == "raw" else "spine stock handler, kafka"
             rows.append(("2 consumer", f"{label}, {r['consumer']['messages']:,} msgs", f"{_f(v['messages_per_s'])} msg/s"))
-            rows.append(("5 memory", f"peak RSS {label} (100k backlog)", f"{v['peak_rss_mb']:.1f} MB"))
+            rows.append(("5 memory", f"peak RSS {label} ({r['consumer']['messages']:,} backlog)", f"{v['peak_rss_mb']:.1f} MB"))
     if "memory" in r:
         m = r["memory"]["roundtrip"]
         rows.append(("3 in memory", "publish -> handler entered", f"mean {m['mean_us']:.0f} us  p50 {m['p50_us']:.0f} us  p99 {m['p99_us']:.0f} us"))
