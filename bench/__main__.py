@@ -38,12 +38,13 @@ def consumer_bench(tansu: Tansu, reps: int, count: int) -> dict[str, Any]:
     topic = f"bench-{uuid.uuid4().hex[:8]}.order.created"  # a prefix of its own: the publish runs filled order.created
     create_topic(tansu.bootstrap_servers, topic)
     run_json(["-m", "bench.stock", "preload", tansu.bootstrap_servers, topic, str(count)])
-    modes = ["raw", "spine"]
+    modes = {"raw": ("raw", {}), "spine": ("spine", {}), "spine, metrics off": ("spine", {"SPINE_METRICS": "0"})}
     samples: dict[str, list[dict[str, float]]] = {m: [] for m in modes}
     for _ in range(reps):
-        for mode in modes:
+        for label, (mode, env) in modes.items():
             group = f"bench-{mode}-{uuid.uuid4().hex[:8]}"
-            samples[mode].append(run_json(["-m", "bench.stock", mode, tansu.bootstrap_servers, topic, str(count), group]))
+            args = ["-m", "bench.stock", mode, tansu.bootstrap_servers, topic, str(count), group]
+            samples[label].append(run_json(args, env))
     return {"messages": count, "rows": {m: median_row(s) for m, s in samples.items()}}
 
 

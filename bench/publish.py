@@ -35,6 +35,11 @@ def _servers(tansu: Tansu) -> dict[str, tuple[list[str], dict[str, str]]]:
             ["-m", "apps.order_app"],
             {**quiet, "SPINE_BROKER": "kafka", "SPINE_KAFKA_BOOTSTRAP_SERVERS": tansu.bootstrap_servers},
         ),
+        "spine order service, kafka, metrics off": (
+            ["-m", "apps.order_app"],
+            {**quiet, "SPINE_BROKER": "kafka", "SPINE_KAFKA_BOOTSTRAP_SERVERS": tansu.bootstrap_servers,
+             "SPINE_METRICS": "0"},
+        ),
     }
 
 

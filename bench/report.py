@@ -26,7 +26,7 @@ def figures(r: dict[str, Any]) -> list[Row]:
             rows.append(("5 memory", f"peak RSS {name}", f"{mb:.1f} MB"))
     if "consumer" in r:
         for name, v in r["consumer"]["rows"].items():
-            label = "raw confluent-kafka loop" if name == "raw" else "spine stock handler, kafka"
+            label = "raw confluent-kafka loop" if name == "raw" else name.replace("spine", "spine stock handler, kafka", 1)
             rows.append(("2 consumer", f"{label}, {r['consumer']['messages']:,} msgs", f"{_f(v['messages_per_s'])} msg/s"))
             rows.append(("5 memory", f"peak RSS {label} ({r['consumer']['messages']:,} backlog)", f"{v['peak_rss_mb']:.1f} MB"))
     if "memory" in r:
@@ -79,6 +79,13 @@ TARGETS: list[Target] = [
     ("consumer: spine / raw msg/s",
      lambda r: _ratio(_get(r, "consumer", "rows", "spine", "messages_per_s"), _get(r, "consumer", "rows", "raw", "messages_per_s")),
      ">= 0.4", lambda v, r: v >= 0.4),
+    ("metrics cost, publish c=16: 1 - on/off req/s",
+     lambda r: _cost(_get(r, "publish", "rows", f"{SPINE} c=16", "rps"), _get(r, "publish", "rows", f"{SPINE}, metrics off c=16", "rps")),
+     "< 0.10", lambda v, r: v < 0.10),
+    ("metrics cost, consumer: 1 - on/off msg/s",
+     lambda r: _cost(_get(r, "consumer", "rows", "spine", "messages_per_s"),
+                     _get(r, "consumer", "rows", "spine, metrics off", "messages_per_s")),
+     "< 0.10", lambda v, r: v < 0.10),
     ("memory roundtrip mean us", lambda r: _get(r, "memory", "roundtrip", "mean_us"), "< 50 us", lambda v, r: v < 50),
     ("e2e over kafka p50 ms (plugin default)",
      lambda r: next((v["p50_ms"] for k, v in (_get(r, "e2e", "rows") or {}).items() if k.startswith("plugin default")), None),
@@ -86,6 +93,12 @@ TARGETS: list[Target] = [
     ("peak RSS, largest service on kafka MB",
      lambda r: max(_services_rss(r)) if _services_rss(r) else None, "< 45 MB", lambda v, r: v < 45),
 ]
+
+
+def _cost(on: float | None, off: float | None) -> float | None:
+    """The share of throughput that metrics cost (negative: within noise, on was faster)."""
+    ratio = _ratio(on, off)
+    return None if ratio is None else 1 - ratio
 
 
 def _services_rss(r: dict[str, Any]) -> list[float]:
