@@ -441,10 +441,23 @@ class KafkaConsumer:
                 if state.in_flight:
                     state.live = False
         self._commit(asynchronous=False)
+        self._leave_group(deadline)
         try:
             self._consumer.close()
         except KafkaException as e:
             log.warning("kafka consumer of group %s closed with an error: %s", self._group, e.args[0].str())
+
+    def _leave_group(self, deadline: float) -> None:
+        """Unsubscribe and serve the revocation here, so that ``close()`` has no rebalance
+        callback left to run: confluent-kafka's callback asks librdkafka for the rebalance
+        protocol, which can block forever while the consumer closes (librdkafka #4041)."""
+        try:
+            self._consumer.unsubscribe()
+            end = max(deadline, time.monotonic() + 1.0)
+            while self._consumer.assignment() and time.monotonic() < end:
+                self._consumer.consume(num_messages=1, timeout=0.05)  # not received: redelivered later
+        except KafkaException as e:
+            log.warning("kafka group %s: leaving the group failed: %s", self._group, e.args[0].str())
 
     # -- workers -------------------------------------------------------------------
 
