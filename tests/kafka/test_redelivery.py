@@ -11,7 +11,7 @@ from spine_core.options import BrokerConfig, ReadOptions, WriteOptions
 from spine_kafka import KafkaPlugin
 from spine_kafka.consumer import NACK_DELAY
 
-from .support import unique
+from .support import unique, wait_until
 
 
 def test_nacked_message_redelivered_in_order_after_a_pause(kafka_settings: dict[str, str]) -> None:
@@ -37,10 +37,7 @@ def test_nacked_message_redelivered_in_order_after_a_pause(kafka_settings: dict[
 
     try:
         plugin.spine_subscribe(group_id=group, subscriptions=[Subscription(topic, deliver)])
-        deadline = time.monotonic() + 30
-        while not plugin.spine_broker_health().ready:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_until(lambda: plugin.spine_broker_health().ready, 30, "the consumer's assignment")
         plugin.spine_publish([OutgoingMessage(topic, str(n).encode(), "same") for n in range(10)], timeout=10)
         assert done.wait(30), f"acked {acked}"
         assert acked == list(range(10))
