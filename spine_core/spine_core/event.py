@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from collections.abc import Callable
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from cattrs.preconf.json import make_converter
@@ -39,4 +40,16 @@ def encode(value: Any) -> bytes:
 
 def decode(payload: bytes | str, cls: type[T]) -> T:
     """Decode JSON into ``cls``; raises ``ValueError`` or a cattrs error on bad input."""
-    return converter.structure(json.loads(payload), cls)
+    return decoder(cls)(payload)
+
+
+def decoder(cls: type[T]) -> Callable[[bytes | str], T]:
+    """``decode`` for one class, with its cattrs hook looked up once (the consumer's hot path).
+    Bytes must be UTF-8, as JSON on the wire is (RFC 8259)."""
+    structure = converter.get_structure_hook(cls)
+    loads = json.loads
+
+    def decode_one(payload: bytes | str) -> T:
+        return structure(loads(payload.decode() if isinstance(payload, bytes) else payload), cls)
+
+    return decode_one

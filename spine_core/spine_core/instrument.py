@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from time import perf_counter
 
 import falcon
@@ -84,19 +83,17 @@ class ConsumerProbe:
 
     def __init__(self, topic: str, metrics: Metrics | None) -> None:
         self._topic = topic
+        self._name = f"{topic} process"
         self._metrics: ConsumerMetrics | None = metrics.consumer(topic) if metrics is not None else None
 
     def wrap(self, runner: Deliver) -> Deliver:
         """``runner`` with its messages counted (unless metrics are off)."""
         return runner if self._metrics is None else self._metrics.counted(runner)
 
-    @contextmanager
-    def handling(self, message: IncomingMessage) -> Iterator[TraceParent]:
-        """Around one handler attempt: the consume span, under the message's ``traceparent``;
-        yields the span's ids for the message's context."""
+    def span(self, message: IncomingMessage) -> tracing.Span:
+        """The consume span of one handler attempt, under the message's ``traceparent``."""
         parent = TraceParent.parse(message.headers.get(tracing.HEADER))
-        with tracing.span(f"{self._topic} process", tracing.CONSUMER, parent, topic=self._topic) as span:
-            yield span.trace
+        return tracing.span(self._name, tracing.CONSUMER, parent, topic=self._topic)
 
     def retried(self) -> None:
         """Count a failed attempt that will be retried."""

@@ -27,6 +27,7 @@ PRODUCER: Final = "producer"
 CONSUMER: Final = "consumer"
 
 _TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
+_NO_TRACE, _NO_SPAN = "0" * 32, "0" * 16  # all-zero ids are invalid
 _ids = random.Random()  # seeded from os.urandom; ids need to be unique, not secret
 
 
@@ -45,7 +46,7 @@ class TraceParent:
         if match is None:
             return None
         version, trace_id, span_id, flags, rest = match.groups()
-        if version == "ff" or (version == "00" and rest) or set(trace_id) == {"0"} or set(span_id) == {"0"}:
+        if version == "ff" or (version == "00" and rest) or trace_id == _NO_TRACE or span_id == _NO_SPAN:
             return None
         return cls(trace_id, span_id, flags)
 

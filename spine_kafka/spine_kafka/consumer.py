@@ -1,7 +1,7 @@
 """Consuming: one group member per ``spine_subscribe`` call.
 
 A poll thread owns the librdkafka consumer: it fetches, hands messages to a pool
-of worker threads, commits and handles rebalances. Workers call the core's
+of worker threads in batches, commits and handles rebalances. Workers call the core's
 ``deliver`` and settle what it returns. Messages of one key of one partition are
 delivered one at a time, in offset order; other keys run in parallel. A
 partition's offset is committed only up to its first unfinished message, so a
@@ -28,7 +28,6 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
-from attrs import frozen
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from spine_core.errors import BootError, PublishError
@@ -43,6 +42,8 @@ POLL_TIMEOUT = 0.1
 NACK_DELAY = 1.0
 """A message the core gave back (Nack) is fetched again after this pause, not in a hot loop."""
 COMMIT_INTERVAL = 0.1
+FETCH_BATCH = 500
+"""At most this many messages are taken from librdkafka at once."""
 SUBSCRIBE_TIMEOUT = 1.0
 SUBSCRIBE_RETRY = 5.0
 
@@ -50,33 +51,28 @@ Partition = tuple[str, int]
 Lane = tuple[str, int, "bytes | None"]
 
 
-@frozen
-class Fetched:
-    """A consumed message and its address (what librdkafka's Message types as optional)."""
+Work = tuple["PartitionState", Message, int]
+"""A fetched message waiting for (or in) a worker: its partition's state, the message, its offset."""
 
-    topic: str
-    partition: int
-    offset: int
-    message: Message
+BATCH = 32
+"""At most this many messages (of different lanes) a worker takes at once: one lock round
+trip per batch instead of per message, which is what bounded throughput before."""
 
-    @classmethod
-    def of(cls, message: Message) -> Fetched:
-        topic, partition, offset = message.topic(), message.partition(), message.offset()
-        assert topic is not None and partition is not None and offset is not None, "a consumed message"
-        return cls(topic, partition, offset, message)
 
-    def incoming(self) -> IncomingMessage:
-        """The message as the core sees it: text key and headers, position for logs and dead letters."""
-        key = self.message.key()
-        raw = self.message.headers() or ()
-        headers = {name: _text(value) for name, value in (raw.items() if isinstance(raw, dict) else raw)}
-        return IncomingMessage(
-            topic=self.topic,
-            value=self.message.value() or b"",
-            key=None if key is None else key.decode("utf-8", "replace"),
-            headers=headers,
-            position={"partition": str(self.partition), "offset": str(self.offset)},
-        )
+def incoming(message: Message, partition: int, offset: int) -> IncomingMessage:
+    """The message as the core sees it: text key and headers, position for logs and dead letters."""
+    key = message.key()
+    raw = message.headers() or ()
+    return IncomingMessage(
+        topic=message.topic() or "",
+        value=message.value() or b"",
+        key=None if key is None else key.decode("utf-8", "replace"),
+        headers={
+            name: "" if value is None else value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+            for name, value in (raw.items() if isinstance(raw, dict) else raw)
+        },
+        position={"partition": str(partition), "offset": str(offset)},
+    )
 
 
 class PartitionState:
@@ -138,9 +134,13 @@ class KafkaConsumer:
         self._settle_timeout = settle_timeout
         self._revoke_timeout = revoke_timeout
         self._consumer: Any = None
-        self._cond = threading.Condition()
-        # Guarded by _cond: work queues, partition states, nacks.
-        self._lanes: dict[Lane, deque[tuple[PartitionState, Fetched]]] = {}
+        self._lock = threading.Lock()
+        self._work_ready = threading.Condition(self._lock)
+        """Workers wait on it for lanes to work on."""
+        self._changed = threading.Condition(self._lock)
+        """The poll thread waits on it for room in the queue or for messages in flight to finish."""
+        # Guarded by _lock: work queues, partition states, nacks.
+        self._lanes: dict[Lane, deque[Work]] = {}
         self._ready: deque[Lane] = deque()
         self._states: dict[Partition, PartitionState] = {}
         self._nacks: list[tuple[PartitionState, Partition, int]] = []
@@ -189,7 +189,7 @@ class KafkaConsumer:
             return False, f"group {self._group}: {self._fatal}"
         if self._poller is None or not self._poller.is_alive():
             return False, f"group {self._group}: consumer stopped"
-        with self._cond:
+        with self._lock:
             count = len(self._states)
         if not self._assigned:
             return False, f"group {self._group}: joining"
@@ -225,8 +225,7 @@ class KafkaConsumer:
             try:
                 self._reconcile_pause()
                 room = self._room()  # when full, still serve callbacks: take at most one message
-                for message in self._fetch(consumer, room):
-                    self._receive(message)
+                self._receive(self._fetch(consumer, room))
                 self._apply_nacks()
                 if time.monotonic() - self._last_commit >= COMMIT_INTERVAL:
                     self._commit(asynchronous=True)
@@ -239,7 +238,7 @@ class KafkaConsumer:
     def _measure_lag(self) -> None:
         """Per partition with known watermarks: the high watermark librdkafka last saw
         minus the first unsettled offset (or the fetch position)."""
-        with self._cond:
+        with self._lock:
             bases = {tp: (s.first_open(default=-1), s.committable) for tp, s in self._states.items() if s.live}
         lags: dict[Partition, int] = {}
         for tp, (base, settled) in bases.items():
@@ -257,12 +256,13 @@ class KafkaConsumer:
         self._lag = lags
 
     def _room(self) -> int:
-        """How many messages to take now: waits (up to POLL_TIMEOUT) while ``max.pending``
-        messages are queued for the workers. Pausing instead would make librdkafka drop
-        and fetch again what it prefetched."""
-        with self._cond:
-            self._cond.wait_for(lambda: self._queued < self._max_pending, POLL_TIMEOUT)
-            return max(0, min(500, self._max_pending - self._queued))
+        """How many messages to take now: waits (up to POLL_TIMEOUT) while more than half of
+        ``max.pending`` messages are queued for the workers, so that it fetches in batches.
+        Pausing instead would make librdkafka drop and fetch again what it prefetched."""
+        low = self._max_pending // 2
+        with self._lock:
+            self._changed.wait_for(lambda: self._queued <= low, POLL_TIMEOUT)
+            return max(0, min(FETCH_BATCH, self._max_pending - self._queued))
 
     def _fetch(self, consumer: Any, room: int) -> list[Message]:
         """Up to ``room`` messages: wait (up to POLL_TIMEOUT) for the first one only, then take
@@ -275,28 +275,34 @@ class KafkaConsumer:
             return []
         return [first, *consumer.consume(num_messages=room - 1, timeout=0)] if room > 1 else [first]
 
-    def _receive(self, message: Message) -> None:
-        error = message.error()
-        if error is not None:
-            if error.code() == KafkaError._PARTITION_EOF:
-                return
+    def _receive(self, messages: list[Message]) -> None:
+        """Queue fetched messages on their lanes and wake as many workers as there is work for."""
+        with self._lock:
+            for message in messages:
+                error = message.error()
+                if error is not None:
+                    self._log_error(error)
+                    continue
+                topic, partition, offset = message.topic(), message.partition(), message.offset()
+                assert topic is not None and partition is not None and offset is not None, "a consumed message"
+                state = self._states.get((topic, partition))
+                if state is None or not state.live:
+                    continue  # fetched just before a revoke or a rewind: it will be fetched again
+                state.add(offset)
+                lane = (topic, partition, message.key())
+                queue = self._lanes.get(lane)
+                if queue is None:
+                    queue = self._lanes[lane] = deque()
+                    self._ready.append(lane)
+                queue.append((state, message, offset))
+                self._queued += 1
+            if self._ready:
+                self._work_ready.notify(min(self._workers_count, len(self._ready)))
+
+    def _log_error(self, error: KafkaError) -> None:
+        if error.code() != KafkaError._PARTITION_EOF:
             level = logging.ERROR if error.fatal() else logging.WARNING
             log.log(level, "kafka consumer of group %s: %s", self._group, error.str())
-            return
-        fetched = Fetched.of(message)
-        with self._cond:
-            state = self._states.get((fetched.topic, fetched.partition))
-            if state is None or not state.live:
-                return  # fetched just before a revoke or a rewind: it will be fetched again
-            state.add(fetched.offset)
-            lane = (fetched.topic, fetched.partition, message.key())
-            queue = self._lanes.get(lane)
-            if queue is None:
-                queue = self._lanes[lane] = deque()
-                self._ready.append(lane)
-            queue.append((state, fetched))
-            self._queued += 1
-            self._cond.notify()
 
     def _reconcile_pause(self) -> None:
         """Rewind the partitions whose hold after a Nack is over; pause those still held."""
@@ -305,7 +311,7 @@ class KafkaConsumer:
             if until <= now:
                 del self._held[tp]
                 self._seek(tp, offset)
-        with self._cond:
+        with self._lock:
             wanted = set(self._held) & set(self._states)
         pause, resume = wanted - self._paused, self._paused - wanted
         if pause:
@@ -322,7 +328,7 @@ class KafkaConsumer:
             log.warning("kafka seek of %s[%d] to %d failed, retrying: %s", tp[0], tp[1], offset, e.args[0].str())
             self._held[tp] = (offset, time.monotonic() + NACK_DELAY)
             return
-        with self._cond:
+        with self._lock:
             state = self._states.get(tp)
             if state is not None:
                 state.live = True
@@ -337,7 +343,7 @@ class KafkaConsumer:
         """
         commits: dict[Partition, int] = {}
         rewinds: dict[Partition, int] = {}
-        with self._cond:
+        with self._lock:
             nacks, self._nacks = self._nacks, []
             for state, tp, offset in nacks:
                 if self._states.get(tp) is not state or tp in rewinds:
@@ -357,7 +363,7 @@ class KafkaConsumer:
     def _commit(self, asynchronous: bool) -> None:
         """Commit progress: asynchronously while consuming, synchronously (all of it) at a handover."""
         self._last_commit = time.monotonic()
-        with self._cond:
+        with self._lock:
             offsets = {tp: o for tp, s in self._states.items() if (o := s.to_commit(not asynchronous)) is not None}
         self._commit_states(offsets, asynchronous)
 
@@ -371,7 +377,7 @@ class KafkaConsumer:
         except KafkaException as e:
             log.warning("kafka commit of group %s failed: %s", self._group, e.args[0].str())
             return
-        with self._cond:
+        with self._lock:
             for tp, offset in offsets.items():
                 state = self._states.get(tp)
                 if state is not None:
@@ -380,7 +386,7 @@ class KafkaConsumer:
     # -- rebalance callbacks (on the poll thread) ----------------------------------
 
     def _on_assign(self, consumer: Any, partitions: list[TopicPartition]) -> None:
-        with self._cond:
+        with self._lock:
             for tp in partitions:
                 self._states[(tp.topic, tp.partition)] = PartitionState()
         self._assigned = True
@@ -393,11 +399,13 @@ class KafkaConsumer:
         deadline = time.monotonic() + self._revoke_timeout
         if self._close_deadline is not None:
             deadline = min(deadline, self._close_deadline)
-        with self._cond:
+        with self._lock:
             states = [s for tp in revoked if (s := self._states.get(tp)) is not None]
             for state in states:
                 state.live = False
-            self._cond.wait_for(lambda: all(s.in_flight == 0 for s in states), max(0.0, deadline - time.monotonic()))
+            self._changed.wait_for(
+                lambda: all(s.in_flight == 0 for s in states), max(0.0, deadline - time.monotonic())
+            )
         self._commit(asynchronous=False)
         self._drop(revoked)
         log.info("kafka group %s: revoked %s", self._group, _names(partitions))
@@ -405,7 +413,7 @@ class KafkaConsumer:
     def _on_lost(self, consumer: Any, partitions: list[TopicPartition]) -> None:
         """Partitions taken away without a handover: nothing may be committed for them."""
         self._assigned = False
-        with self._cond:
+        with self._lock:
             for tp in partitions:
                 state = self._states.get((tp.topic, tp.partition))
                 if state is not None:
@@ -414,7 +422,7 @@ class KafkaConsumer:
         log.warning("kafka group %s: lost %s", self._group, _names(partitions))
 
     def _drop(self, partitions: list[Partition]) -> None:
-        with self._cond:
+        with self._lock:
             for tp in partitions:
                 self._states.pop(tp, None)
                 self._held.pop(tp, None)
@@ -431,10 +439,10 @@ class KafkaConsumer:
 
     def _shut_down(self) -> None:
         deadline = self._close_deadline or time.monotonic()
-        with self._cond:
+        with self._lock:
             self._stopping = True
-            self._cond.notify_all()
-            if not self._cond.wait_for(self._drained, max(0.0, deadline - time.monotonic())):
+            self._work_ready.notify_all()
+            if not self._changed.wait_for(self._drained, max(0.0, deadline - time.monotonic())):
                 log.warning("kafka group %s: %d message(s) still in flight at shutdown; they will be redelivered",
                             self._group, self._in_flight)
             for state in self._states.values():
@@ -462,52 +470,84 @@ class KafkaConsumer:
     # -- workers -------------------------------------------------------------------
 
     def _work(self) -> None:
-        while True:
-            with self._cond:
-                while (lane := self._take()) is None:
-                    if self._stopping and not self._in_flight:
-                        return
-                    self._cond.wait()
-                state, fetched = self._lanes[lane].popleft()
-                self._queued -= 1
-                if not state.live:
-                    self._next_of(lane)
-                    continue
-                state.in_flight += 1
-                state.started = max(state.started, fetched.offset)
-                self._in_flight += 1
-            try:
-                settled = self._handle(fetched)
-            except Exception:  # a bug in the plugin: keep the message, fetch it again later
-                log.exception("kafka settling %s[%d]@%d failed", fetched.topic, fetched.partition, fetched.offset)
-                settled = False
-            finally:
-                with self._cond:
-                    state.in_flight -= 1
-                    self._in_flight -= 1
-                    if settled:
-                        state.finish(fetched.offset)
-                    else:  # nothing more of this partition until it is rewound
-                        state.live = False
-                        self._nacks.append((state, (fetched.topic, fetched.partition), fetched.offset))
-                    self._next_of(lane)
-                    self._cond.notify_all()
+        while batch := self._take_batch():
+            settled = [self._settle(lane, work) for lane, work in batch]
+            self._finish(batch, settled)
 
-    def _take(self) -> Lane | None:
-        """The next lane to work on (under the lock). While stopping, only a lane whose
-        next message lies before one already started: finishing it lets the finished
-        messages after it be committed instead of handled again by the next member."""
+    def _take_batch(self) -> list[tuple[Lane, Work]]:
+        """Up to BATCH messages of different lanes, now in flight; empty once stopped and drained."""
+        with self._lock:
+            while True:
+                lanes = self._take()
+                if not lanes:
+                    if self._stopping and not self._in_flight:
+                        return []
+                    self._work_ready.wait()
+                    continue
+                batch = []
+                for lane in lanes:
+                    work = self._lanes[lane].popleft()
+                    self._queued -= 1
+                    state, _, offset = work
+                    if not state.live:
+                        self._next_of(lane)
+                        continue
+                    state.in_flight += 1
+                    state.started = max(state.started, offset)
+                    self._in_flight += 1
+                    batch.append((lane, work))
+                if batch:
+                    return batch
+                self._changed.notify()
+
+    def _settle(self, lane: Lane, work: Work) -> bool | None:
+        """Handle one message: True when settled, False when it must be fetched again,
+        None when its partition was revoked or rewound meanwhile (it will be fetched again)."""
+        state, message, offset = work
+        if not state.live:
+            return None
+        try:
+            return self._handle(message, lane[1], offset)
+        except Exception:  # a bug in the plugin: keep the message, fetch it again later
+            log.exception("kafka settling %s[%d]@%d failed", lane[0], lane[1], offset)
+            return False
+
+    def _finish(self, batch: list[tuple[Lane, Work]], settled: list[bool | None]) -> None:
+        """Record the outcomes of a batch (under one lock) and requeue its lanes."""
+        with self._lock:
+            for (lane, (state, _, offset)), outcome in zip(batch, settled):
+                state.in_flight -= 1
+                self._in_flight -= 1
+                if outcome:
+                    state.finish(offset)
+                elif outcome is False:  # nothing more of this partition until it is rewound
+                    state.live = False
+                    self._nacks.append((state, (lane[0], lane[1]), offset))
+                self._next_of(lane)
+            if self._ready:
+                self._work_ready.notify(min(self._workers_count, len(self._ready)))
+            self._changed.notify()
+            if self._stopping and not self._in_flight:
+                self._work_ready.notify_all()
+
+    def _take(self) -> list[Lane]:
+        """The next lanes to work on (under the lock): a fair share of the ready ones, at most
+        BATCH. While stopping, only a lane whose next message lies before one already
+        started: finishing it lets the finished messages after it be committed instead of
+        handled again by the next member."""
         if not self._stopping:
-            return self._ready.popleft() if self._ready else None
+            count = min(len(self._ready), max(1, min(BATCH, len(self._ready) // self._workers_count)))
+            return [self._ready.popleft() for _ in range(count)]
         lane = self._gap()
-        if lane is not None:
-            self._ready.remove(lane)
-        return lane
+        if lane is None:
+            return []
+        self._ready.remove(lane)
+        return [lane]
 
     def _gap(self) -> Lane | None:
         for lane in self._ready:
-            state, fetched = self._lanes[lane][0]
-            if state.live and fetched.offset < state.started:
+            state, _, offset = self._lanes[lane][0]
+            if state.live and offset < state.started:
                 return lane
         return None
 
@@ -521,27 +561,22 @@ class KafkaConsumer:
         else:
             del self._lanes[lane]
 
-    def _handle(self, fetched: Fetched) -> bool:
+    def _handle(self, message: Message, partition: int, offset: int) -> bool:
         """Deliver a message to the core and settle it; False when it must be fetched again."""
-        settlement = self._subscriptions[fetched.topic].deliver(fetched.incoming())
+        topic = message.topic() or ""
+        settlement = self._subscriptions[topic].deliver(incoming(message, partition, offset))
         if isinstance(settlement, Ack):
             return True
         if isinstance(settlement, DeadLetter):
             try:
-                self._producer.dead_letter(fetched.message, settlement.topic, settlement.reason, self._settle_timeout)
+                self._producer.dead_letter(message, settlement.topic, settlement.reason, self._settle_timeout)
             except PublishError as e:
                 log.error("dead-lettering %s[%d]@%d to %s failed, will retry: %s",
-                          fetched.topic, fetched.partition, fetched.offset, settlement.topic, e)
+                          topic, partition, offset, settlement.topic, e)
                 return False
             return True
         assert isinstance(settlement, Nack)
         return False
-
-
-def _text(value: str | bytes | None) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return value or ""
 
 
 def _names(partitions: list[TopicPartition]) -> str:

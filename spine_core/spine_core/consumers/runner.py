@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 
 from .. import logs
 from ..context import Context
-from ..event import decode
+from ..event import decoder
 from ..instrument import NO_PROBE, ConsumerProbe
 from ..messages import ACK, NACK, DeadLetter, Headers, IncomingMessage, Settlement
 from ..options import ReadOptions
@@ -44,7 +44,8 @@ class MessageRunner:
     ) -> None:
         self._plan = plan
         self._probe = probe
-        self._event_type = event_type(plan.annotations)
+        kind = event_type(plan.annotations)
+        self._decode = None if kind is None else decoder(kind)
         self._retry = read.retry
         self._suffix = read.dead_letter_suffix
         self._dispatch = dispatch
@@ -62,9 +63,9 @@ class MessageRunner:
 
     def _run(self, message: IncomingMessage) -> Settlement:
         event: object = None
-        if self._event_type is not None:
+        if self._decode is not None:
             try:
-                event = decode(message.value, self._event_type)
+                event = self._decode(message.value)
             except Exception as e:
                 log.error(
                     "undecodable message on %s %s dead-lettered: %s: %s",
@@ -74,8 +75,8 @@ class MessageRunner:
         attempts = max(1, self._retry.attempts)
         for attempt in range(1, attempts + 1):
             try:
-                with self._probe.handling(message) as trace:
-                    ctx = Context.for_message(message, trace)
+                with self._probe.span(message) as span:
+                    ctx = Context.for_message(message, span.trace)
                     ctx.event = event
                     invoke(self._plan, ctx, self._dispatch)
                 return ACK

@@ -19,6 +19,11 @@ def invoke(plan: Plan, ctx: Context, dispatch: Callable[[Context], None]) -> Any
     ``dispatch`` of the queued events; then ``after_completion`` (reverse, always).
     Anything raised on the way propagates after ``after_completion`` ran.
     """
+    if not plan.interceptors:
+        result = plan.handler(*[resolve(ctx) for resolve in plan.resolvers])
+        if ctx.events:
+            dispatch(ctx)
+        return result
     entered: list[Any] = []
     error: BaseException | None = None
     try:
