@@ -38,7 +38,13 @@ def consumer_bench(tansu: Tansu, reps: int, count: int) -> dict[str, Any]:
     topic = f"bench-{uuid.uuid4().hex[:8]}.order.created"  # a prefix of its own: the publish runs filled order.created
     create_topic(tansu.bootstrap_servers, topic)
     run_json(["-m", "bench.stock", "preload", tansu.bootstrap_servers, topic, str(count)])
-    modes = {"raw": ("raw", {}), "spine": ("spine", {}), "spine, metrics off": ("spine", {"SPINE_METRICS": "0"})}
+    modes = {
+        "raw": ("raw", {}),
+        "inline": ("inline", {}),
+        "spine": ("spine", {}),
+        "spine, 1 worker": ("spine", {"SPINE_KAFKA_WORKERS": "1"}),
+        "spine, metrics off": ("spine", {"SPINE_METRICS": "0"}),
+    }
     samples: dict[str, list[dict[str, float]]] = {m: [] for m in modes}
     for _ in range(reps):
         for label, (mode, env) in modes.items():

@@ -12,7 +12,13 @@ shape (typed event decoded, no per-message logging) through Spine's full consume
 pipeline on the ``kafka`` plugin, at-least-once commits. TOPIC is ``<prefix>order.created``;
 the prefix becomes the app's topic prefix.
 
-``raw`` and ``spine`` print messages/s from the first message to the last and the
+``python -m bench.stock inline BOOTSTRAP TOPIC COUNT GROUP``: the raw loop doing Spine's
+per-message work on the polling thread (the kafka plugin's message conversion, then the
+core's ``deliver``: decode, context, metrics, handler); no worker threads. Between
+``raw`` and ``spine``, it shows what the pipeline itself costs and what the handoff to
+worker threads costs.
+
+``raw``, ``inline`` and ``spine`` print messages/s from the first message to the last and the
 process's peak RSS as one JSON line.
 
 ``python -m bench.stock notify BOOTSTRAP UDP_PORT GROUP``: a stock service whose handler,
@@ -153,6 +159,35 @@ def spine(bootstrap: str, topic: str, count: int, group: str) -> None:
     print(json.dumps({"messages_per_s": rate, "peak_rss_mb": peak_rss_mb(os.getpid())}))
 
 
+def inline(bootstrap: str, topic: str, count: int, group: str) -> None:
+    from confluent_kafka import Consumer
+
+    from spine_core.runtime import Runtime
+    from spine_kafka.consumer import incoming
+
+    handler = Counting(count)
+    app, options = stock_app(handler, bootstrap, group, topic[: -len(EVENT)])
+    deliver = Runtime(app, options.with_env()).subscriptions[0].deliver
+    consumer = Consumer({
+        "bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest",
+        "enable.auto.commit": False, **JOIN,
+    })
+    consumer.subscribe([topic])
+    seen = 0
+    while seen < count:
+        for message in consumer.consume(num_messages=500, timeout=1.0):
+            if message.error():
+                continue
+            deliver(incoming(message, message.partition() or 0, message.offset() or 0))
+            seen += 1
+            if seen % 1000 == 0:
+                consumer.commit(asynchronous=True)
+    consumer.commit(asynchronous=False)
+    consumer.close()
+    rate = (count - 1) / (handler.last - handler.first)
+    print(json.dumps({"messages_per_s": rate, "peak_rss_mb": peak_rss_mb(os.getpid())}))
+
+
 def notify(bootstrap: str, port: int, group: str) -> None:
     from spine_core.serve import wait_for_signal
 
@@ -170,6 +205,8 @@ def main() -> None:
         preload(args[0], args[1], int(args[2]))
     elif mode == "raw":
         raw(args[0], args[1], int(args[2]), args[3])
+    elif mode == "inline":
+        inline(args[0], args[1], int(args[2]), args[3])
     elif mode == "spine":
         spine(args[0], args[1], int(args[2]), args[3])
     elif mode == "notify":

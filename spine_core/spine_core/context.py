@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from attrs import define, field
 
 from . import logs
+from .ids import id128
 from .messages import Headers, IncomingMessage
 from .params import RequestHeaders
 from .tracing import TraceParent
@@ -22,7 +22,7 @@ CORRELATION_HEADER = "X-Correlation-ID"
 
 
 def new_correlation_id() -> str:
-    return uuid.uuid4().hex
+    return id128()
 
 
 @define(slots=True)

@@ -13,6 +13,7 @@ T = TypeVar("T")
 
 converter = make_converter()
 """The one cattrs converter for events and bodies: datetimes as ISO-8601 strings."""
+_json = json.JSONEncoder(separators=(",", ":"))  # json.dumps(..., separators=) builds one per call
 
 
 @runtime_checkable
@@ -35,7 +36,7 @@ def event_key(event: Event) -> str | None:
 
 def encode(value: Any) -> bytes:
     """Encode an attrs instance (or plain data) as compact JSON bytes."""
-    return json.dumps(converter.unstructure(value), separators=(",", ":")).encode()
+    return _json.encode(converter.unstructure(value)).encode()
 
 
 def decode(payload: bytes | str, cls: type[T]) -> T:
@@ -50,6 +51,7 @@ def decoder(cls: type[T]) -> Callable[[bytes | str], T]:
     loads = json.loads
 
     def decode_one(payload: bytes | str) -> T:
-        return structure(loads(payload.decode() if isinstance(payload, bytes) else payload), cls)
+        value: T = structure(loads(payload.decode() if isinstance(payload, bytes) else payload), cls)
+        return value
 
     return decode_one

@@ -52,6 +52,15 @@ class InFlight:
             return self._idle.wait_for(lambda: not self._count, max(0.0, deadline - time.monotonic()))
 
 
+def quiet_waitress_queue() -> None:
+    """waitress logs a warning for every request that waits for a thread ("Task queue depth
+    is N"): under load, a log line per request, which costs CPU where it hurts. Unless the
+    application set that logger's level, only its errors are logged."""
+    queue_log = logging.getLogger("waitress.queue")
+    if queue_log.level == logging.NOTSET:
+        queue_log.setLevel(logging.ERROR)
+
+
 class Service:
     """A started app: its broker consuming and, with HTTP options, waitress serving."""
 
@@ -72,6 +81,7 @@ class Service:
             # Bind first: a bad address or a busy port must fail before consumers start.
             address = Address.parse(options.address)
             self._inflight = InFlight(self.runtime.wsgi)
+            quiet_waitress_queue()
             self._server = waitress.create_server(
                 self._inflight, host=address.host, port=address.port,
                 threads=options.http.threads, ident="spine", clear_untrusted_proxy_headers=True,

@@ -12,13 +12,13 @@ provider and their ids are used instead.
 from __future__ import annotations
 
 import importlib.util
-import random
 import re
 from types import TracebackType
 from typing import Final, Protocol
 
 from attrs import frozen
 
+from .ids import id64, id128
 from .messages import Headers
 
 HEADER: Final = Headers.TRACEPARENT
@@ -28,7 +28,6 @@ CONSUMER: Final = "consumer"
 
 _TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
 _NO_TRACE, _NO_SPAN = "0" * 32, "0" * 16  # all-zero ids are invalid
-_ids = random.Random()  # seeded from os.urandom; ids need to be unique, not secret
 
 
 @frozen
@@ -53,19 +52,15 @@ class TraceParent:
     @classmethod
     def root(cls) -> TraceParent:
         """The first span of a new, sampled trace."""
-        return cls(f"{_ids.getrandbits(128) or 1:032x}", _span_id())
+        return cls(id128(), id64())
 
     def child(self) -> TraceParent:
         """A new span of the same trace."""
-        return TraceParent(self.trace_id, _span_id(), self.flags)
+        return TraceParent(self.trace_id, id64(), self.flags)
 
     def header(self) -> str:
         """The ``traceparent`` header value naming this span as the parent."""
         return f"00-{self.trace_id}-{self.span_id}-{self.flags}"
-
-
-def _span_id() -> str:
-    return f"{_ids.getrandbits(64) or 1:016x}"
 
 
 class Span(Protocol):

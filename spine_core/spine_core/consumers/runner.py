@@ -45,7 +45,7 @@ class MessageRunner:
         self._plan = plan
         self._probe = probe
         kind = event_type(plan.annotations)
-        self._decode = None if kind is None else decoder(kind)
+        self._decode: Callable[[bytes], object] | None = None if kind is None else decoder(kind)
         self._retry = read.retry
         self._suffix = read.dead_letter_suffix
         self._dispatch = dispatch

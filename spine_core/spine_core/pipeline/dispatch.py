@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from time import perf_counter
 
 import pluggy
@@ -11,6 +10,7 @@ import pluggy
 from .. import tracing
 from ..context import Context
 from ..errors import PublishError
+from ..ids import id128
 from ..event import Event, encode, event_key
 from ..messages import Headers, OutgoingMessage
 from ..metrics import Metrics
@@ -29,7 +29,7 @@ def to_message(
     key = event_key(event)
     headers = {
         Headers.EVENT_NAME: name,
-        Headers.EVENT_ID: uuid.uuid4().hex,
+        Headers.EVENT_ID: id128(),
         Headers.OCCURRED_AT: event.occurred_at().isoformat(),
         Headers.CONTENT_TYPE: "application/json",
         Headers.CORRELATION_ID: correlation_id,
