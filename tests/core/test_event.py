@@ -51,7 +51,10 @@ def test_decode_round_trips() -> None:
     assert decode(encode(event), OrderCreated) == event
 
 
-@pytest.mark.parametrize("payload", [b"", b"{", b'{"at": "2024-01-01T00:00:00"}', b'{"order_id": "x", "at": "2024-01-01"}'])
+@pytest.mark.parametrize("payload", [
+    b"", b"{", b'{"at": "2024-01-01T00:00:00"}', b'{"order_id": "x", "at": "2024-01-01"}',
+    b'{"order_id": 1, "at": "2024-01-01T00:00:00\xff"}',  # not UTF-8
+])
 def test_decode_refuses_bad_payloads(payload: bytes) -> None:
     """A payload that is not the event's JSON raises instead of giving a half-built event."""
     with pytest.raises(Exception):
