@@ -62,7 +62,9 @@ class Spine:
         plugin chosen by name with a plugin object of your own."""
         return Runtime(self, (options or Options()).with_env(), broker)
 
-    def wsgi(self, options: Options | None = None, *, broker: object | None = None) -> falcon.App[falcon.Request, falcon.Response]:
+    def wsgi(
+        self, options: Options | None = None, *, broker: object | None = None
+    ) -> falcon.App[falcon.Request, falcon.Response]:
         """The WSGI callable, for tests or another WSGI server (the broker is started)."""
         runtime = self.runtime(options, broker=broker)
         runtime.start()

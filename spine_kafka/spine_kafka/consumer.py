@@ -296,8 +296,7 @@ class KafkaConsumer:
                     self._ready.append(lane)
                 queue.append((state, message, offset))
                 self._queued += 1
-            if self._ready:
-                self._work_ready.notify(min(self._workers_count, len(self._ready)))
+            self._work_ready.notify(_batches(len(self._ready)))
 
     def _log_error(self, error: KafkaError) -> None:
         if error.code() != KafkaError._PARTITION_EOF:
@@ -515,18 +514,20 @@ class KafkaConsumer:
     def _finish(self, batch: list[tuple[Lane, Work]], settled: list[bool | None]) -> None:
         """Record the outcomes of a batch (under one lock) and requeue its lanes."""
         with self._lock:
+            handed_over = False  # a partition being revoked or rewound has nothing in flight any more
             for (lane, (state, _, offset)), outcome in zip(batch, settled):
                 state.in_flight -= 1
                 self._in_flight -= 1
+                handed_over = handed_over or (not state.live and not state.in_flight)
                 if outcome:
                     state.finish(offset)
                 elif outcome is False:  # nothing more of this partition until it is rewound
                     state.live = False
                     self._nacks.append((state, (lane[0], lane[1]), offset))
                 self._next_of(lane)
-            if self._ready:
-                self._work_ready.notify(min(self._workers_count, len(self._ready)))
-            self._changed.notify()
+            self._work_ready.notify(max(0, _batches(len(self._ready)) - 1))  # this worker takes one itself
+            if handed_over or self._stopping or self._queued <= self._max_pending // 2:
+                self._changed.notify()  # the poll thread waits for one of these; a wake costs tens of µs
             if self._stopping and not self._in_flight:
                 self._work_ready.notify_all()
 
@@ -577,6 +578,11 @@ class KafkaConsumer:
             return True
         assert isinstance(settlement, Nack)
         return False
+
+
+def _batches(lanes: int) -> int:
+    """How many workers ``lanes`` ready lanes keep busy: waking more only costs wake-ups."""
+    return -(-lanes // BATCH)
 
 
 def _names(partitions: list[TopicPartition]) -> str:

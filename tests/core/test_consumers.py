@@ -24,7 +24,9 @@ class Other:
 class Consumer:
     fail_times = 0
 
-    def everything(self, ctx: Context, event_name: str, raw: bytes, message: IncomingMessage, event: OrderCreated) -> None:
+    def everything(
+        self, ctx: Context, event_name: str, raw: bytes, message: IncomingMessage, event: OrderCreated
+    ) -> None:
         SEEN.append((ctx, event_name, raw, message, event))
 
     def flaky(self, event: OrderCreated) -> None:
@@ -147,13 +149,16 @@ def test_events_published_by_a_consumer_go_out_after_success(spine_app) -> None:
     started = spine_app(app, options(group="g", http=False))
     send(started.broker, OrderCreated(8))
     started.broker.drain()
-    assert [payload(m.value)["order_id"] for m in started.broker.messages("order.shipped")] == [8]  # type: ignore[index]
+    shipped = started.broker.messages("order.shipped")
+    assert [payload(m.value)["order_id"] for m in shipped] == [8]  # type: ignore[index]
     assert SEEN == [8, 8, ("shipped", 8)]
 
 
 def test_consumer_without_write_options_cannot_publish(spine_app) -> None:
     """A consumer whose app has no write options fails its message into the dead letters, not silently."""
-    started = spine_app(consumer_app("order.created", Consumer.ship), options(group="g", http=False, write=False, attempts=1))
+    started = spine_app(
+        consumer_app("order.created", Consumer.ship), options(group="g", http=False, write=False, attempts=1)
+    )
     send(started.broker, OrderCreated(3))
     started.broker.drain()
     [dead] = started.broker.messages("order.created.dlq")

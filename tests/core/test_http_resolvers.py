@@ -148,4 +148,3 @@ def test_unsupported_annotation_is_a_boot_error(spine_app) -> None:
     """A parameter type no resolver knows is refused at boot, naming the parameter."""
     with pytest.raises(BootError, match="cannot resolve parameter 'value'"):
         client(spine_app, "GET", "/u", Handlers.unsupported)
-

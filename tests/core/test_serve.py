@@ -162,7 +162,9 @@ def test_stop_refuses_new_work_while_draining(gate: Gate, broker: MemoryBroker, 
     assert broker.messages("order.created") == [], "no refused request published anything"
 
 
-def test_idle_keep_alive_connection_does_not_hold_stop(gate: Gate, broker: MemoryBroker, services: list[Service]) -> None:
+def test_idle_keep_alive_connection_does_not_hold_stop(
+    gate: Gate, broker: MemoryBroker, services: list[Service]
+) -> None:
     """An idle kept-alive client does not make stop wait for the timeout, and no server thread is left."""
     service = start(http_app(gate), broker, services, shutdown_timeout=DEADLINE)
     assert service.port

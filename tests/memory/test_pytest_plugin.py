@@ -70,4 +70,3 @@ def test_fixtures_start_apps_on_a_fresh_broker_and_close_them(pytester: pytest.P
     pytester.makepyfile(test_user=USER_TESTS)
     result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
-

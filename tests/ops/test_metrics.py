@@ -77,7 +77,8 @@ def test_consumed_messages_by_outcome_with_handler_latency(traffic: StartedApp) 
     outcomes = {o: value(m, "spine_messages_consumed_total", topic=PING, outcome=o)
                 for o in ("ok", "retried", "dead_lettered", "undecodable", "nacked")}
     assert outcomes == {"ok": 3, "retried": 1, "dead_lettered": 1, "undecodable": 1, "nacked": 0}
-    assert value(m, "spine_message_duration_seconds_count", topic=PING) == 5  # every settled message: 3 ok, 1 dead-lettered, 1 undecodable
+    # every settled message: 3 ok, 1 dead-lettered, 1 undecodable
+    assert value(m, "spine_message_duration_seconds_count", topic=PING) == 5
     assert value(m, "spine_message_duration_seconds_bucket", topic=PING, le="0.01") is not None
     assert value(m, "spine_messages_in_flight", topic=PING) == 0
 

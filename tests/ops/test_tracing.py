@@ -95,7 +95,9 @@ def exporter() -> Iterator[InMemorySpanExporter]:
     tracing.use(None)
 
 
-def test_opentelemetry_spans_are_linked_from_request_to_consume(ping_app: PingApp, exporter: InMemorySpanExporter) -> None:
+def test_opentelemetry_spans_are_linked_from_request_to_consume(
+    ping_app: PingApp, exporter: InMemorySpanExporter
+) -> None:
     """server span under the incoming parent, publish span under it, consume span under the publish span;
     the ids in the context and headers are the spans' own."""
     from opentelemetry.trace import SpanKind

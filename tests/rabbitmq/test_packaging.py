@@ -37,6 +37,7 @@ def runtime_modules() -> set[str]:
     return {module for module, dists in md.packages_distributions().items()
             if not module.startswith("_") and any(canonicalize_name(d) in names for d in dists)}
 
+
 REPORT = """
     import json, pathlib
     import spine_rabbitmq
