@@ -65,7 +65,11 @@ def e2e_bench(tansu: Tansu, reps: int, orders: int) -> dict[str, Any]:
     """Benchmark 4 with the plugin's default fetch.wait.max.ms and with OTHER_FETCH_WAIT_MS."""
     rows: dict[str, Any] = {}
     default = CONSUMER_DEFAULTS["fetch.wait.max.ms"]
-    for label, wait in ((f"plugin default fetch.wait.max.ms={default}", None), (f"fetch.wait.max.ms={OTHER_FETCH_WAIT_MS}", OTHER_FETCH_WAIT_MS)):
+    settings = (
+        (f"plugin default fetch.wait.max.ms={default}", None),
+        (f"fetch.wait.max.ms={OTHER_FETCH_WAIT_MS}", OTHER_FETCH_WAIT_MS),
+    )
+    for label, wait in settings:
         rows[label] = median_row([e2e.run(tansu, orders, wait) for _ in range(reps)])
     return {"orders": orders, "rows": rows}
 

@@ -41,7 +41,9 @@ def _wrk(port: int, concurrency: int, seconds: float) -> dict[str, float]:
 
 
 def _latency(out: str, label: str) -> float:
-    value, unit = re.search(rf"^\s*{re.escape(label)}\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()  # type: ignore[union-attr]
+    found = re.search(rf"^\s*{re.escape(label)}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    assert found is not None, f"no {label} latency in wrk's output"
+    value, unit = found.groups()
     return float(value) * _UNITS[unit]
 
 

@@ -17,8 +17,6 @@ import threading
 import time
 from datetime import datetime, timezone
 
-from attrs import evolve
-
 from apps.events import OrderCreated
 from spine_core import BrokerOptions, Context, Options, ReadOptions, Spine, WriteOptions
 from spine_core.options import BrokerConfig

@@ -1,8 +1,9 @@
 """Benchmark 1 (publish path) and 5 (peak memory of the services).
 
-Every server runs in its own process (its output goes to ``bench/results/<name>.log``) with the same number of waitress threads
-(Spine's default), the load generator in another; repetitions are interleaved
-so that the rows of one run are measured side by side.
+Every server runs in its own process (its output goes to ``bench/results/<name>.log``)
+with the same number of waitress threads (Spine's default), the load generator in
+another; repetitions are interleaved so that the rows of one run are measured side
+by side.
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ def _servers(tansu: Tansu) -> dict[str, tuple[list[str], dict[str, str]]]:
     }
 
 
-def _measured(tansu: Tansu, proc: subprocess.Popen[Any], port: int, concurrency: int, seconds: float) -> dict[str, float]:
+def _measured(
+    tansu: Tansu, proc: subprocess.Popen[Any], port: int, concurrency: int, seconds: float
+) -> dict[str, float]:
     """One load run, with the CPU time per request the server and the broker spent."""
     server, broker = cpu_seconds(proc.pid), cpu_seconds(tansu.process.pid)
     figures = post_load(port, concurrency, seconds)
@@ -73,7 +76,8 @@ def run(tansu: Tansu, reps: int, seconds: float) -> dict[str, Any]:
         for _ in range(reps):
             for concurrency in (1, 16):
                 for name, (proc, port) in procs.items():
-                    samples.setdefault((name, concurrency), []).append(_measured(tansu, proc, port, concurrency, seconds))
+                    sample = _measured(tansu, proc, port, concurrency, seconds)
+                    samples.setdefault((name, concurrency), []).append(sample)
         rows = {f"{name} c={c}": median_row(s) for (name, c), s in samples.items()}
         rss = {name: peak_rss_mb(proc.pid) for name, (proc, _) in procs.items()}
         return {"threads": THREADS, "seconds": seconds, "rows": rows, "peak_rss_mb": rss}

@@ -23,31 +23,57 @@ def figures(r: dict[str, Any]) -> list[Row]:
     for name, us in (r.get("breakdown_us") or {}).items():
         rows.append(("0 cpu/call", name, f"{us:.1f} us"))
     if "publish" in r:
-        p = r["publish"]
-        for name, v in p["rows"].items():
-            rows.append(("1 publish", name, f"{_f(v['rps'])} req/s  p50 {v['p50_ms']:.2f} ms  p99 {v['p99_ms']:.2f} ms"
-                         + f"  cpu/req server {v['server_cpu_us_per_req']:.0f} us broker {v['broker_cpu_us_per_req']:.0f} us"
-                         + (f"  errors {v['errors']:.0f}" if v["errors"] else "")))
-        for name, mb in p["peak_rss_mb"].items():
-            rows.append(("5 memory", f"peak RSS {name}", f"{mb:.1f} MB"))
+        rows += _publish_rows(r["publish"])
     if "consumer" in r:
-        for name, v in r["consumer"]["rows"].items():
-            label = CONSUMER_LABELS.get(name) or name.replace("spine", "spine stock handler, kafka", 1)
-            rows.append(("2 consumer", f"{label}, {r['consumer']['messages']:,} msgs", f"{_f(v['messages_per_s'])} msg/s"))
-            rows.append(("5 memory", f"peak RSS {label} ({r['consumer']['messages']:,} backlog)", f"{v['peak_rss_mb']:.1f} MB"))
+        rows += _consumer_rows(r["consumer"])
     if "memory" in r:
-        m = r["memory"]["roundtrip"]
-        rows.append(("3 in memory", "publish -> handler entered", f"mean {m['mean_us']:.0f} us  p50 {m['p50_us']:.0f} us  p99 {m['p99_us']:.0f} us"))
-        if "publish_call_mean_us" in m:
-            rows.append(("3 in memory", "of which the publishing call (encode, hooks, append)", f"mean {m['publish_call_mean_us']:.0f} us"))
-        rows.append(("3 in memory", "events/s (burst from one thread)", f"{_f(m['events_per_s'])} events/s"))
-        rows.append(("3 in memory", "floor: one thread waking another", f"mean {m['thread_wake_mean_us']:.0f} us  p50 {m['thread_wake_p50_us']:.0f} us"))
-        s = r["memory"]["scenario_test"]
-        rows.append(("3 in memory", "scenario test (in-memory e2e)", f"{s['test_ms']:.1f} ms test, {s['pytest_command_s']:.2f} s pytest command"))
+        rows += _memory_rows(r["memory"])
     if "e2e" in r:
         for name, v in r["e2e"]["rows"].items():
-            rows.append(("4 end to end", f"POST -> handler, {name}", f"p50 {v['p50_ms']:.2f} ms  p99 {v['p99_ms']:.2f} ms  (POST p50 {v['post_p50_ms']:.2f} ms)"))
+            latency = f"p50 {v['p50_ms']:.2f} ms  p99 {v['p99_ms']:.2f} ms  (POST p50 {v['post_p50_ms']:.2f} ms)"
+            rows.append(("4 end to end", f"POST -> handler, {name}", latency))
             rows.append(("5 memory", f"peak RSS stock service (e2e, {name})", f"{v['stock_peak_rss_mb']:.1f} MB"))
+    return rows
+
+
+def _publish_rows(p: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for name, v in p["rows"].items():
+        value = (
+            f"{_f(v['rps'])} req/s  p50 {v['p50_ms']:.2f} ms  p99 {v['p99_ms']:.2f} ms"
+            f"  cpu/req server {v['server_cpu_us_per_req']:.0f} us broker {v['broker_cpu_us_per_req']:.0f} us"
+        )
+        rows.append(("1 publish", name, value + (f"  errors {v['errors']:.0f}" if v["errors"] else "")))
+    for name, mb in p["peak_rss_mb"].items():
+        rows.append(("5 memory", f"peak RSS {name}", f"{mb:.1f} MB"))
+    return rows
+
+
+def _consumer_rows(c: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for name, v in c["rows"].items():
+        label = CONSUMER_LABELS.get(name) or name.replace("spine", "spine stock handler, kafka", 1)
+        rows.append(("2 consumer", f"{label}, {c['messages']:,} msgs", f"{_f(v['messages_per_s'])} msg/s"))
+        rows.append(("5 memory", f"peak RSS {label} ({c['messages']:,} backlog)", f"{v['peak_rss_mb']:.1f} MB"))
+    return rows
+
+
+def _memory_rows(memory: dict[str, Any]) -> list[Row]:
+    m, s = memory["roundtrip"], memory["scenario_test"]
+    rows: list[Row] = [
+        ("3 in memory", "publish -> handler entered",
+         f"mean {m['mean_us']:.0f} us  p50 {m['p50_us']:.0f} us  p99 {m['p99_us']:.0f} us"),
+    ]
+    if "publish_call_mean_us" in m:
+        rows.append(("3 in memory", "of which the publishing call (encode, hooks, append)",
+                     f"mean {m['publish_call_mean_us']:.0f} us"))
+    rows += [
+        ("3 in memory", "events/s (burst from one thread)", f"{_f(m['events_per_s'])} events/s"),
+        ("3 in memory", "floor: one thread waking another",
+         f"mean {m['thread_wake_mean_us']:.0f} us  p50 {m['thread_wake_p50_us']:.0f} us"),
+        ("3 in memory", "scenario test (in-memory e2e)",
+         f"{s['test_ms']:.1f} ms test, {s['pytest_command_s']:.2f} s pytest command"),
+    ]
     return rows
 
 
@@ -70,44 +96,54 @@ def _ratio(a: Any, b: Any) -> float | None:
     return a / b if a is not None and b else None
 
 
-TARGETS: list[Target] = [
-    ("publish c=16: spine kafka / bare req/s",
-     lambda r: _ratio(_get(r, "publish", "rows", f"{SPINE} c=16", "rps"), _get(r, "publish", "rows", f"{BARE} c=16", "rps")),
-     ">= 0.67", lambda v, r: v >= 0.67),
-    ("publish c=16: hand-rolled / bare req/s",
-     lambda r: _ratio(_get(r, "publish", "rows", f"{HAND} c=16", "rps"), _get(r, "publish", "rows", f"{BARE} c=16", "rps")),
-     "(reference)", lambda v, r: True),
-    ("publish c=1: spine kafka p50 ms", lambda r: _get(r, "publish", "rows", f"{SPINE} c=1", "p50_ms"),
-     "<= 1 ms", lambda v, r: v <= 1.0),
-    ("publish c=1: spine kafka / hand-rolled p50",
-     lambda r: _ratio(_get(r, "publish", "rows", f"{SPINE} c=1", "p50_ms"), _get(r, "publish", "rows", f"{HAND} c=1", "p50_ms")),
-     "<= 1.0", lambda v, r: v <= 1.0),
-    ("consumer: spine / raw msg/s",
-     lambda r: _ratio(_get(r, "consumer", "rows", "spine", "messages_per_s"), _get(r, "consumer", "rows", "raw", "messages_per_s")),
-     ">= 0.4", lambda v, r: v >= 0.4),
-    ("consumer: raw loop + Spine's per-message work / raw msg/s",
-     lambda r: _ratio(_get(r, "consumer", "rows", "inline", "messages_per_s"), _get(r, "consumer", "rows", "raw", "messages_per_s")),
-     "(bound)", lambda v, r: True),
-    ("metrics cost, publish c=16: 1 - on/off req/s",
-     lambda r: _cost(_get(r, "publish", "rows", f"{SPINE} c=16", "rps"), _get(r, "publish", "rows", f"{SPINE}, metrics off c=16", "rps")),
-     "< 0.10", lambda v, r: v < 0.10),
-    ("metrics cost, consumer: 1 - on/off msg/s",
-     lambda r: _cost(_get(r, "consumer", "rows", "spine", "messages_per_s"),
-                     _get(r, "consumer", "rows", "spine, metrics off", "messages_per_s")),
-     "< 0.10", lambda v, r: v < 0.10),
-    ("memory roundtrip mean us", lambda r: _get(r, "memory", "roundtrip", "mean_us"), "< 50 us", lambda v, r: v < 50),
-    ("e2e over kafka p50 ms (plugin default)",
-     lambda r: next((v["p50_ms"] for k, v in (_get(r, "e2e", "rows") or {}).items() if k.startswith("plugin default")), None),
-     "< 10 ms", lambda v, r: v < 10),
-    ("peak RSS, largest service on kafka MB",
-     lambda r: max(_services_rss(r)) if _services_rss(r) else None, "< 45 MB", lambda v, r: v < 45),
-]
-
-
 def _cost(on: float | None, off: float | None) -> float | None:
     """The share of throughput that metrics cost (negative: within noise, on was faster)."""
     ratio = _ratio(on, off)
     return None if ratio is None else 1 - ratio
+
+
+def _publish(row: str, field: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda r: _get(r, "publish", "rows", row, field)
+
+
+def _consumer(row: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda r: _get(r, "consumer", "rows", row, "messages_per_s")
+
+
+def _of(kind: Callable[[Any, Any], float | None], a: Callable[[dict[str, Any]], Any],
+        b: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], float | None]:
+    return lambda r: kind(a(r), b(r))
+
+
+def _e2e_default(r: dict[str, Any]) -> float | None:
+    rows = _get(r, "e2e", "rows") or {}
+    return next((v["p50_ms"] for k, v in rows.items() if k.startswith("plugin default")), None)
+
+
+TARGETS: list[Target] = [
+    ("publish c=16: spine kafka / bare req/s",
+     _of(_ratio, _publish(f"{SPINE} c=16", "rps"), _publish(f"{BARE} c=16", "rps")),
+     ">= 0.67", lambda v, r: v >= 0.67),
+    ("publish c=16: hand-rolled / bare req/s",
+     _of(_ratio, _publish(f"{HAND} c=16", "rps"), _publish(f"{BARE} c=16", "rps")),
+     "(reference)", lambda v, r: True),
+    ("publish c=1: spine kafka p50 ms", _publish(f"{SPINE} c=1", "p50_ms"), "<= 1 ms", lambda v, r: v <= 1.0),
+    ("publish c=1: spine kafka / hand-rolled p50",
+     _of(_ratio, _publish(f"{SPINE} c=1", "p50_ms"), _publish(f"{HAND} c=1", "p50_ms")),
+     "<= 1.0", lambda v, r: v <= 1.0),
+    ("consumer: spine / raw msg/s", _of(_ratio, _consumer("spine"), _consumer("raw")), ">= 0.4", lambda v, r: v >= 0.4),
+    ("consumer: raw loop + Spine's per-message work / raw msg/s",
+     _of(_ratio, _consumer("inline"), _consumer("raw")), "(bound)", lambda v, r: True),
+    ("metrics cost, publish c=16: 1 - on/off req/s",
+     _of(_cost, _publish(f"{SPINE} c=16", "rps"), _publish(f"{SPINE}, metrics off c=16", "rps")),
+     "< 0.10", lambda v, r: v < 0.10),
+    ("metrics cost, consumer: 1 - on/off msg/s",
+     _of(_cost, _consumer("spine"), _consumer("spine, metrics off")), "< 0.10", lambda v, r: v < 0.10),
+    ("memory roundtrip mean us", lambda r: _get(r, "memory", "roundtrip", "mean_us"), "< 50 us", lambda v, r: v < 50),
+    ("e2e over kafka p50 ms (plugin default)", _e2e_default, "< 10 ms", lambda v, r: v < 10),
+    ("peak RSS, largest service on kafka MB",
+     lambda r: max(_services_rss(r)) if _services_rss(r) else None, "< 45 MB", lambda v, r: v < 45),
+]
 
 
 def _services_rss(r: dict[str, Any]) -> list[float]:
