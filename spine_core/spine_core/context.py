@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from attrs import define, field
@@ -44,7 +44,16 @@ class Context:
     event: Any = None
     events: list[Event] = field(factory=list)
     values: dict[str, Any] = field(factory=dict)
-    trace: TraceParent | None = None
+    _trace: TraceParent | Callable[[], TraceParent] | None = field(default=None, alias="trace")
+
+    @property
+    def trace(self) -> TraceParent | None:
+        """This request's or message's span in its W3C trace (a callable given for it is
+        called when it is first read)."""
+        trace = self._trace
+        if callable(trace):
+            trace = self._trace = trace()
+        return trace
 
     @classmethod
     def for_request(cls, route: str, request: falcon.Request, trace: TraceParent | None = None) -> Context:
@@ -55,12 +64,14 @@ class Context:
         return ctx
 
     @classmethod
-    def for_message(cls, message: IncomingMessage, trace: TraceParent | None = None) -> Context:
+    def for_message(
+        cls, message: IncomingMessage, trace: TraceParent | Callable[[], TraceParent] | None = None
+    ) -> Context:
         """The context of ``message``, current for log records from here on."""
-        correlation_id = message.headers.get(Headers.CORRELATION_ID) or (
-            trace.trace_id if trace else new_correlation_id()
-        )
-        ctx = cls(message.topic, correlation_id, message=message, trace=trace)
+        correlation_id = message.headers.get(Headers.CORRELATION_ID)
+        ctx = cls(message.topic, correlation_id or "", message=message, trace=trace)
+        if not correlation_id:
+            ctx.correlation_id = ctx.trace.trace_id if ctx.trace is not None else new_correlation_id()
         logs.current.set(ctx)
         return ctx
 

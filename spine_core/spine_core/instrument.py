@@ -92,8 +92,7 @@ class ConsumerProbe:
 
     def span(self, message: IncomingMessage) -> tracing.Span:
         """The consume span of one handler attempt, under the message's ``traceparent``."""
-        parent = TraceParent.parse(message.headers.get(tracing.HEADER))
-        return tracing.span(self._name, tracing.CONSUMER, parent, topic=self._topic)
+        return tracing.span_under(self._name, tracing.CONSUMER, message.headers.get(tracing.HEADER), topic=self._topic)
 
     def retried(self) -> None:
         """Count a failed attempt that will be retried."""

@@ -66,7 +66,8 @@ class TraceParent:
 class Span(Protocol):
     """A started span; use it as a context manager, which ends it and records an error."""
 
-    trace: TraceParent
+    @property
+    def trace(self) -> TraceParent: ...
 
     def __enter__(self) -> Span: ...
 
@@ -81,12 +82,25 @@ class Tracer(Protocol):
 
 
 class IdSpan:
-    """A span that only has ids: what is used when OpenTelemetry is not installed."""
+    """A span that only has ids: what is used when OpenTelemetry is not installed.
 
-    __slots__ = ("trace",)
+    Without ``trace``, its ids are made when first read, under the parent that
+    ``parent_header`` (a ``traceparent`` value) names: most consumed messages never
+    need them, and parsing and making them is a good part of a message's cost.
+    """
 
-    def __init__(self, trace: TraceParent) -> None:
-        self.trace = trace
+    __slots__ = ("_trace", "_parent_header")
+
+    def __init__(self, trace: TraceParent | None = None, parent_header: str | None = None) -> None:
+        self._trace = trace
+        self._parent_header = parent_header
+
+    @property
+    def trace(self) -> TraceParent:
+        if self._trace is None:
+            parent = TraceParent.parse(self._parent_header)
+            self._trace = parent.child() if parent is not None else TraceParent.root()
+        return self._trace
 
     def __enter__(self) -> IdSpan:
         return self
@@ -130,3 +144,12 @@ def use(new: Tracer | None) -> None:
 def span(name: str, kind: str, parent: TraceParent | None, **attributes: str) -> Span:
     """Start a span with the process's tracer."""
     return tracer().start(name, kind, parent, attributes)
+
+
+def span_under(name: str, kind: str, parent_header: str | None, **attributes: str) -> Span:
+    """Start a span under the parent a ``traceparent`` header value names (a new trace if
+    it names none); with :class:`IdTracer`, nothing is parsed or made until its ids are read."""
+    current = tracer()
+    if type(current) is IdTracer:
+        return IdSpan(parent_header=parent_header)
+    return current.start(name, kind, TraceParent.parse(parent_header), attributes)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from falcon.testing import create_req
 
-from spine_core import Context
+from spine_core import Context, tracing
 from spine_core.messages import IncomingMessage
+from spine_core.tracing import TraceParent
 
 
 def test_request_headers_are_case_insensitive() -> None:
@@ -20,3 +21,29 @@ def test_message_headers_are_case_insensitive() -> None:
     ctx = Context.for_message(IncomingMessage("t", b"{}", headers={"correlation-id": "c1"}))
     assert ctx.headers["Correlation-ID"] == "c1"
     assert ctx.correlation_id == "c1"
+
+
+def test_message_trace_is_made_once_when_first_read() -> None:
+    """A consumer's span ids are made on first use (most handlers never read them), once,
+    as a child of the message's traceparent."""
+    parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    message = IncomingMessage("t", b"{}", headers={"correlation-id": "c1", "traceparent": parent})
+    with tracing.span_under("t process", tracing.CONSUMER, parent) as span:
+        calls: list[int] = []
+
+        def make() -> TraceParent:
+            calls.append(1)
+            return span.trace
+
+        ctx = Context.for_message(message, make)
+        assert calls == [] and ctx.correlation_id == "c1"
+        first = ctx.trace
+        assert ctx.trace is first and calls == [1]
+    assert first is not None
+    assert first.trace_id == "0af7651916cd43dd8448eb211c80319c" and first.span_id != "b7ad6b7169203331"
+
+
+def test_message_without_correlation_id_takes_its_trace_id() -> None:
+    """Without a correlation-id header, a message's correlation id is its trace id."""
+    ctx = Context.for_message(IncomingMessage("t", b"{}"), TraceParent.root)
+    assert ctx.trace is not None and ctx.correlation_id == ctx.trace.trace_id

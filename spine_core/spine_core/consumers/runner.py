@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
+from functools import partial
 
 from .. import logs
 from ..context import Context
@@ -76,7 +77,7 @@ class MessageRunner:
         for attempt in range(1, attempts + 1):
             try:
                 with self._probe.span(message) as span:
-                    ctx = Context.for_message(message, span.trace)
+                    ctx = Context.for_message(message, partial(getattr, span, "trace"))
                     ctx.event = event
                     invoke(self._plan, ctx, self._dispatch)
                 return ACK
