@@ -182,7 +182,8 @@ def inline(bootstrap: str, topic: str, count: int, group: str) -> None:
             seen += 1
             if seen % 1000 == 0:
                 consumer.commit(asynchronous=True)
-    consumer.commit(asynchronous=False)
+    if seen % 1000:
+        consumer.commit(asynchronous=False)
     consumer.close()
     rate = (count - 1) / (handler.last - handler.first)
     print(json.dumps({"messages_per_s": rate, "peak_rss_mb": peak_rss_mb(os.getpid())}))
