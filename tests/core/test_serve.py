@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import logging
 import os
 import signal
 import subprocess
@@ -18,7 +19,7 @@ import pytest
 from spine_core import BootError, Context, Spine, publish
 from spine_core.messages import ACK, IncomingMessage, Subscription
 from spine_core.options import BrokerConfig
-from spine_core.serve import Service
+from spine_core.serve import Service, quiet_waitress_queue
 from spine_memory import MemoryBroker, MemoryPlugin
 
 from .support import OrderCreated, options, send
@@ -282,3 +283,15 @@ def test_sigterm_finishes_in_flight_request_and_exits_zero(tmp_path: Path) -> No
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_waitress_queue_warnings_are_quiet_unless_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    """waitress's per-request "Task queue depth" warning is silenced, but a level the
+    application chose for that logger is kept."""
+    queue_log = logging.getLogger("waitress.queue")
+    monkeypatch.setattr(queue_log, "level", logging.NOTSET)
+    quiet_waitress_queue()
+    assert queue_log.getEffectiveLevel() == logging.ERROR
+    monkeypatch.setattr(queue_log, "level", logging.INFO)
+    quiet_waitress_queue()
+    assert queue_log.level == logging.INFO
