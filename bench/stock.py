@@ -70,7 +70,8 @@ def preload(bootstrap: str, topic: str, count: int) -> None:
     print(json.dumps({"preloaded": count}))
 
 
-def raw(bootstrap: str, topic: str, count: int, group: str) -> None:
+def group_consumer(bootstrap: str, topic: str, group: str) -> Any:
+    """A plain confluent-kafka consumer of ``topic`` in ``group``, from the beginning, manual commits."""
     from confluent_kafka import Consumer
 
     consumer = Consumer({
@@ -78,6 +79,11 @@ def raw(bootstrap: str, topic: str, count: int, group: str) -> None:
         "enable.auto.commit": False, **JOIN,
     })
     consumer.subscribe([topic])
+    return consumer
+
+
+def raw(bootstrap: str, topic: str, count: int, group: str) -> None:
+    consumer = group_consumer(bootstrap, topic, group)
     seen = 0
     first = last = 0.0
     while seen < count:
@@ -160,19 +166,13 @@ def spine(bootstrap: str, topic: str, count: int, group: str) -> None:
 
 
 def inline(bootstrap: str, topic: str, count: int, group: str) -> None:
-    from confluent_kafka import Consumer
-
     from spine_core.runtime import Runtime
     from spine_kafka.consumer import incoming
 
     handler = Counting(count)
     app, options = stock_app(handler, bootstrap, group, topic[: -len(EVENT)])
     deliver = Runtime(app, options.with_env()).subscriptions[0].deliver
-    consumer = Consumer({
-        "bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest",
-        "enable.auto.commit": False, **JOIN,
-    })
-    consumer.subscribe([topic])
+    consumer = group_consumer(bootstrap, topic, group)
     seen = 0
     while seen < count:
         for message in consumer.consume(num_messages=500, timeout=1.0):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from cattrs.preconf.json import make_converter
