@@ -175,6 +175,8 @@ class Lanes(Generic[Item]):
                         continue
                     self.in_flight += 1
                     batch.append((lane, item))
+                if self._ready:  # more than this worker's share: let another take the rest
+                    self._work_ready.notify()
                 if batch:
                     return batch
                 self.changed.notify()
