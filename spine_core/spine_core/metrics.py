@@ -164,6 +164,13 @@ class ConsumerMetrics:
 
         return counted
 
+    def observe(self, settlement: Settlement, seconds: float) -> None:
+        """Count one message of a batch settled after ``seconds``."""
+        slots = self.slots()
+        slots[self._OUTCOME[outcome(settlement)]] += 1
+        slots[self._BUCKET + bisect_left(BUCKETS, seconds)] += 1
+        slots[-1] += seconds
+
     def retried(self) -> None:
         self.slots()[self._OUTCOME[RETRIED]] += 1
 

@@ -21,12 +21,12 @@ import threading
 import time
 import zlib
 from collections import deque
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from attrs import define, field, frozen
 
 from spine_core.broker import (
-    Lanes, OffsetTracker, OutgoingMessage, Outcome, IncomingMessage, PublishError, Subscription,
+    IncomingMessage, Lane, Lanes, OffsetTracker, OutgoingMessage, Outcome, PublishError, Subscription,
 )
 
 DEFAULT_PARTITIONS = 4
@@ -198,7 +198,7 @@ class MemoryBroker:
         """Add a member to ``group_id`` and start its fetch thread and workers."""
         member = Member(group_id, {s.topic: s for s in subscriptions}, redelivery_delay=redelivery_delay)
         member.lanes = Lanes(
-            _Port(self, member), {t: s.deliver for t, s in member.subscriptions.items()},
+            _Port(self, member), list(member.subscriptions.values()),
             workers=workers, max_pending=MAX_PENDING, name=f"memory-{group_id}", lock=self._lock,
         )
         with self._cond:
@@ -261,11 +261,11 @@ class MemoryBroker:
                 timeout = min(member.held.values(), default=now + 1.0) - now
                 self._cond.wait(max(0.0, timeout))
 
-    def _fetch(self, member: Member, room: int) -> list[tuple[Hashable, Work]]:
+    def _fetch(self, member: Member, room: int) -> list[tuple[Lane, Work]]:
         """Up to ``room`` messages of the partitions ``member`` owns, in offset order (under the lock)."""
         group = self._groups[member.group]
         now = time.monotonic()
-        work: list[tuple[Hashable, Work]] = []
+        work: list[tuple[Lane, Work]] = []
         for tp, owner in group.owner.items():
             if owner is not member or room <= 0:
                 continue

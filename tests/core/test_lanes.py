@@ -10,6 +10,7 @@ import pytest
 
 from spine_core.broker import (
     ACK, NACK, DeadLetter, IncomingMessage, Lanes, OutgoingMessage, Outcome, PublishError, Settlement,
+    Subscription,
 )
 
 DEADLINE = 5.0
@@ -53,7 +54,9 @@ class RecordingPort:
 
 def engine(port: RecordingPort, deliver: Callable[[IncomingMessage], Settlement], workers: int = 4,
            max_pending: int = 100) -> Lanes[tuple[str, int]]:
-    lanes: Lanes[tuple[str, int]] = Lanes(port, {"t": deliver}, workers=workers, max_pending=max_pending, name="test")
+    lanes: Lanes[tuple[str, int]] = Lanes(
+        port, [Subscription("t", deliver)], workers=workers, max_pending=max_pending, name="test"
+    )
     lanes.start()
     return lanes
 
@@ -70,7 +73,7 @@ def test_one_lane_is_delivered_in_order_one_at_a_time() -> None:
         return ACK
 
     lanes = engine(port, deliver)
-    lanes.submit([("same", ("t", n)) for n in range(50)])
+    lanes.submit([(("t", "same"), ("t", n)) for n in range(50)])
     port.wait(50)
     assert seen == list(range(50))
     assert set(port.outcomes.values()) == {Outcome.DONE}
@@ -86,7 +89,7 @@ def test_different_lanes_run_in_parallel() -> None:
         return ACK
 
     lanes = engine(port, deliver)
-    lanes.submit([(n, ("t", n)) for n in range(10)])
+    lanes.submit([(("t", n), ("t", n)) for n in range(10)])
     port.wait(8)
     assert 0 not in port.outcomes
     release.set()
@@ -108,7 +111,7 @@ def test_settlements_become_outcomes() -> None:
         b"4": broken,
     }
     lanes = engine(port, lambda m: answers[m.value]())
-    lanes.submit([(n, ("t", n)) for n in range(1, 5)])
+    lanes.submit([(("t", n), ("t", n)) for n in range(1, 5)])
     port.wait(4)
     assert port.outcomes == {1: Outcome.DONE, 2: Outcome.DONE, 3: Outcome.RETRY, 4: Outcome.RETRY}
     [letter] = port.letters
@@ -120,7 +123,7 @@ def test_an_unconfirmed_dead_letter_is_retried_not_settled() -> None:
     """If the dead letter is not confirmed, the original is redelivered rather than lost."""
     port = RecordingPort(fail_dead_letters=True)
     lanes = engine(port, lambda m: DeadLetter("t.dlq", {}))
-    lanes.submit([(1, ("t", 1))])
+    lanes.submit([(("t", 1), ("t", 1))])
     port.wait(1)
     assert port.outcomes == {1: Outcome.RETRY}
 
@@ -130,7 +133,7 @@ def test_items_the_port_no_longer_owns_are_dropped() -> None:
     port, seen = RecordingPort(), []
     port.skip = {2}
     lanes = engine(port, lambda m: seen.append(m.value) or ACK)  # type: ignore[func-returns-value]
-    lanes.submit([("k", ("t", n)) for n in (1, 2, 3)])
+    lanes.submit([(("t", "k"), ("t", n)) for n in (1, 2, 3)])
     port.wait(2)
     assert seen == [b"1", b"3"] and 2 not in port.outcomes
 
@@ -139,7 +142,7 @@ def test_room_is_bounded_by_max_pending() -> None:
     """``room`` says how many more items may be submitted."""
     port, release = RecordingPort(), threading.Event()
     lanes = engine(port, lambda m: ACK if release.wait(DEADLINE) else NACK, workers=1, max_pending=10)
-    lanes.submit([("k", ("t", n)) for n in range(8)])
+    lanes.submit([(("t", "k"), ("t", n)) for n in range(8)])
     assert lanes.room(0.01) == 3  # one of the eight is in flight
     release.set()
     port.wait(8)
@@ -158,7 +161,7 @@ def test_drain_waits_for_work_in_flight_until_the_deadline(handler_seconds: floa
         return ACK
 
     lanes = engine(port, deliver, workers=1)
-    lanes.submit([("k", ("t", n)) for n in range(3)])
+    lanes.submit([(("t", "k"), ("t", n)) for n in range(3)])
     assert entered.wait(DEADLINE)
     lanes.stop()
     assert lanes.drain(time.monotonic() + 0.5) is drained
@@ -179,7 +182,7 @@ def test_stopping_still_finishes_what_the_port_deems_worth_it() -> None:
         return ACK
 
     lanes = engine(port, deliver, workers=1)
-    lanes.submit([("k", ("t", n)) for n in range(3)])
+    lanes.submit([(("t", "k"), ("t", n)) for n in range(3)])
     assert entered.wait(DEADLINE)
     lanes.stop()
     release.set()
