@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -10,14 +11,14 @@ import falcon
 
 from ..container import Container
 from ..context import CORRELATION_HEADER, Context
-from ..errors import BootError, HTTPError, PublishError
+from ..errors import BootError, HTTPError, PayloadTooLarge, PublishError
 from ..instrument import request_span
 from ..interceptor import Interceptor
 from ..options import HTTPOptions
 from ..pipeline.invoke import invoke
 from ..pipeline.plan import Plan, make_plan
 from .cors import Cors
-from .formdata import close_form
+from .formdata import FORM_TYPES, close_form
 from .resolvers import http_resolvers
 from .responses import render
 from .routes import Route, falcon_template
@@ -27,7 +28,7 @@ log = logging.getLogger("spine.http")
 Responder = Callable[..., None]
 
 
-def _responder(plan: Plan, template: str, dispatch: Callable[[Context], None]) -> Responder:
+def _responder(plan: Plan, template: str, dispatch: Callable[[Context], None], limits: HTTPOptions) -> Responder:
     def respond(req: falcon.Request, resp: falcon.Response, **params: str) -> None:
         with request_span(req, template) as span:
             ctx = Context.for_request(template, req, span.trace)
@@ -35,11 +36,22 @@ def _responder(plan: Plan, template: str, dispatch: Callable[[Context], None]) -
             req.context.spine = ctx
             resp.set_header(CORRELATION_HEADER, ctx.correlation_id)
             try:
+                _check_size(req, limits)
                 render(invoke(plan, ctx, dispatch), resp)
             finally:
                 close_form(ctx)
 
     return respond
+
+
+def _check_size(req: falcon.Request, limits: HTTPOptions) -> None:
+    """413 for a body over ``max_body_size`` (``max_upload_size`` for a form), before it is read."""
+    length = req.content_length
+    if length:
+        media_type = (req.content_type or "").partition(";")[0].strip().lower()
+        limit = limits.max_upload_size if media_type in FORM_TYPES else limits.max_body_size
+        if length > limit:
+            raise PayloadTooLarge(f"request body of {length} bytes exceeds the limit of {limit} bytes")
 
 
 def _json_error(resp: falcon.Response, status: int, message: str, headers: dict[str, str] | None = None) -> None:
@@ -67,6 +79,15 @@ def _on_unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception, pa
     _json_error(resp, 500, "Internal server error")
 
 
+def _defaults(handler: Callable[..., Any]) -> dict[str, Any]:
+    """The handler's parameter defaults by name."""
+    try:
+        parameters = inspect.signature(handler).parameters.values()
+    except (TypeError, ValueError):  # no signature: make_plan reports what it cannot resolve
+        return {}
+    return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
+
+
 def build_falcon_app(
     routes: Sequence[Route],
     prefix: str,
@@ -78,7 +99,7 @@ def build_falcon_app(
     """Plan every route and mount it; conflicting routes are a BootError.
 
     A global ``Cors`` interceptor is installed as Falcon middleware, so that it
-    answers preflight requests; ``options`` bound uploads and page sizes."""
+    answers preflight requests; ``options`` bound bodies, uploads and page sizes."""
     app = falcon.App(middleware=[i for i in interceptors if isinstance(i, Cors)])
     app.add_error_handler(Exception, _on_unexpected)
     app.add_error_handler(falcon.HTTPError, _on_falcon_error)
@@ -94,8 +115,9 @@ def build_falcon_app(
         own = [container.instance(i) for i in route.interceptors]
         if any(isinstance(i, Cors) for i in own):
             raise BootError(f"route {route.method} {template}: register Cors for every route with app.interceptor")
-        plan = make_plan(route.handler, container, http_resolvers(route.param_names(), options), [*interceptors, *own])
-        setattr(resource, attribute, _responder(plan, template, dispatch))
+        resolvers = http_resolvers(route.param_names(), options, _defaults(route.handler))
+        plan = make_plan(route.handler, container, resolvers, [*interceptors, *own])
+        setattr(resource, attribute, _responder(plan, template, dispatch, options or HTTPOptions()))
     for template, resource in resources.items():
         try:
             app.add_route(falcon_template(template), resource)
