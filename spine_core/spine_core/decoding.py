@@ -4,6 +4,7 @@ refused with the field's name, never converted (cattrs hooks for the JSON conver
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -53,7 +54,10 @@ def _exact(kind: type, what: str) -> Callable[[Any, Any], Any]:
 def _number(value: Any, _: Any) -> float:
     if type(value) is not float and type(value) is not int:  # an integer is a number; true is not
         raise WrongType(f"expected a number, got {json_type(value)}")
-    return float(value)
+    number = float(value)
+    if not math.isfinite(number):  # 1e999 parses as infinity
+        raise WrongType("expected a number, got one out of range")
+    return number
 
 
 def _is_plain_union(kind: Any) -> bool:

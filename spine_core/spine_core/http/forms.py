@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import Sequence, Set
+from collections.abc import Callable, Sequence, Set
 from typing import Any, TypeVar
 
 import attrs
@@ -61,7 +61,7 @@ def form_resolver(cls: type, max_size: int) -> Resolver:
     many = {a.name for a in fields if typing.get_origin(a.type) in _MANY}
     text = {a.name for a in fields if a.type is str}
 
-    fit = structurer(form_converter, cls)
+    fit: Callable[[Any], Any] = structurer(form_converter, cls)
 
     def resolve(ctx: Context) -> Any:
         sent = read_form(ctx, max_size).fields

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -39,7 +39,7 @@ def _path(name: str, kind: Any) -> Resolver:
 
 
 def _body(cls: type) -> Resolver:
-    fit = structurer(converter, cls)
+    fit: Callable[[Any], Any] = structurer(converter, cls)
 
     def resolve(ctx: Context) -> Any:
         raw = ctx.request.bounded_stream.read()  # type: ignore[union-attr]  # bounded by the responder

@@ -38,6 +38,7 @@ class SpineChannel(HTTPChannel):  # type: ignore[misc]
     that long, and here a head sent a byte at a time counts as idle since it began."""
 
     error_task_class = JSONErrorTask
+    last_activity: float
     head_started = 0.0
 
     def received(self, data: bytes) -> bool:
@@ -67,4 +68,3 @@ def waitress_arguments(http: HTTPOptions) -> dict[str, Any]:
 def use_spine_channels(server: Any) -> None:
     """Make ``server`` (from ``waitress.create_server``) open :class:`SpineChannel` connections."""
     server.channel_class = SpineChannel
-
