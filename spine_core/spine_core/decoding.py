@@ -143,7 +143,10 @@ def parse_int(text: str) -> int:
     """Decimal digits with an optional sign; no spaces, underscores or fractions."""
     if not _INT.fullmatch(text):
         raise WrongType(f"expected an integer, got {text[:40]!r}")
-    return int(text)
+    try:
+        return int(text)
+    except ValueError:  # more digits than Python converts (4,300)
+        raise WrongType(f"expected an integer, got one of {len(text)} digits") from None
 
 
 def parse_float(text: str) -> float:
