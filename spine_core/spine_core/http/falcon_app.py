@@ -28,7 +28,7 @@ log = logging.getLogger("spine.http")
 Responder = Callable[..., None]
 
 
-def _responder(plan: Plan, template: str, dispatch: Callable[[Context], None], limits: HTTPOptions) -> Responder:
+def _responder(plan: Plan, template: str, dispatch: Callable[[Context], None]) -> Responder:
     def respond(req: falcon.Request, resp: falcon.Response, **params: str) -> None:
         with request_span(req, template) as span:
             ctx = Context.for_request(template, req, span.trace)
@@ -36,7 +36,6 @@ def _responder(plan: Plan, template: str, dispatch: Callable[[Context], None], l
             req.context.spine = ctx
             resp.set_header(CORRELATION_HEADER, ctx.correlation_id)
             try:
-                _check_size(req, limits)
                 render(invoke(plan, ctx, dispatch), resp)
             finally:
                 close_form(ctx)
@@ -44,14 +43,20 @@ def _responder(plan: Plan, template: str, dispatch: Callable[[Context], None], l
     return respond
 
 
-def _check_size(req: falcon.Request, limits: HTTPOptions) -> None:
-    """413 for a body over ``max_body_size`` (``max_upload_size`` for a form), before it is read."""
-    length = req.content_length
-    if length:
-        media_type = (req.content_type or "").partition(";")[0].strip().lower()
-        limit = limits.max_upload_size if media_type in FORM_TYPES else limits.max_body_size
-        if length > limit:
-            raise PayloadTooLarge(f"request body of {length} bytes exceeds the limit of {limit} bytes")
+class BodyLimit:
+    """Falcon middleware: 413 for a body over ``max_body_size`` (``max_upload_size`` for a form),
+    on every request, before anything reads it."""
+
+    def __init__(self, limits: HTTPOptions) -> None:
+        self._limits = limits
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        length = req.content_length
+        if length:
+            media_type = (req.content_type or "").partition(";")[0].strip().lower()
+            limit = self._limits.max_upload_size if media_type in FORM_TYPES else self._limits.max_body_size
+            if length > limit:
+                raise PayloadTooLarge(f"request body of {length} bytes exceeds the limit of {limit} bytes")
 
 
 def _json_error(resp: falcon.Response, status: int, message: str, headers: dict[str, str] | None = None) -> None:
@@ -100,7 +105,8 @@ def build_falcon_app(
 
     A global ``Cors`` interceptor is installed as Falcon middleware, so that it
     answers preflight requests; ``options`` bound bodies, uploads and page sizes."""
-    app = falcon.App(middleware=[i for i in interceptors if isinstance(i, Cors)])
+    cors = [i for i in interceptors if isinstance(i, Cors)]
+    app = falcon.App(middleware=[BodyLimit(options or HTTPOptions()), *cors])
     app.add_error_handler(Exception, _on_unexpected)
     app.add_error_handler(falcon.HTTPError, _on_falcon_error)
     app.add_error_handler(HTTPError, _on_spine_error)
@@ -117,7 +123,7 @@ def build_falcon_app(
             raise BootError(f"route {route.method} {template}: register Cors for every route with app.interceptor")
         resolvers = http_resolvers(route.param_names(), options, _defaults(route.handler))
         plan = make_plan(route.handler, container, resolvers, [*interceptors, *own])
-        setattr(resource, attribute, _responder(plan, template, dispatch, options or HTTPOptions()))
+        setattr(resource, attribute, _responder(plan, template, dispatch))
     for template, resource in resources.items():
         try:
             app.add_route(falcon_template(template), resource)
