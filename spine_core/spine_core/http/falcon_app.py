@@ -105,8 +105,8 @@ def build_falcon_app(
 
     A global ``Cors`` interceptor is installed as Falcon middleware, so that it
     answers preflight requests; ``options`` bound bodies, uploads and page sizes."""
-    cors = [i for i in interceptors if isinstance(i, Cors)]
-    app = falcon.App(middleware=[BodyLimit(options or HTTPOptions()), *cors])
+    middleware: list[Any] = [BodyLimit(options or HTTPOptions()), *(i for i in interceptors if isinstance(i, Cors))]
+    app = falcon.App(middleware=middleware)
     app.add_error_handler(Exception, _on_unexpected)
     app.add_error_handler(falcon.HTTPError, _on_falcon_error)
     app.add_error_handler(HTTPError, _on_spine_error)
