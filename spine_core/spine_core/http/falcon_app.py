@@ -45,12 +45,13 @@ def _responder(plan: Plan, template: str, dispatch: Callable[[Context], None]) -
 
 class BodyLimit:
     """Falcon middleware: 413 for a body over ``max_body_size`` (``max_upload_size`` for a form),
-    on every request, before anything reads it."""
+    on every request routed to a resource, before anything reads it (after routing, so that the
+    metrics middleware counts the answer)."""
 
     def __init__(self, limits: HTTPOptions) -> None:
         self._limits = limits
 
-    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+    def process_resource(self, req: falcon.Request, resp: falcon.Response, resource: object, params: object) -> None:
         length = req.content_length
         if length:
             media_type = (req.content_type or "").partition(";")[0].strip().lower()
