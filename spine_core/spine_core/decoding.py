@@ -182,10 +182,10 @@ def _text(parse: Callable[[str], Any]) -> Callable[[Any, Any], Any]:
 
 
 def load_json(payload: bytes | str) -> Any:
-    """``json.loads``, with every failure a :class:`DecodeError`: not UTF-8, not JSON (``NaN`` and
-    ``Infinity`` are not), or nested too deeply for the decoder."""
+    """Parse JSON (bytes must be UTF-8, RFC 8259), with every failure a :class:`DecodeError`: not
+    UTF-8, not JSON (``NaN`` and ``Infinity`` are not), or nested too deeply for the decoder."""
     try:
-        return json.loads(payload, parse_constant=_refuse_constant)
+        return _json.decode(payload.decode() if isinstance(payload, bytes) else payload)
     except RecursionError:
         raise DecodeError("is nested too deeply") from None
     except ValueError as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
@@ -194,6 +194,9 @@ def load_json(payload: bytes | str) -> Any:
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
+
+
+_json = json.JSONDecoder(parse_constant=_refuse_constant)  # json.loads(..., parse_constant=) builds one per call
 
 
 def structurer(converter: cattrs.Converter, cls: type[T]) -> Callable[[Any], T]:
