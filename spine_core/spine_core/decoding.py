@@ -23,7 +23,7 @@ _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 _JSON_TYPES = {str: "a string", int: "an integer", float: "a fraction", bool: "a boolean",
                type(None): "null", list: "an array", dict: "an object"}
-_NAMES = {**_JSON_TYPES, float: "a number"}
+_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "a boolean", type(None): "null"}
 """What a field of each plain type expects."""
 T = TypeVar("T")
 _unguarded: ContextVar[frozenset[Any]] = ContextVar("spine_unguarded", default=frozenset())
@@ -164,19 +164,35 @@ def parse_bool(text: str) -> bool:
     raise WrongType(f"expected a boolean (true/false, on/off, 1/0, yes/no), got {text[:40]!r}")
 
 
+def _text(text: str) -> str:
+    return text
+
+
+_PARSE: dict[Any, Callable[[str], Any]] = {int: parse_int, float: parse_float, bool: parse_bool, str: _text}
+
+
 def strict_text(converter: cattrs.Converter) -> cattrs.Converter:
     """Make ``converter`` parse text values (forms): ``int``, ``float`` and ``bool`` as
-    :func:`parse_int`, :func:`parse_float` and :func:`parse_bool` do."""
-    for kind, parse in ((int, parse_int), (float, parse_float), (bool, parse_bool)):
-        converter.register_structure_hook(kind, _text(parse))
+    :func:`parse_int`, :func:`parse_float` and :func:`parse_bool` do; a union such as ``int | None``
+    as the first of its types that parses (None is an absent field)."""
+    for kind in (int, float, bool):
+        converter.register_structure_hook(kind, _from_text(kind))
+    converter.register_structure_hook_factory(_is_plain_union, _from_text)
     return converter
 
 
-def _text(parse: Callable[[str], Any]) -> Callable[[Any, Any], Any]:
+def _from_text(kind: Any) -> Callable[[Any, Any], Any]:
+    parsers = [_PARSE[m] for m in getattr(kind, "__args__", (kind,)) if m is not type(None)]
+
     def structure(value: Any, _: Any) -> Any:
         if type(value) is not str:
             raise WrongType(f"expected text, got {json_type(value)}")
-        return parse(value)
+        for parse in parsers[:-1]:
+            try:
+                return parse(value)
+            except WrongType:
+                pass
+        return parsers[-1](value)
 
     return structure
 

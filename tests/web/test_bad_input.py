@@ -21,11 +21,14 @@ class Numbers:
     count: int = 0
     ratio: float = 0.0
     flag: bool = False
+    limit: int | None = None
+    either: int | str = 0
 
 
 class Handlers:
     def numbers(self, numbers: Numbers) -> dict[str, object]:
-        return {"count": numbers.count, "ratio": numbers.ratio, "flag": numbers.flag}
+        return {"count": numbers.count, "ratio": numbers.ratio, "flag": numbers.flag, "limit": numbers.limit,
+                "either": numbers.either}
 
     def item(self, item_id: path.Int, ratio: path.Float) -> dict[str, object]:
         return {"id": item_id.value, "ratio": ratio.value}
@@ -65,7 +68,7 @@ def client(spine_app):
 
 @pytest.mark.parametrize("field, sent, expected", [
     ("count", "12", 12), ("count", "-3", -3), ("ratio", "1.5", 1.5), ("ratio", "2e3", 2000.0), ("ratio", "7", 7.0),
-    ("flag", "on", True), ("flag", "FALSE", False),
+    ("flag", "on", True), ("flag", "FALSE", False), ("limit", "5", 5), ("either", "5", 5), ("either", "five", "five"),
 ])
 def test_form_numbers_and_booleans_that_parse(client, field: str, sent: str, expected: object) -> None:
     result = client.simulate_post("/numbers", body=urlencoded([(field, sent)]), headers=FORM)
@@ -76,6 +79,7 @@ def test_form_numbers_and_booleans_that_parse(client, field: str, sent: str, exp
 @pytest.mark.parametrize("field, sent", [
     ("count", "1.7"), ("count", " 12"), ("count", "1_000"), ("count", "١٢"), ("count", "9" * 4400), ("count", "0x10"),
     ("ratio", "nan"), ("ratio", "inf"), ("ratio", "1,5"), ("ratio", "1_0"), ("flag", "maybe"), ("flag", "2"),
+    ("limit", "5.5"),
 ])
 def test_form_text_that_is_not_the_type_is_a_400_naming_the_field(client, field: str, sent: str) -> None:
     result = client.simulate_post("/numbers", body=urlencoded([(field, sent)]), headers=FORM)
