@@ -42,7 +42,7 @@ def _body(cls: type) -> Resolver:
     fit: Callable[[Any], Any] = structurer(converter, cls)
 
     def resolve(ctx: Context) -> Any:
-        raw = ctx.request.bounded_stream.read()  # type: ignore[union-attr]  # bounded by the responder
+        raw = ctx.request.bounded_stream.read()  # type: ignore[union-attr]  # Content-Length, bounded by BodyLimit
         if not raw:
             raise BadRequest(f"a JSON request body ({cls.__name__}) is required")
         try:
