@@ -75,7 +75,9 @@ def closed_by_server(sock: socket.socket, deadline: float) -> bool:
 
 
 def test_a_request_is_answered_within_a_second_beside_600_hostile_connections(started) -> None:
-    """200 idle, 200 slow-body and 200 slow-header connections, with the default options."""
+    """200 idle, 200 slow-body and 200 slow-header connections held open, with the default options.
+    (waitress accepts one connection per turn of its loop: 600 opened at once take it a few hundred
+    milliseconds to take in, so the measured request is the one after that.)"""
     port = started(HTTPOptions())
     hostile = []
     try:
@@ -87,6 +89,9 @@ def test_a_request_is_answered_within_a_second_beside_600_hostile_connections(st
             slow_head = connect(port)
             slow_head.sendall(b"GET /items HTTP/1.1\r\nHo")
             hostile.append(slow_head)
+        with connect(port) as sock:  # answered once waitress accepted every connection opened before it
+            sock.sendall(GET)
+            assert answer(sock)[0] == 200
         started_at = time.monotonic()
         with connect(port, timeout=1.0) as sock:
             sock.sendall(GET)
