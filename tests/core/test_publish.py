@@ -157,9 +157,14 @@ def test_app_without_write_options_answers_503(spine_app) -> None:
     assert "no write options" in result.json["message"]
 
 
-def test_publishing_a_non_event_is_refused(spine_app) -> None:
+def test_publishing_a_non_event_is_refused(spine_app: SpineAppFactory, caplog: pytest.LogCaptureFixture) -> None:
     """``publish.event`` refuses an object without ``name()`` and ``occurred_at()``."""
-    with pytest.raises(TypeError, match="is not an event"):
+    with pytest.raises(TypeError) as refused:
         publish.event(Context("r", "c"), {"order_id": 1})  # type: ignore[arg-type]
+    assert str(refused.value).startswith(
+        "publish.event got a dict, which is not an event (it lacks name() and occurred_at()):"
+        " an event is an object with name() -> str, its topic, and occurred_at() -> datetime"
+    )
     started = spine_app(app_for(Orders.not_an_event, "/bad"), options())
     assert started.client.simulate_post("/bad").status_code == 500
+    assert "publish.event got a dict, which is not an event" in caplog.text
