@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import pytest
 
@@ -46,7 +46,7 @@ def broker() -> Iterator[MemoryBroker]:
     members: list[Member] = []
     join = b.join
 
-    def tracked_join(group_id: str, subscriptions: list[Subscription]) -> Member:
+    def tracked_join(group_id: str, subscriptions: Iterable[Subscription]) -> Member:
         member = join(group_id, subscriptions)
         members.append(member)
         return member
@@ -136,7 +136,7 @@ def test_same_key_lands_on_one_partition(broker: MemoryBroker) -> None:
 
 def test_nack_redelivers_the_same_message(broker: MemoryBroker) -> None:
     """A Nack leaves the offset uncommitted: the message comes again, before later ones of its key."""
-    answers = iter([NACK, ACK, ACK])
+    answers: Iterator[Settlement] = iter([NACK, ACK, ACK])
     r = Recorder(lambda m: next(answers))
     broker.join("g", [Subscription("t", r)])
     broker.publish([out("t", "first", key="k"), out("t", "second", key="k")], timeout=1)
@@ -147,7 +147,7 @@ def test_nack_redelivers_the_same_message(broker: MemoryBroker) -> None:
 
 def test_deliver_that_raises_is_redelivered(broker: MemoryBroker) -> None:
     """A deliver callable that raises counts as a Nack: the member lives on and gets the message again."""
-    answers = iter([RuntimeError("bug"), ACK, ACK])
+    answers: Iterator[Settlement | Exception] = iter([RuntimeError("bug"), ACK, ACK])
 
     def settle(message: IncomingMessage) -> Settlement:
         answer = next(answers)
