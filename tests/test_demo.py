@@ -32,9 +32,9 @@ def free_port_pair() -> int:
 
 @pytest.fixture
 def busy_port() -> Iterator[int]:
-    """A port some other program listens on."""
+    """A port some other program listens on (and the next one free, for the stock service)."""
     with socket.socket() as s:
-        s.bind(("", 0))
+        s.bind(("", free_port_pair()))
         s.listen()
         yield int(s.getsockname()[1])
 
@@ -62,7 +62,7 @@ def test_demo_honours_spine_address() -> None:
 
 def test_demo_on_a_busy_port_fails_at_once_in_one_line(busy_port: int) -> None:
     code, out, took = run(["-m", "apps.demo", "--port", str(busy_port)])
-    assert code == 1
+    assert code == 1, out
     assert out.strip().splitlines() == [
         f"demo failed: port {busy_port} is not available (Address already in use); "
         "choose another with ./dev demo --port N (or SPINE_ADDRESS=:N)"
@@ -73,7 +73,7 @@ def test_demo_on_a_busy_port_fails_at_once_in_one_line(busy_port: int) -> None:
 def test_services_on_a_busy_port_stop_at_once_in_one_line(busy_port: int) -> None:
     """``python -m apps`` itself: no OSError traceback, exit status 2."""
     code, out, took = run(["-m", "apps"], {"SPINE_ADDRESS": f":{busy_port}"})
-    assert code == 2
+    assert code == 2, out
     assert "Traceback" not in out
     [error] = [line for line in out.splitlines() if "ERROR" in line]
     assert error.endswith(f"cannot start: cannot listen on :{busy_port}: Address already in use")

@@ -135,15 +135,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run a throwaway Kafka-protocol broker (Tansu, in memory).")
     parser.add_argument("--port", type=int, help="port on 127.0.0.1 (default: a free one)")
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM ends the wait below as Ctrl-C does
+    received: list[int] = []  # the handler only records: no exception can cut the shutdown short
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, frame: received.append(signum))
     try:
         broker = Tansu.start(port=args.port)
     except TansuUnavailable as e:
         raise SystemExit(f"error: {e}") from None
     try:
         print(f"Tansu listening: SPINE_KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap_servers}", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            broker.process.wait()
+        while not received and broker.process.poll() is None:
+            time.sleep(0.05)
     finally:
         broker.stop(grace=0)  # an in-memory broker keeps nothing: no reason to keep serving
 
