@@ -32,9 +32,9 @@ def next_port(address: str) -> str:
 
 
 def main() -> None:
-    configure_logging()
     address = os.environ.get("SPINE_ADDRESS", order_app.options().address)
     try:
+        configure_logging()
         stock_address = next_port(address)
         run_until_signal([
             Service(Runtime(stock_app.create_app(), on_memory(stock_app.options(), stock_address))),

@@ -39,11 +39,16 @@ def busy_port() -> Iterator[int]:
         yield int(s.getsockname()[1])
 
 
+def clean_env() -> dict[str, str]:
+    """This process's environment without SPINE_* variables."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("SPINE_")}
+
+
 def run(args: list[str], env: dict[str, str] | None = None, timeout: float = 60) -> tuple[int, str, float]:
     """Run ``python args`` in the repository; exit status, output, seconds taken."""
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, *args], cwd=ROOT, env={**os.environ, **(env or {})},
+        [sys.executable, *args], cwd=ROOT, env={**clean_env(), **(env or {})},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout,
     )
     return done.returncode, done.stdout, time.monotonic() - started
