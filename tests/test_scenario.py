@@ -17,12 +17,13 @@ from pathlib import Path
 import pytest
 
 from apps import order_app, stock_app
+from spine_memory.pytest_plugin import SpineAppFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 DEADLINE = 20.0
 
 
-def test_order_reaches_stock_in_one_process(spine_app, caplog: pytest.LogCaptureFixture) -> None:
+def test_order_reaches_stock_in_one_process(spine_app: SpineAppFactory, caplog: pytest.LogCaptureFixture) -> None:
     """On one memory broker, the order service answers OK and the stock service logs the seed's lines."""
     stock = spine_app(stock_app.create_app(), stock_app.options())
     orders = spine_app(order_app.create_app(), order_app.options())
@@ -38,7 +39,7 @@ def test_order_reaches_stock_in_one_process(spine_app, caplog: pytest.LogCapture
     assert lines == ["Kafka Event: order.created", "OrderID: 12345"]
 
 
-def test_bad_order_id_is_a_400_and_publishes_nothing(spine_app) -> None:
+def test_bad_order_id_is_a_400_and_publishes_nothing(spine_app: SpineAppFactory) -> None:
     """``POST /orders/abc`` is a 400 JSON error and no event is published."""
     orders = spine_app(order_app.create_app(), order_app.options())
     result = orders.client.simulate_post("/orders/abc")

@@ -73,6 +73,8 @@ def _call(ref: str, factory: Any, kind: type, label: str) -> Any:
     """``factory`` itself if it is a ``kind``, else what calling it returns, which must be one."""
     if isinstance(factory, kind):
         return factory
+    if inspect.isclass(factory) and not issubclass(factory, kind):  # calling it would only fail obscurely
+        raise ValueError(f"{ref} is the class {factory.__qualname__}, not {label} nor a function returning one")
     if not callable(factory):
         raise ValueError(f"{ref} is not {label} nor a function returning one (it is {type(factory).__name__})")
     try:

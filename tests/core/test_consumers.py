@@ -10,6 +10,7 @@ from attrs import frozen
 
 from spine_core import BootError, Context, IncomingMessage, RetryOptions, Spine, publish
 from spine_core.messages import Headers, OutgoingMessage
+from spine_memory.pytest_plugin import SpineAppFactory
 
 from .support import OrderCreated, OrderShipped, options, payload, send
 
@@ -66,7 +67,7 @@ def consumer_app(topic: str, handler: Any) -> Spine:
     return app
 
 
-def test_handler_gets_context_name_bytes_message_and_event(spine_app) -> None:
+def test_handler_gets_context_name_bytes_message_and_event(spine_app: SpineAppFactory) -> None:
     """Each parameter is resolved by its type: context, event name, raw payload, message, decoded event."""
     started = spine_app(consumer_app("order.created", Consumer.everything), options(group="g", http=False, prefix="p."))
     send(started.broker, OrderCreated(12345), prefix="p.", correlation_id="corr-9")
@@ -81,7 +82,7 @@ def test_handler_gets_context_name_bytes_message_and_event(spine_app) -> None:
     assert ctx.route == "p.order.created"
 
 
-def test_event_name_falls_back_to_the_registered_topic(spine_app) -> None:
+def test_event_name_falls_back_to_the_registered_topic(spine_app: SpineAppFactory) -> None:
     """A message without an event-name header reports the topic it was registered for."""
     started = spine_app(consumer_app("order.created", Consumer.everything), options(group="g", http=False, prefix="p."))
     started.broker.publish([OutgoingMessage("p.order.created", b'{"order_id": 1, "at": "2024-05-01T12:30:00Z"}')], 1)
@@ -89,7 +90,7 @@ def test_event_name_falls_back_to_the_registered_topic(spine_app) -> None:
     assert SEEN[0][1] == "order.created"
 
 
-def test_raw_payload_handler_takes_any_bytes(spine_app) -> None:
+def test_raw_payload_handler_takes_any_bytes(spine_app: SpineAppFactory) -> None:
     """A handler that only takes bytes gets the payload as is, even when it is not JSON."""
     started = spine_app(consumer_app("blobs", Consumer.raw_only), options(group="g", http=False))
     started.broker.publish([OutgoingMessage("blobs", b"\xff not json")], 1)
@@ -98,7 +99,7 @@ def test_raw_payload_handler_takes_any_bytes(spine_app) -> None:
     assert started.broker.messages("blobs.dlq") == []
 
 
-def test_failure_is_retried_with_backoff_then_succeeds(spine_app) -> None:
+def test_failure_is_retried_with_backoff_then_succeeds(spine_app: SpineAppFactory) -> None:
     """A handler failing fewer times than the attempts is retried, waiting longer each time, and acked."""
     Consumer.fail_times = 2
     opts = options(group="g", http=False, attempts=3, initial_delay=0.05)
@@ -111,7 +112,7 @@ def test_failure_is_retried_with_backoff_then_succeeds(spine_app) -> None:
     assert started.broker.messages("order.created.dlq") == []
 
 
-def test_exhausted_retries_dead_letter_the_message(spine_app) -> None:
+def test_exhausted_retries_dead_letter_the_message(spine_app: SpineAppFactory) -> None:
     """After the last failed attempt the message goes to ``<topic>.dlq`` with why and from where."""
     Consumer.fail_times = 99
     started = spine_app(consumer_app("order.created", Consumer.flaky), options(group="g", http=False, attempts=3))
@@ -130,7 +131,7 @@ def test_exhausted_retries_dead_letter_the_message(spine_app) -> None:
 
 
 @pytest.mark.parametrize("value", [b"not json", b'{"order_id": "abc"}', b"[]"])
-def test_undecodable_message_is_dead_lettered_at_once(spine_app, value: bytes) -> None:
+def test_undecodable_message_is_dead_lettered_at_once(spine_app: SpineAppFactory, value: bytes) -> None:
     """A payload that cannot become the handler's event is dead-lettered without calling the handler."""
     started = spine_app(consumer_app("order.created", Consumer.flaky), options(group="g", http=False, attempts=5))
     started.broker.publish([OutgoingMessage("order.created", value, "k")], 1)
@@ -141,7 +142,7 @@ def test_undecodable_message_is_dead_lettered_at_once(spine_app, value: bytes) -
     assert dead.headers[Headers.ATTEMPTS] == "0"
 
 
-def test_events_published_by_a_consumer_go_out_after_success(spine_app) -> None:
+def test_events_published_by_a_consumer_go_out_after_success(spine_app: SpineAppFactory) -> None:
     """A consumer's events are dispatched once it succeeds; those of a failed attempt are dropped."""
     Consumer.fail_times = 1
     app = consumer_app("order.created", Consumer.ship)
@@ -154,7 +155,7 @@ def test_events_published_by_a_consumer_go_out_after_success(spine_app) -> None:
     assert SEEN == [8, 8, ("shipped", 8)]
 
 
-def test_consumer_without_write_options_cannot_publish(spine_app) -> None:
+def test_consumer_without_write_options_cannot_publish(spine_app: SpineAppFactory) -> None:
     """A consumer whose app has no write options fails its message into the dead letters, not silently."""
     started = spine_app(
         consumer_app("order.created", Consumer.ship), options(group="g", http=False, write=False, attempts=1)
@@ -165,7 +166,7 @@ def test_consumer_without_write_options_cannot_publish(spine_app) -> None:
     assert dead.headers[Headers.ERROR_TYPE] == "PublishError"
 
 
-def test_stopping_during_backoff_gives_the_message_back(spine_app) -> None:
+def test_stopping_during_backoff_gives_the_message_back(spine_app: SpineAppFactory) -> None:
     """Closing the app while a message waits to be retried returns it unsettled, not dead-lettered."""
     Consumer.fail_times = 99
     opts = options(group="g", http=False, attempts=3, initial_delay=30.0)
@@ -195,7 +196,7 @@ def test_topic_registered_twice_is_refused() -> None:
         app.consumers().register("order.created", Consumer.ship)
 
 
-def test_consumers_need_read_options(spine_app) -> None:
+def test_consumers_need_read_options(spine_app: SpineAppFactory) -> None:
     """Registering consumers in an app without read options is a BootError."""
     with pytest.raises(BootError, match="no read options"):
         spine_app(consumer_app("order.created", Consumer.flaky), options(http=False))
@@ -205,7 +206,7 @@ def test_consumers_need_read_options(spine_app) -> None:
     (Consumer.two_events, "takes one event"),
     (Consumer.unsupported, "cannot resolve parameter 'value'"),
 ])
-def test_unresolvable_consumer_signature_is_a_boot_error(spine_app, handler: Any, match: str) -> None:
+def test_unresolvable_consumer_signature_is_a_boot_error(spine_app: SpineAppFactory, handler: Any, match: str) -> None:
     """A consumer asking for two events or an unknown type is refused at boot."""
     with pytest.raises(BootError, match=match):
         spine_app(consumer_app("order.created", handler), options(group="g", http=False))

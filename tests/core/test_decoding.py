@@ -3,6 +3,8 @@ a wrong type is a 400 (or a dead letter) naming the field, never a conversion.""
 
 from __future__ import annotations
 
+from spine_memory.pytest_plugin import SpineAppFactory
+
 from datetime import datetime, timezone
 from typing import Any, Optional
 
@@ -62,7 +64,7 @@ def echo_app(cls: type) -> Spine:
 
 
 @pytest.mark.parametrize("kind, name", CASES, ids=[f"{k}-{n}" for k, n in CASES])
-def test_each_json_type_against_each_field_type_over_http(spine_app, kind: Any, name: str) -> None:
+def test_each_json_type_against_each_field_type_over_http(spine_app: SpineAppFactory, kind: Any, name: str) -> None:
     """A value of the field's own JSON type is taken as it is; any other is a 400 naming the field."""
     client = spine_app(echo_app(holder(kind)), options()).client
     result = client.simulate_post("/v", json={"v": JSON_VALUES[name]})
@@ -117,7 +119,7 @@ def test_extra_keys_are_ignored_and_events_round_trip() -> None:
     (b"\xff\xfe", "request body is not valid JSON: "),
     (b'{"v": 1', "request body is not valid JSON: "),
 ])
-def test_a_body_the_decoder_cannot_handle_is_a_400(spine_app, body: bytes, message: str) -> None:
+def test_a_body_the_decoder_cannot_handle_is_a_400(spine_app: SpineAppFactory, body: bytes, message: str) -> None:
     client = spine_app(echo_app(holder(int)), options()).client
     result = client.simulate_post("/v", body=body, headers={"Content-Type": "application/json"})
     assert result.status_code == 400
@@ -138,7 +140,7 @@ class Stock:
     (b"[" * 100_000, "is nested too deeply"),
 ])
 def test_an_event_that_does_not_fit_its_class_is_dead_lettered_with_the_reason(
-    spine_app, value: bytes, reason: str
+    spine_app: SpineAppFactory, value: bytes, reason: str
 ) -> None:
     Stock.seen = []
     app = Spine()

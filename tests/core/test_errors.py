@@ -8,6 +8,7 @@ import pytest
 
 import spine_core
 from spine_core import HTTPError, Spine, Unauthorized
+from spine_memory.pytest_plugin import SpineAppFactory
 
 from .support import options
 
@@ -41,7 +42,9 @@ def client(spine_app, error: Exception):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("cls, status", HTTP_ERRORS, ids=[c.__name__ for c, _ in HTTP_ERRORS])
-def test_http_error_is_its_status_with_json_message(spine_app, cls: type[HTTPError], status: int) -> None:
+def test_http_error_is_its_status_with_json_message(
+    spine_app: SpineAppFactory, cls: type[HTTPError], status: int,
+) -> None:
     """Each HTTP error is answered with its status and ``{"message": ...}``."""
     result = client(spine_app, cls("order 12 is gone")).simulate_get("/fail")
     assert result.status_code == status
@@ -49,7 +52,7 @@ def test_http_error_is_its_status_with_json_message(spine_app, cls: type[HTTPErr
 
 
 @pytest.mark.parametrize("cls, status", HTTP_ERRORS, ids=[c.__name__ for c, _ in HTTP_ERRORS])
-def test_http_error_has_a_default_message(spine_app, cls: type[HTTPError], status: int) -> None:
+def test_http_error_has_a_default_message(spine_app: SpineAppFactory, cls: type[HTTPError], status: int) -> None:
     """An HTTP error raised without a message still answers a readable one."""
     result = client(spine_app, cls()).simulate_get("/fail")
     assert result.status_code == status
@@ -57,7 +60,7 @@ def test_http_error_has_a_default_message(spine_app, cls: type[HTTPError], statu
     assert result.json["message"]
 
 
-def test_http_error_headers_are_sent(spine_app) -> None:
+def test_http_error_headers_are_sent(spine_app: SpineAppFactory) -> None:
     """Headers given to an HTTP error are set on the response."""
     error = Unauthorized("token expired", headers={"WWW-Authenticate": "Bearer"})
     result = client(spine_app, error).simulate_get("/fail")
@@ -65,7 +68,7 @@ def test_http_error_headers_are_sent(spine_app) -> None:
     assert result.headers["WWW-Authenticate"] == "Bearer"
 
 
-def test_custom_http_error_subclass_uses_its_status(spine_app) -> None:
+def test_custom_http_error_subclass_uses_its_status(spine_app: SpineAppFactory) -> None:
     """A user's subclass of HTTPError is answered with its own status."""
 
     class Gone(HTTPError):
@@ -76,7 +79,9 @@ def test_custom_http_error_subclass_uses_its_status(spine_app) -> None:
     assert (result.status_code, result.json) == (410, {"message": "Gone"})
 
 
-def test_unexpected_error_is_a_500_without_details(spine_app, caplog: pytest.LogCaptureFixture) -> None:
+def test_unexpected_error_is_a_500_without_details(
+    spine_app: SpineAppFactory, caplog: pytest.LogCaptureFixture,
+) -> None:
     """Any other exception is a generic 500; its traceback is logged, never sent."""
     with caplog.at_level(logging.ERROR):
         result = client(spine_app, RuntimeError("db password is hunter2")).simulate_get("/fail")

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from spine_core import BootError, Context, Forbidden, Interceptor, Spine
+from spine_memory.pytest_plugin import SpineAppFactory
 
 from .support import OrderCreated, options, send
 
@@ -81,7 +82,7 @@ def http_app(handler: Any, *, global_: list[Any], route: tuple[Any, ...] | list[
     return app
 
 
-def test_order_around_a_successful_handler(spine_app) -> None:
+def test_order_around_a_successful_handler(spine_app: SpineAppFactory) -> None:
     """Global then route pre-handles in order; post-handles and after-completions in reverse."""
     app = http_app(Handlers.ok, global_=[Recorder("g1"), Recorder("g2")], route=[Recorder("r")])
     result = spine_app(app, options()).client.simulate_get("/x")
@@ -94,7 +95,7 @@ def test_order_around_a_successful_handler(spine_app) -> None:
     ]
 
 
-def test_pre_handle_aborts_the_call(spine_app) -> None:
+def test_pre_handle_aborts_the_call(spine_app: SpineAppFactory) -> None:
     """A pre-handle that raises stops the chain: no handler, and only entered interceptors complete."""
     app = http_app(Handlers.ok, global_=[Recorder("g1"), Recorder("g2", fail_at="pre"), Recorder("g3")])
     result = spine_app(app, options()).client.simulate_get("/x")
@@ -103,7 +104,7 @@ def test_pre_handle_aborts_the_call(spine_app) -> None:
     assert CALLS == ["g1.pre", "g2.pre", "g1.after:Forbidden"]
 
 
-def test_after_completion_sees_the_handler_error(spine_app) -> None:
+def test_after_completion_sees_the_handler_error(spine_app: SpineAppFactory) -> None:
     """When the handler fails, post-handles are skipped and after-completion gets the error."""
     app = http_app(Handlers.boom, global_=[Recorder("g1"), Recorder("g2")])
     result = spine_app(app, options()).client.simulate_get("/x")
@@ -111,7 +112,7 @@ def test_after_completion_sees_the_handler_error(spine_app) -> None:
     assert CALLS == ["g1.pre", "g2.pre", "handler", "g2.after:ValueError", "g1.after:ValueError"]
 
 
-def test_failing_post_handle_fails_the_request(spine_app) -> None:
+def test_failing_post_handle_fails_the_request(spine_app: SpineAppFactory) -> None:
     """A post-handle that raises turns the answer into its error and completes with it."""
     app = http_app(Handlers.ok, global_=[Recorder("g1"), Recorder("g2", fail_at="post:done")])
     result = spine_app(app, options()).client.simulate_get("/x")
@@ -119,7 +120,9 @@ def test_failing_post_handle_fails_the_request(spine_app) -> None:
     assert CALLS == ["g1.pre", "g2.pre", "handler", "g2.post:done", "g2.after:Forbidden", "g1.after:Forbidden"]
 
 
-def test_failing_after_completion_is_logged_not_raised(spine_app, caplog: pytest.LogCaptureFixture) -> None:
+def test_failing_after_completion_is_logged_not_raised(
+    spine_app: SpineAppFactory, caplog: pytest.LogCaptureFixture,
+) -> None:
     """An after-completion that raises is logged; the others still run and the answer stands."""
     app = http_app(Handlers.ok, global_=[Recorder("g1"), Recorder("g2", fail_at="after:None")])
     with caplog.at_level(logging.ERROR):
@@ -129,7 +132,7 @@ def test_failing_after_completion_is_logged_not_raised(spine_app, caplog: pytest
     assert any("after_completion" in r.getMessage() for r in caplog.records)
 
 
-def test_interceptor_classes_are_built_by_the_container(spine_app) -> None:
+def test_interceptor_classes_are_built_by_the_container(spine_app: SpineAppFactory) -> None:
     """An interceptor given as a class gets its dependencies injected and can pass values to the handler."""
     app = http_app(Handlers.whoami, global_=[AuditInterceptor])
     app.constructor(Audit)
@@ -137,7 +140,7 @@ def test_interceptor_classes_are_built_by_the_container(spine_app) -> None:
     assert app.container.get(Audit).routes == ["/x"]
 
 
-def test_consumer_interceptors_run_around_consumer_handlers(spine_app) -> None:
+def test_consumer_interceptors_run_around_consumer_handlers(spine_app: SpineAppFactory) -> None:
     """Interceptors registered on the consumer registry wrap each consumer call."""
     app = Spine()
     app.constructor(Handlers)
@@ -154,7 +157,7 @@ class AsyncGuard(Interceptor):
         raise Forbidden("never raised: the coroutine is not awaited")
 
 
-def test_async_interceptor_is_a_boot_error(spine_app) -> None:
+def test_async_interceptor_is_a_boot_error(spine_app: SpineAppFactory) -> None:
     """An interceptor with an ``async def`` stage is refused at boot rather than silently never aborting."""
     with pytest.raises(BootError, match=r"AsyncGuard.pre_handle is async"):
         spine_app(http_app(Handlers.ok, global_=[AsyncGuard()]), options())

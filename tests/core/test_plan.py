@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from spine_core import BootError, Context, Spine, path
+from spine_memory.pytest_plugin import SpineAppFactory
 
 from .support import options
 
@@ -57,19 +58,19 @@ def client(spine_app, handler: object):  # type: ignore[no-untyped-def]
     (Standalone("bound").method, "bound 1"),
     (function, "function 1"),
 ], ids=["unbound-method", "staticmethod", "classmethod", "bound-method", "function"])
-def test_every_kind_of_callable_is_a_handler(spine_app, handler: object, expected: str) -> None:
+def test_every_kind_of_callable_is_a_handler(spine_app: SpineAppFactory, handler: object, expected: str) -> None:
     """Unbound, static, class and bound methods and plain functions get exactly their declared parameters."""
     assert client(spine_app, handler).simulate_get("/h/1").text == expected
 
 
-def test_unbound_method_runs_on_the_singleton(spine_app) -> None:
+def test_unbound_method_runs_on_the_singleton(spine_app: SpineAppFactory) -> None:
     """Every call of an unbound-method handler goes to the one instance the container built."""
     c = client(spine_app, Controller.method)
     c.simulate_get("/h/1")
     assert c.simulate_get("/h/2").text == "method 2 2"
 
 
-def test_unregistered_controller_is_a_boot_error(spine_app) -> None:
+def test_unregistered_controller_is_a_boot_error(spine_app: SpineAppFactory) -> None:
     """An unbound method of a class nobody registered fails at boot naming the class."""
     app = Spine()
     app.route("GET", "/h/:n", Standalone.method)
@@ -87,7 +88,7 @@ class AsyncController:
 
 
 @pytest.mark.parametrize("handler", [async_handler, AsyncController.method])
-def test_async_handler_is_a_boot_error(spine_app, handler: object) -> None:
+def test_async_handler_is_a_boot_error(spine_app: SpineAppFactory, handler: object) -> None:
     """An ``async def`` handler is refused at boot instead of being 'called' without ever running."""
     app = Spine()
     app.constructor(AsyncController)
@@ -96,7 +97,7 @@ def test_async_handler_is_a_boot_error(spine_app, handler: object) -> None:
         spine_app(app, options())
 
 
-def test_async_consumer_is_a_boot_error(spine_app) -> None:
+def test_async_consumer_is_a_boot_error(spine_app: SpineAppFactory) -> None:
     """An ``async def`` consumer is refused at boot, so no message is acknowledged unhandled."""
     app = Spine()
     app.consumers().register("order.created", async_handler)

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from attrs import frozen
 
 from spine_core import Response, Spine
+from spine_memory.pytest_plugin import SpineAppFactory
 
 from .support import options
 
@@ -59,14 +60,14 @@ def client(spine_app, handler: object):  # type: ignore[no-untyped-def]
     return spine_app(app, options()).client
 
 
-def test_str_is_plain_text(spine_app) -> None:
+def test_str_is_plain_text(spine_app: SpineAppFactory) -> None:
     """A ``str`` result is a 200 text/plain body, as the seed's ``"OK"``."""
     result = client(spine_app, text).simulate_get("/r")
     assert (result.status_code, result.text) == (200, "OK")
     assert result.headers["Content-Type"].startswith("text/plain")
 
 
-def test_dict_and_list_are_json(spine_app) -> None:
+def test_dict_and_list_are_json(spine_app: SpineAppFactory) -> None:
     """Dicts and lists are JSON bodies."""
     for handler, expected in ((mapping, {"a": 1, "b": [True, None]}), (sequence, [1, 2, 3])):
         result = client(spine_app, handler).simulate_get("/r")
@@ -75,26 +76,26 @@ def test_dict_and_list_are_json(spine_app) -> None:
         assert result.json == expected
 
 
-def test_attrs_instance_is_json_with_iso_datetimes(spine_app) -> None:
+def test_attrs_instance_is_json_with_iso_datetimes(spine_app: SpineAppFactory) -> None:
     """An attrs instance is encoded with cattrs, datetimes as ISO-8601."""
     result = client(spine_app, attrs_instance).simulate_get("/r")
     assert result.json == {"order_id": 7, "at": "2024-05-01T12:30:00+00:00"}
 
 
-def test_bytes_are_an_octet_stream(spine_app) -> None:
+def test_bytes_are_an_octet_stream(spine_app: SpineAppFactory) -> None:
     """A ``bytes`` result is sent as is."""
     result = client(spine_app, raw).simulate_get("/r")
     assert result.content == b"\x00\x01binary"
     assert result.headers["Content-Type"] == "application/octet-stream"
 
 
-def test_none_is_no_content(spine_app) -> None:
+def test_none_is_no_content(spine_app: SpineAppFactory) -> None:
     """``None`` is a 204 with an empty body."""
     result = client(spine_app, nothing).simulate_get("/r")
     assert (result.status_code, result.content) == (204, b"")
 
 
-def test_response_sets_status_headers_and_json_body(spine_app) -> None:
+def test_response_sets_status_headers_and_json_body(spine_app: SpineAppFactory) -> None:
     """A Response carries its own status and headers; its body is rendered like any result."""
     result = client(spine_app, created).simulate_get("/r")
     assert result.status_code == 201
@@ -102,14 +103,14 @@ def test_response_sets_status_headers_and_json_body(spine_app) -> None:
     assert result.json == {"order_id": 1, "at": "2024-01-01T00:00:00+00:00"}
 
 
-def test_response_with_text_body(spine_app) -> None:
+def test_response_with_text_body(spine_app: SpineAppFactory) -> None:
     """A Response with a ``str`` body is text/plain with its status."""
     result = client(spine_app, accepted_text).simulate_get("/r")
     assert (result.status_code, result.text) == (202, "queued")
     assert result.headers["Content-Type"].startswith("text/plain")
 
 
-def test_response_without_body_keeps_its_status(spine_app) -> None:
+def test_response_without_body_keeps_its_status(spine_app: SpineAppFactory) -> None:
     """A Response without a body keeps its status (not 204) and headers."""
     result = client(spine_app, empty_with_status).simulate_get("/r")
     assert (result.status_code, result.content) == (202, b"")
@@ -124,7 +125,7 @@ def problem() -> Response:
     return Response({"title": "out of stock"}, status=409, headers={"Content-Type": "application/problem+json"})
 
 
-def test_response_content_type_header_wins(spine_app) -> None:
+def test_response_content_type_header_wins(spine_app: SpineAppFactory) -> None:
     """A Content-Type given in a Response's headers is kept, for text and JSON bodies alike."""
     page = client(spine_app, html).simulate_get("/r")
     assert (page.headers["Content-Type"], page.text) == ("text/html; charset=utf-8", "<p>hi</p>")

@@ -6,6 +6,7 @@ import pytest
 
 from spine_core import BootError, Context, HTTPOptions, Spine, path
 from spine_core.http.routes import Route, falcon_template
+from spine_memory.pytest_plugin import SpineAppFactory
 
 from .support import options
 
@@ -68,7 +69,7 @@ def test_path_must_start_with_slash() -> None:
         Spine().route("GET", "orders", health)
 
 
-def test_methods_share_a_template(spine_app) -> None:
+def test_methods_share_a_template(spine_app: SpineAppFactory) -> None:
     """GET and POST on one template reach their own handlers."""
     app = app_with(("GET", "/orders/:order_id", Orders.get), ("POST", "/orders/:order_id", Orders.create))
     client = spine_app(app, options()).client
@@ -76,13 +77,13 @@ def test_methods_share_a_template(spine_app) -> None:
     assert client.simulate_post("/orders/7").text == "created 7"
 
 
-def test_plain_function_handler(spine_app) -> None:
+def test_plain_function_handler(spine_app: SpineAppFactory) -> None:
     """A module-level function is a handler too."""
     client = spine_app(app_with(("GET", "/health", health)), options()).client
     assert client.simulate_get("/health").text == "up"
 
 
-def test_global_prefix_is_put_before_every_route(spine_app) -> None:
+def test_global_prefix_is_put_before_every_route(spine_app: SpineAppFactory) -> None:
     """With a global prefix, routes answer behind it and not without it."""
     opts = options()
     opts.http = HTTPOptions(global_prefix="/api/v1/")
@@ -91,21 +92,21 @@ def test_global_prefix_is_put_before_every_route(spine_app) -> None:
     assert client.simulate_get("/orders/3").status_code == 404
 
 
-def test_same_route_twice_is_refused(spine_app) -> None:
+def test_same_route_twice_is_refused(spine_app: SpineAppFactory) -> None:
     """Registering one method and template twice is a BootError at boot."""
     app = app_with(("GET", "/orders/:order_id", Orders.get), ("GET", "/orders/:order_id", Orders.create))
     with pytest.raises(BootError, match="registered twice"):
         spine_app(app, options())
 
 
-def test_ambiguous_routes_are_refused(spine_app) -> None:
+def test_ambiguous_routes_are_refused(spine_app: SpineAppFactory) -> None:
     """Two templates that match the same paths with different names are a BootError."""
     app = app_with(("GET", "/orders/:order_id", Orders.get), ("POST", "/orders/:id", Orders.other))
     with pytest.raises(BootError, match="ambiguous"):
         spine_app(app, options())
 
 
-def test_unknown_path_is_a_json_404(spine_app) -> None:
+def test_unknown_path_is_a_json_404(spine_app: SpineAppFactory) -> None:
     """A path with no route is answered 404 with a JSON message."""
     client = spine_app(app_with(("GET", "/health", health)), options()).client
     result = client.simulate_get("/nowhere")
@@ -113,7 +114,7 @@ def test_unknown_path_is_a_json_404(spine_app) -> None:
     assert "message" in result.json
 
 
-def test_unrouted_method_is_a_json_405(spine_app) -> None:
+def test_unrouted_method_is_a_json_405(spine_app: SpineAppFactory) -> None:
     """A method the template does not serve is answered 405 with a JSON message."""
     client = spine_app(app_with(("GET", "/health", health)), options()).client
     result = client.simulate_delete("/health")
@@ -121,7 +122,7 @@ def test_unrouted_method_is_a_json_405(spine_app) -> None:
     assert "message" in result.json
 
 
-def test_unannotated_handler_is_refused_at_boot(spine_app) -> None:
+def test_unannotated_handler_is_refused_at_boot(spine_app: SpineAppFactory) -> None:
     """A handler parameter without annotation is a BootError naming it."""
     with pytest.raises(BootError, match=r"annotate parameter\(s\) \['ctx'\]"):
         spine_app(app_with(("GET", "/x", untyped)), options())

@@ -11,13 +11,13 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from spine_core import BootError, Context, Spine, publish
-from spine_core.messages import ACK, IncomingMessage, Subscription
+from spine_core.messages import ACK, IncomingMessage, Settlement, Subscription
 from spine_core.options import BrokerConfig
 from spine_core.serve import Service, quiet_waitress_queue
 from spine_memory import MemoryBroker, MemoryPlugin
@@ -86,16 +86,23 @@ def request(port: int, method: str, path: str) -> tuple[int, bytes]:
         conn.close()
 
 
-def in_thread(target, *args):  # type: ignore[no-untyped-def]
-    """Run ``target(*args)`` in a thread; ``.result`` holds its return value once joined."""
-    box: dict[str, object] = {}
+class InThread(threading.Thread):
+    """Runs ``target(*args)``; ``box["result"]`` holds its return value once joined."""
 
-    def run() -> None:
-        box["result"] = target(*args)
+    def __init__(self, target: Callable[..., object], *args: object) -> None:
+        super().__init__(daemon=True)
+        self.box: dict[str, object] = {}
+        self._call = target, args
 
-    thread = threading.Thread(target=run, daemon=True)
+    def run(self) -> None:
+        target, args = self._call
+        self.box["result"] = target(*args)
+
+
+def in_thread(target: Callable[..., object], *args: object) -> InThread:
+    """Run ``target(*args)`` in a started thread."""
+    thread = InThread(target, *args)
     thread.start()
-    thread.box = box  # type: ignore[attr-defined]
     return thread
 
 
@@ -197,7 +204,12 @@ def test_stop_finishes_an_in_flight_message(gate: Gate, broker: MemoryBroker, se
     assert not stopper.is_alive()
     assert gate.done == [42]
     redelivered: list[IncomingMessage] = []
-    successor = broker.join("stock", [Subscription("order.created", lambda m: redelivered.append(m) or ACK)])
+
+    def record(message: IncomingMessage) -> Settlement:
+        redelivered.append(message)
+        return ACK
+
+    successor = broker.join("stock", [Subscription("order.created", record)])
     broker.drain(DEADLINE)
     broker.leave(successor, DEADLINE)
     assert redelivered == [], "the message was acknowledged before the service stopped"

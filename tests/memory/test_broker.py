@@ -6,7 +6,7 @@ from typing import Any
 
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import pytest
 
@@ -48,7 +48,7 @@ def broker() -> Iterator[MemoryBroker]:
     members: list[Member] = []
     join = b.join
 
-    def tracked_join(group_id: str, subscriptions: list[Subscription], **options: Any) -> Member:
+    def tracked_join(group_id: str, subscriptions: Iterable[Subscription], **options: Any) -> Member:
         member = join(group_id, subscriptions, **options)
         members.append(member)
         return member
@@ -138,7 +138,7 @@ def test_same_key_lands_on_one_partition(broker: MemoryBroker) -> None:
 
 def test_nack_redelivers_the_same_message(broker: MemoryBroker) -> None:
     """A Nack leaves the offset uncommitted: the message comes again, before later ones of its key."""
-    answers = iter([NACK, ACK, ACK])
+    answers: Iterator[Settlement] = iter([NACK, ACK, ACK])
     r = Recorder(lambda m: next(answers))
     broker.join("g", [Subscription("t", r)])
     broker.publish([out("t", "first", key="k"), out("t", "second", key="k")], timeout=1)
@@ -149,7 +149,7 @@ def test_nack_redelivers_the_same_message(broker: MemoryBroker) -> None:
 
 def test_deliver_that_raises_is_redelivered(broker: MemoryBroker) -> None:
     """A deliver callable that raises counts as a Nack: the member lives on and gets the message again."""
-    answers = iter([RuntimeError("bug"), ACK, ACK])
+    answers: Iterator[Settlement | Exception] = iter([RuntimeError("bug"), ACK, ACK])
 
     def settle(message: IncomingMessage) -> Settlement:
         answer = next(answers)

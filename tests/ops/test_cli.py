@@ -76,6 +76,7 @@ def test_plugins_lists_entry_points_with_distribution_and_version() -> None:
     (f"{sample.__name__}:missing", "has no attribute 'missing'"),
     (f"{sample.__name__}:not_an_app", "is not a Spine app nor a function returning one (it is int)"),
     (f"{sample.__name__}:wrong_kind", "wrong_kind() returned Options, not a Spine app"),
+    (f"{sample.__name__}:Ping", "is the class Ping, not a Spine app nor a function returning one"),
     (f"{sample.__name__}:broken", "broken() failed: RuntimeError: factory exploded"),
     (f"{sample.__name__}:", "is not MODULE:ATTR"),
     ("spine_core.options", "has none of app, create_app"),

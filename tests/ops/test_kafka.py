@@ -55,6 +55,7 @@ def on_kafka() -> Iterator[OnKafka]:
 
 def unique_options() -> Options:
     options = sample.options()
+    assert options.broker.read is not None
     read = evolve(options.broker.read, group_id=f"pingers-{uuid.uuid4().hex[:8]}")
     return evolve(options, broker=evolve(options.broker, topic_prefix=f"ops-{uuid.uuid4().hex[:8]}.", read=read))
 
@@ -65,6 +66,7 @@ def test_traceparent_reaches_the_consumer_over_kafka(on_kafka: OnKafka, kafka_bo
     app = sample.create_app()
     options = unique_options()
     runtime = on_kafka(app, options, kafka_bootstrap_servers)
+    assert runtime.wsgi is not None
     client = TestClient(runtime.wsgi)
     wait_until(lambda: client.simulate_get("/health/ready").status_code == 200, "the consumer to join")
     response = client.simulate_post("/api/pings/5", headers={"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01"})
@@ -98,6 +100,7 @@ def test_readiness_follows_kafka_going_away_and_coming_back(on_kafka: OnKafka, k
     try:
         options = evolve(unique_options(), broker=evolve(unique_options().broker, read=None))
         runtime = on_kafka(Spine(), options, tansu.bootstrap_servers)
+        assert runtime.wsgi is not None
         client = TestClient(runtime.wsgi)
         assert client.simulate_get("/health/ready").status_code == 200
         tansu.stop()

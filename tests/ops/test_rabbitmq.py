@@ -36,6 +36,7 @@ def rabbit_runtime() -> Iterator[tuple[Runtime, sample.PingConsumer]]:
         pytest.skip(f"RabbitMQ not reachable at {url}: {e!r}")
     run = uuid.uuid4().hex[:8]
     options = sample.options()
+    assert options.broker.read is not None
     broker = evolve(
         options.broker, name="rabbitmq", topic_prefix=f"ops{run}.",
         read=evolve(options.broker.read, group_id=f"ops{run}"),
@@ -59,6 +60,7 @@ def rabbit_runtime() -> Iterator[tuple[Runtime, sample.PingConsumer]]:
 
 def test_traceparent_reaches_the_consumer_over_rabbitmq(rabbit_runtime: tuple[Runtime, sample.PingConsumer]) -> None:
     runtime, consumer = rabbit_runtime
+    assert runtime.wsgi is not None
     client = TestClient(runtime.wsgi)
     assert client.simulate_get("/health/ready").status_code == 200
     response = client.simulate_post("/api/pings/4", headers={"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01"})

@@ -74,6 +74,7 @@ def test_a_given_correlation_id_is_kept_next_to_the_trace(ping_app: PingApp) -> 
     started.client.simulate_post("/api/pings/7", headers={"traceparent": INCOMING, "X-Correlation-ID": "order-7"})
     started.broker.drain()
     [ctx] = consumer.handled
+    assert ctx.trace is not None
     assert (ctx.correlation_id, ctx.trace.trace_id) == ("order-7", TRACE_ID)
 
 
@@ -110,6 +111,9 @@ def test_opentelemetry_spans_are_linked_from_request_to_consume(
     server, producer, consumer_span = spans[SpanKind.SERVER], spans[SpanKind.PRODUCER], spans[SpanKind.CONSUMER]
     assert server.name == "POST /api/pings/:n" and consumer_span.name == "t.ping process"
     assert {f"{s.context.trace_id:032x}" for s in spans.values()} == {TRACE_ID}
+    assert server.parent is not None and producer.parent is not None and consumer_span.parent is not None
+    assert server.context is not None and producer.context is not None and consumer_span.context is not None
+    assert ctx.trace is not None
     assert f"{server.parent.span_id:016x}" == "b7ad6b7169203331"
     assert producer.parent.span_id == server.context.span_id
     assert consumer_span.parent.span_id == producer.context.span_id
@@ -136,7 +140,8 @@ def test_without_opentelemetry_ids_still_travel(ping_app: PingApp, monkeypatch: 
         started, consumer = ping_app()
         started.client.simulate_post("/api/pings/9", headers={"traceparent": INCOMING})
         started.broker.drain()
-        assert consumer.handled[0].trace.trace_id == TRACE_ID
+        trace = consumer.handled[0].trace
+        assert trace is not None and trace.trace_id == TRACE_ID
     finally:
         tracing.use(None)
 

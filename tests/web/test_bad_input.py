@@ -3,6 +3,10 @@ correlation ids, bodiless responses, the page bound and bounded metric labels.""
 
 from __future__ import annotations
 
+from falcon.testing import TestClient
+
+from spine_memory.pytest_plugin import SpineAppFactory
+
 import re
 
 import pytest
@@ -62,7 +66,7 @@ def make_app() -> Spine:
 
 
 @pytest.fixture
-def client(spine_app):
+def client(spine_app: SpineAppFactory) -> TestClient:
     return spine_app(make_app(), Options(http=HTTPOptions(max_body_size=1000, max_upload_size=5000))).client
 
 
@@ -70,7 +74,7 @@ def client(spine_app):
     ("count", "12", 12), ("count", "-3", -3), ("ratio", "1.5", 1.5), ("ratio", "2e3", 2000.0), ("ratio", "7", 7.0),
     ("flag", "on", True), ("flag", "FALSE", False), ("limit", "5", 5), ("either", "5", 5), ("either", "five", "five"),
 ])
-def test_form_numbers_and_booleans_that_parse(client, field: str, sent: str, expected: object) -> None:
+def test_form_numbers_and_booleans_that_parse(client: TestClient, field: str, sent: str, expected: object) -> None:
     result = client.simulate_post("/numbers", body=urlencoded([(field, sent)]), headers=FORM)
     assert result.status_code == 200
     assert result.json[field] == expected
@@ -81,7 +85,7 @@ def test_form_numbers_and_booleans_that_parse(client, field: str, sent: str, exp
     ("ratio", "nan"), ("ratio", "inf"), ("ratio", "1,5"), ("ratio", "1_0"), ("flag", "maybe"), ("flag", "2"),
     ("limit", "5.5"),
 ])
-def test_form_text_that_is_not_the_type_is_a_400_naming_the_field(client, field: str, sent: str) -> None:
+def test_form_text_that_is_not_the_type_is_a_400_naming_the_field(client: TestClient, field: str, sent: str) -> None:
     result = client.simulate_post("/numbers", body=urlencoded([(field, sent)]), headers=FORM)
     assert result.status_code == 400
     assert result.json["message"].startswith(f"form does not fit Numbers: field '{field}': expected ")
@@ -93,13 +97,13 @@ def test_form_text_that_is_not_the_type_is_a_400_naming_the_field(client, field:
     ("/items/1_000/1.5", "path parameter 'id': expected an integer, got '1_000'"),
     ("/items/1/nan", "path parameter 'ratio': expected a number, got 'nan'"),
 ])
-def test_path_values_are_strict(client, url: str, message: str) -> None:
+def test_path_values_are_strict(client: TestClient, url: str, message: str) -> None:
     result = client.simulate_get(url)
     assert (result.status_code, result.json["message"]) == (400, message)
     assert client.simulate_get("/items/-12/0.5").json == {"id": -12, "ratio": 0.5}
 
 
-def test_typed_query_values_with_defaults(client) -> None:
+def test_typed_query_values_with_defaults(client: TestClient) -> None:
     assert client.simulate_get("/search").json == {"n": 10, "q": None, "exact": False, "near": None}
     result = client.simulate_get("/search", query_string="n=3&q=tea&exact=yes&near=2.5&n=4")
     assert result.json == {"n": 4, "q": "tea", "exact": True, "near": 2.5}, "a repeated name gives its last value"
@@ -111,18 +115,18 @@ def test_typed_query_values_with_defaults(client) -> None:
     ("exact=perhaps", "query parameter 'exact': expected a boolean (true/false, on/off, 1/0, yes/no), got 'perhaps'"),
     ("near=x", "query parameter 'near': expected a number, got 'x'"),
 ])
-def test_a_bad_query_value_is_a_400_naming_the_parameter(client, query_string: str, message: str) -> None:
+def test_a_bad_query_value_is_a_400_naming_the_parameter(client: TestClient, query_string: str, message: str) -> None:
     result = client.simulate_get("/search", query_string=query_string)
     assert (result.status_code, result.json["message"]) == (400, message)
 
 
-def test_a_query_value_without_default_is_required(client) -> None:
+def test_a_query_value_without_default_is_required(client: TestClient) -> None:
     assert client.simulate_get("/required", query_string="n=5").json == 5
     result = client.simulate_get("/required")
     assert (result.status_code, result.json["message"]) == (400, "query parameter 'n' is required")
 
 
-def test_a_body_over_max_body_size_is_a_413_whatever_the_route_reads(client) -> None:
+def test_a_body_over_max_body_size_is_a_413_whatever_the_route_reads(client: TestClient) -> None:
     """A route that never reads its body still refuses a large one; forms have their own limit."""
     result = client.simulate_post("/anything", body=b"x" * 1001, headers={"Content-Type": "application/json"})
     assert result.status_code == 413
@@ -140,7 +144,7 @@ def test_the_default_body_limit_is_one_mebibyte() -> None:
     ("abc-123", True), ("order:12.a_b", True), ("x" * 128, True),
     ("x" * 129, False), ("", False), ("a b", False), ("a\u00e9", False), ("a/b", False), ("a\tb", False),
 ])
-def test_a_correlation_id_is_kept_only_when_bounded_and_plain(client, sent: str, kept: bool) -> None:
+def test_a_correlation_id_is_kept_only_when_bounded_and_plain(client: TestClient, sent: str, kept: bool) -> None:
     result = client.simulate_get("/search", headers={"X-Correlation-ID": sent})
     answered = result.headers["X-Correlation-ID"]
     if kept:
@@ -149,13 +153,13 @@ def test_a_correlation_id_is_kept_only_when_bounded_and_plain(client, sent: str,
         assert answered != sent and re.fullmatch(r"[0-9a-f]{32}", answered)
 
 
-def test_a_redirect_does_not_claim_a_json_body(client) -> None:
+def test_a_redirect_does_not_claim_a_json_body(client: TestClient) -> None:
     result = client.simulate_get("/moved")
     assert result.status_code == 301 and result.text == ""
     assert not result.headers["Content-Type"].startswith("application/json")
 
 
-def test_a_huge_page_is_a_400(spine_app) -> None:
+def test_a_huge_page_is_a_400(spine_app: SpineAppFactory) -> None:
     client = spine_app(create_app(), options()).client
     for page in ("99999999999999999999999", str(MAX_PAGE + 1), "9" * 5000):
         result = client.simulate_get("/items", query_string=f"page={page}")
@@ -165,7 +169,7 @@ def test_a_huge_page_is_a_400(spine_app) -> None:
 
 
 @pytest.mark.filterwarnings("ignore::wsgiref.validate.WSGIWarning")  # the invented methods
-def test_metric_labels_stay_bounded_under_invented_methods_and_paths(spine_app) -> None:
+def test_metric_labels_stay_bounded_under_invented_methods_and_paths(spine_app: SpineAppFactory) -> None:
     """Thousands of distinct methods and paths add no series: methods fold into ``other``,
     paths into their route template or one unmatched value."""
     client = spine_app(make_app(), Options(ops=OpsOptions(metrics=True))).client

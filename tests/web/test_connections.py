@@ -25,6 +25,9 @@ def serve(http: HTTPOptions) -> Service:
     return create_app().start(opts, broker=MemoryPlugin(BrokerConfig.from_options(opts), MemoryBroker()))
 
 
+Starter = Callable[[HTTPOptions], int]
+
+
 @pytest.fixture
 def started() -> Iterator[Callable[[HTTPOptions], int]]:
     services: list[Service] = []
@@ -74,7 +77,7 @@ def closed_by_server(sock: socket.socket, deadline: float) -> bool:
     return False
 
 
-def test_a_request_is_answered_within_a_second_beside_600_hostile_connections(started) -> None:
+def test_a_request_is_answered_within_a_second_beside_600_hostile_connections(started: Starter) -> None:
     """200 idle, 200 slow-body and 200 slow-header connections held open, with the default options.
     (waitress accepts one connection per turn of its loop: 600 opened at once take it a few hundred
     milliseconds to take in, so the measured request is the one after that.)"""
@@ -103,7 +106,7 @@ def test_a_request_is_answered_within_a_second_beside_600_hostile_connections(st
             sock.close()
 
 
-def test_a_head_sent_a_byte_at_a_time_is_timed_out(started) -> None:
+def test_a_head_sent_a_byte_at_a_time_is_timed_out(started: Starter) -> None:
     """Each byte is activity, yet the head must be complete ``channel_timeout`` after it began."""
     port = started(HTTPOptions(channel_timeout=2, cleanup_interval=1))
     with connect(port) as slow:
@@ -125,7 +128,7 @@ def test_a_head_sent_a_byte_at_a_time_is_timed_out(started) -> None:
         assert answer(sock)[0] == 200
 
 
-def test_an_idle_connection_is_closed_after_channel_timeout(started) -> None:
+def test_an_idle_connection_is_closed_after_channel_timeout(started: Starter) -> None:
     port = started(HTTPOptions(channel_timeout=1, cleanup_interval=1))
     with connect(port) as idle:
         assert closed_by_server(idle, time.monotonic() + 5.0)
@@ -138,7 +141,7 @@ def test_an_idle_connection_is_closed_after_channel_timeout(started) -> None:
     (b"POST /items HTTP/1.1\r\nHost: test\r\nContent-Length: 50000000\r\n\r\n", 413,
      "request body exceeds the limit of 5000 bytes"),
 ])
-def test_waitress_refusals_are_json(started, request_bytes: bytes, status: int, message: str) -> None:
+def test_waitress_refusals_are_json(started: Starter, request_bytes: bytes, status: int, message: str) -> None:
     """waitress answers these before the app sees the request; the answer is JSON all the same
     (the 413 by Content-Length, before any of the body is sent)."""
     port = started(HTTPOptions(max_body_size=1000, max_upload_size=5000))
@@ -158,7 +161,7 @@ def chunked(size: int) -> bytes:
     (2000, "request body of 2000 bytes exceeds the limit of 1000 bytes"),  # the app, once waitress has it
     (50_000, "request body exceeds the limit of 5000 bytes"),  # waitress, while reading
 ])
-def test_a_chunked_body_is_bounded(started, size: int, message: str) -> None:
+def test_a_chunked_body_is_bounded(started: Starter, size: int, message: str) -> None:
     port = started(HTTPOptions(max_body_size=1000, max_upload_size=5000))
     with connect(port) as sock:
         sock.sendall(b"POST /items HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"

@@ -6,26 +6,28 @@ import io
 from datetime import datetime, timezone
 
 import pytest
+from falcon.testing import TestClient
 
 from apps.http_example import create_app, options
 from spine_core import Binary, Cookie, Redirect, Response, Spine
+from spine_memory.pytest_plugin import SpineAppFactory
 
 
 @pytest.fixture
-def client(spine_app):
+def client(spine_app: SpineAppFactory) -> TestClient:
     return spine_app(create_app(), options()).client
 
 
-def test_redirect_with_status_and_cookie(client):
+def test_redirect_with_status_and_cookie(client: TestClient) -> None:
     result = client.simulate_get("/catalogue")
     assert result.status_code == 301
     assert result.headers["Location"] == "/items"
     deleted = result.cookies["layout"]
     assert deleted.value == ""
-    assert deleted.expires <= datetime.now(timezone.utc)  # the browser drops it at once
+    assert deleted.expires is not None and deleted.expires <= datetime.now(timezone.utc)  # the browser drops it at once
 
 
-def test_binary_stream_download(client):
+def test_binary_stream_download(client: TestClient) -> None:
     result = client.simulate_get("/report.csv")
     assert result.status_code == 200
     assert result.headers["Content-Type"] == "text/csv"
@@ -36,7 +38,7 @@ def test_binary_stream_download(client):
     assert lines[-1] == "95,item 95"
 
 
-def test_response_sets_every_cookie_attribute(client):
+def test_response_sets_every_cookie_attribute(client: TestClient) -> None:
     result = client.simulate_post(
         "/signup", body="email=a%40b.c&age=1", headers={"Content-Type": "application/x-www-form-urlencoded"}
     )
@@ -68,7 +70,7 @@ def plain_response() -> Response:
 
 
 @pytest.fixture
-def small(spine_app):
+def small(spine_app: SpineAppFactory) -> TestClient:
     app = Spine()
     app.route("GET", "/redirect", redirect_default)
     app.route("GET", "/bytes", binary_bytes)
@@ -77,14 +79,14 @@ def small(spine_app):
     return spine_app(app).client
 
 
-def test_redirect_defaults_to_302_and_keeps_headers(small):
+def test_redirect_defaults_to_302_and_keeps_headers(small: TestClient) -> None:
     result = small.simulate_get("/redirect")
     assert result.status_code == 302
     assert result.headers["Location"] == "https://example.org/next"
     assert result.headers["X-Reason"] == "moved"
 
 
-def test_binary_bytes_with_status_cookie_and_a_non_ascii_filename(small):
+def test_binary_bytes_with_status_cookie_and_a_non_ascii_filename(small: TestClient) -> None:
     result = small.simulate_get("/bytes")
     assert result.status_code == 201
     assert result.content == b"\x00\x01\x02"
@@ -94,7 +96,7 @@ def test_binary_bytes_with_status_cookie_and_a_non_ascii_filename(small):
     assert (cookie.domain, cookie.secure, cookie.http_only, cookie.same_site) == ("example.org", False, False, "Strict")
 
 
-def test_binary_stream_is_sent_and_closed(small):
+def test_binary_stream_is_sent_and_closed(small: TestClient) -> None:
     result = small.simulate_get("/stream")
     assert result.content == b"streamed"
     assert result.headers["Content-Type"] == "application/pdf"
@@ -102,12 +104,12 @@ def test_binary_stream_is_sent_and_closed(small):
     assert stream.closed
 
 
-def test_response_sets_several_cookies(small):
+def test_response_sets_several_cookies(small: TestClient) -> None:
     result = small.simulate_get("/response")
     assert result.text == "hello"
     assert {c.name: (c.value, c.path) for c in result.cookies.values()} == {"a": ("1", None), "b": ("2", "/x")}
 
 
-def test_a_redirect_status_must_be_3xx():
+def test_a_redirect_status_must_be_3xx() -> None:
     with pytest.raises(ValueError, match="3xx"):
         Redirect("/x", status=200)

@@ -24,6 +24,7 @@ LIMIT = 1024 * 1024
 @pytest.fixture
 def port() -> Iterator[int]:
     opts = options()
+    assert opts.http is not None
     opts = evolve(opts, address="127.0.0.1:0", http=evolve(opts.http, max_upload_size=LIMIT))
     service: Service = create_app().start(opts, broker=MemoryPlugin(BrokerConfig.from_options(opts), MemoryBroker()))
     try:
@@ -33,8 +34,8 @@ def port() -> Iterator[int]:
         service.stop(timeout=2.0)
 
 
-def send(port: int, method: str, path: str, body: object = None, headers: dict[str, str] | None = None,
-         chunked: bool = False) -> tuple[int, dict[str, str], bytes]:
+def send(port: int, method: str, path: str, body: bytes | Iterator[bytes] | None = None,
+         headers: dict[str, str] | None = None, chunked: bool = False) -> tuple[int, dict[str, str], bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         conn.request(method, path, body=body, headers=headers or {}, encode_chunked=chunked)
@@ -44,7 +45,7 @@ def send(port: int, method: str, path: str, body: object = None, headers: dict[s
         conn.close()
 
 
-def test_a_chunked_upload_is_received_whole(port):
+def test_a_chunked_upload_is_received_whole(port: int) -> None:
     """Without Content-Length (chunked transfer), waitress buffers the body and the file arrives intact."""
     content = bytes(range(256)) * 1200
     body = multipart(files=[("doc", "doc.bin", "application/octet-stream", content)])
@@ -55,7 +56,7 @@ def test_a_chunked_upload_is_received_whole(port):
     assert (info["size"], info["sha256"]) == (len(content), hashlib.sha256(content).hexdigest())
 
 
-def test_an_oversized_upload_is_a_413_over_the_wire(port):
+def test_an_oversized_upload_is_a_413_over_the_wire(port: int) -> None:
     """Refused by its Content-Length before any of the body is sent (a client that sent it all
     regardless could see the connection reset before it reads the answer)."""
     body = multipart(files=[("doc", "doc.bin", "application/octet-stream", b"z" * LIMIT)])
@@ -73,7 +74,7 @@ def test_an_oversized_upload_is_a_413_over_the_wire(port):
     assert json.loads(payload)["message"].endswith(f"exceeds the limit of {LIMIT} bytes")
 
 
-def test_a_preflight_over_the_wire(port):
+def test_a_preflight_over_the_wire(port: int) -> None:
     headers = {"Origin": BROWSER_APP, "Access-Control-Request-Method": "POST"}
     status, answer, _ = send(port, "OPTIONS", "/signup", headers=headers)
     assert status == 204

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from falcon.testing import TestClient
 
 from apps.http_example import create_app, options
 from spine_core import HTTPOptions, Options, Spine, UploadedFile
+from spine_memory.pytest_plugin import SpineAppFactory
 
 from .support import FORM, MULTIPART, call_wsgi, multipart, urlencoded
 
@@ -15,7 +17,7 @@ LIMIT = options().http.max_upload_size  # type: ignore[union-attr]
 
 
 @pytest.fixture
-def client(spine_app):
+def client(spine_app: SpineAppFactory) -> TestClient:
     return spine_app(create_app(), options()).client
 
 
@@ -23,7 +25,7 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def test_every_file_comes_with_field_name_type_and_size(client):
+def test_every_file_comes_with_field_name_type_and_size(client: TestClient) -> None:
     """Two files in two fields, and a text field that is not a file."""
     photo, notes = b"\x89PNG" + bytes(range(256)) * 10, b"line 1\nline 2\n"
     body = multipart(
@@ -40,17 +42,17 @@ def test_every_file_comes_with_field_name_type_and_size(client):
     ]
 
 
-def test_several_files_in_one_field_are_all_given(client):
+def test_several_files_in_one_field_are_all_given(client: TestClient) -> None:
     body = multipart(files=[("docs", f"{i}.bin", "application/octet-stream", bytes([i]) * i) for i in (1, 2, 3)])
     result = client.simulate_post("/files", body=body, headers=MULTIPART)
     assert [(f["filename"], f["size"]) for f in result.json] == [("1.bin", 1), ("2.bin", 2), ("3.bin", 3)]
 
 
-def test_a_urlencoded_form_has_no_files(client):
+def test_a_urlencoded_form_has_no_files(client: TestClient) -> None:
     assert client.simulate_post("/files", body=urlencoded([("a", "1")]), headers=FORM).json == []
 
 
-def test_one_file_by_field_name(client):
+def test_one_file_by_field_name(client: TestClient) -> None:
     """An ``UploadedFile`` parameter gets the file sent under its own name."""
     body = multipart(files=[("avatar", "me.jpg", "image/jpeg", b"jpeg bytes")])
     result = client.simulate_put("/avatar", body=body, headers=MULTIPART)
@@ -59,14 +61,14 @@ def test_one_file_by_field_name(client):
 
 
 @pytest.mark.parametrize("count", [0, 2])
-def test_one_file_parameter_wants_exactly_one_file(client, count):
+def test_one_file_parameter_wants_exactly_one_file(client: TestClient, count: int) -> None:
     body = multipart(files=[("avatar", "me.jpg", "image/jpeg", b"x")] * count)
     result = client.simulate_put("/avatar", body=body, headers=MULTIPART)
     assert result.status_code == 400
     assert result.json == {"message": f"form field 'avatar' must hold exactly one file, got {count}"}
 
 
-def test_an_oversized_upload_is_a_413_and_is_not_read(spine_app):
+def test_an_oversized_upload_is_a_413_and_is_not_read(spine_app: SpineAppFactory) -> None:
     """A body over the limit is refused from its Content-Length: the app reads none of it."""
     wsgi = spine_app(create_app(), options()).runtime.wsgi
     body = multipart(files=[("big", "big.bin", "application/octet-stream", b"x" * (LIMIT + 1))])
@@ -76,7 +78,7 @@ def test_an_oversized_upload_is_a_413_and_is_not_read(spine_app):
     assert consumed == 0
 
 
-def test_an_upload_just_under_the_limit_is_accepted(spine_app):
+def test_an_upload_just_under_the_limit_is_accepted(spine_app: SpineAppFactory) -> None:
     wsgi = spine_app(create_app(), options()).runtime.wsgi
     content = b"y" * (LIMIT - 500)
     body = multipart(files=[("big", "big.bin", "application/octet-stream", content)])
@@ -86,13 +88,13 @@ def test_an_upload_just_under_the_limit_is_accepted(spine_app):
     assert consumed == len(body)
 
 
-def test_a_malformed_multipart_body_is_a_400(client):
+def test_a_malformed_multipart_body_is_a_400(client: TestClient) -> None:
     result = client.simulate_post("/files", body=b"--not-the-boundary\r\n\r\n", headers=MULTIPART)
     assert result.status_code == 400
     assert "message" in result.json
 
 
-def test_a_request_without_a_form_body_is_a_400(client):
+def test_a_request_without_a_form_body_is_a_400(client: TestClient) -> None:
     result = client.simulate_post("/files", json=[1, 2])
     assert result.status_code == 400
     assert result.json["message"].startswith("expected a form body")
@@ -106,7 +108,7 @@ def keep(files: list[UploadedFile]) -> int:
     return sum(f.size for f in files)
 
 
-def test_big_files_are_spooled_to_disk_and_closed_after_the_request(spine_app):
+def test_big_files_are_spooled_to_disk_and_closed_after_the_request(spine_app: SpineAppFactory) -> None:
     """A 3 MiB file is not held in memory, reads back intact, and is closed once answered."""
     app = Spine()
     app.route("POST", "/keep", keep)
@@ -120,7 +122,7 @@ def test_big_files_are_spooled_to_disk_and_closed_after_the_request(spine_app):
     assert upload.stream.closed
 
 
-def test_secure_filename_strips_path_tricks():
+def test_secure_filename_strips_path_tricks() -> None:
     upload = UploadedFile("f", "../../etc/passwd", "text/plain", 0, None)  # type: ignore[arg-type]
     assert "/" not in upload.secure_filename
     assert upload.secure_filename.endswith("passwd")
