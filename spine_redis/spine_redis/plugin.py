@@ -1,0 +1,72 @@
+"""The ``redis`` broker plugin: Spine's hooks over Redis Streams (redis-py)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+
+import redis
+
+from spine_core import hookimpl
+from spine_core.messages import Health, OutgoingMessage, Subscription
+from spine_core.options import BrokerConfig, WriteOptions
+
+from .config import RedisSettings
+from .consumer import Consumer
+from .publisher import Publisher
+
+START_TIMEOUT = 5.0
+"""Seconds ``subscribe`` waits for the consumer groups before going on in the background."""
+PROBE_TIMEOUT = 0.5
+"""Seconds a health check or a metrics scrape waits for Redis."""
+
+
+class RedisPlugin:
+    """One service process's clients: a publisher (shared with nobody else) and one consumer
+    group member per ``spine_subscribe`` call."""
+
+    def __init__(self, config: BrokerConfig) -> None:
+        self.config = config
+        self.settings = RedisSettings.from_settings(config.settings)
+        self.publisher = Publisher(self.settings, (config.write or WriteOptions()).publish_timeout)
+        self.consumers: list[Consumer] = []
+        self._probe = self.settings.client(PROBE_TIMEOUT, retries=0)
+
+    @hookimpl
+    def spine_publish(self, messages: Sequence[OutgoingMessage], timeout: float) -> None:
+        self.publisher.publish(messages, timeout)
+
+    @hookimpl
+    def spine_subscribe(self, group_id: str, subscriptions: Sequence[Subscription]) -> None:
+        consumer = Consumer(self.settings, group_id, subscriptions)
+        self.consumers.append(consumer)
+        consumer.start(START_TIMEOUT)
+
+    @hookimpl
+    def spine_broker_health(self) -> Health:
+        try:
+            self._probe.ping()
+        except redis.RedisError as e:
+            return Health(False, f"Redis unreachable at {self.settings.url}: {e}")
+        stopped = [f"group {c.name} not consuming ({c.last_error})" for c in self.consumers if not c.consuming]
+        if stopped:
+            return Health(False, "; ".join(stopped))
+        return Health(True, f"Redis {self.settings.url}")
+
+    @hookimpl
+    def spine_consumer_lag(self) -> Mapping[tuple[str, int], int] | None:
+        """Entries not yet delivered to the group plus entries pending, by ``(topic, 0)``."""
+        if not self.consumers:
+            return None
+        try:
+            return {k: v for c in self.consumers for k, v in c.lag(self._probe).items()}
+        except redis.RedisError:
+            return None
+
+    @hookimpl
+    def spine_broker_close(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        for consumer in self.consumers:
+            consumer.close(max(0.0, deadline - time.monotonic()))
+        self.publisher.close()
+        self._probe.close()
