@@ -33,11 +33,17 @@ class WriteOptions:
 
 @define(kw_only=True)
 class ReadOptions:
-    """This app consumes as one member of ``group_id``."""
+    """This app consumes as one member of ``group_id``.
+
+    A message handed back (``Nack``: the consumer stopped during its retries, or its
+    dead letter was not confirmed) is delivered again after ``redelivery_delay``
+    seconds, on every broker.
+    """
 
     group_id: str
     retry: RetryOptions = Factory(RetryOptions)
     dead_letter_suffix: str = ".dlq"
+    redelivery_delay: float = 1.0
 
 
 @define(kw_only=True)

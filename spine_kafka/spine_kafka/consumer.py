@@ -13,7 +13,7 @@ close. Closing stops fetching, finishes the messages in flight and those queued
 before a message already started (so that what finished can be committed),
 within the deadline; the rest is redelivered to the next member. A message the
 core gives back (Nack) pauses its partition, which is fetched again from its
-first unsettled offset after ``NACK_DELAY``.
+first unsettled offset after ``ReadOptions.redelivery_delay``.
 
 Only the poll thread calls the librdkafka consumer: confluent-kafka serializes
 calls on a consumer, so a call from another thread would wait for a ``consume``.
@@ -30,8 +30,9 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from spine_core.errors import BootError, PublishError
-from spine_core.messages import Ack, DeadLetter, IncomingMessage, Nack, Subscription
+from spine_core.broker import (
+    BootError, IncomingMessage, Lanes, OffsetTracker, OutgoingMessage, Outcome, Subscription,
+)
 
 from .producer import KafkaProducer
 from .topics import TopicError, Topics
@@ -39,8 +40,6 @@ from .topics import TopicError, Topics
 log = logging.getLogger("spine.kafka")
 
 POLL_TIMEOUT = 0.1
-NACK_DELAY = 1.0
-"""A message the core gave back (Nack) is fetched again after this pause, not in a hot loop."""
 COMMIT_INTERVAL = 0.1
 FETCH_BATCH = 500
 """At most this many messages are taken from librdkafka at once."""
@@ -51,12 +50,8 @@ Partition = tuple[str, int]
 Lane = tuple[str, int, "bytes | None"]
 
 
-Work = tuple["PartitionState", Message, int]
+Work = tuple["OffsetTracker", Message, int]
 """A fetched message waiting for (or in) a worker: its partition's state, the message, its offset."""
-
-BATCH = 32
-"""At most this many messages (of different lanes) a worker takes at once: one lock round
-trip per batch instead of per message, which is what bounded throughput before."""
 
 
 def incoming(message: Message, partition: int, offset: int) -> IncomingMessage:
@@ -75,40 +70,6 @@ def incoming(message: Message, partition: int, offset: int) -> IncomingMessage:
     )
 
 
-class PartitionState:
-    """Offsets of one assigned partition handed out to workers, and what may be committed."""
-
-    def __init__(self) -> None:
-        self.live = True
-        self.in_flight = 0
-        self.started = -1
-        self._open: deque[int] = deque()
-        self._finished: set[int] = set()
-        self.committable: int | None = None
-        self.committed: int | None = None
-
-    def add(self, offset: int) -> None:
-        self._open.append(offset)
-
-    def finish(self, offset: int) -> None:
-        """Mark ``offset`` settled; advance ``committable`` over the settled prefix."""
-        self._finished.add(offset)
-        while self._open and self._open[0] in self._finished:
-            self._finished.discard(done := self._open.popleft())
-            self.committable = done + 1
-
-    def first_open(self, default: int) -> int:
-        """The first offset handed out and not settled yet."""
-        return self._open[0] if self._open else default
-
-    def to_commit(self, again: bool = False) -> int | None:
-        """The offset to commit: new progress, or (``again``) all progress, e.g. when a
-        commit that may have failed must be repeated before a handover."""
-        if self.committable is not None and (again or self.committable != self.committed):
-            return self.committable
-        return None
-
-
 class KafkaConsumer:
     """One member of a consumer group: a poll thread and a pool of workers."""
 
@@ -123,30 +84,25 @@ class KafkaConsumer:
         max_pending: int,
         settle_timeout: float,
         revoke_timeout: float,
+        redelivery_delay: float,
     ) -> None:
         self._config = config
         self._group = config["group.id"]
         self._subscriptions = {s.topic: s for s in subscriptions}
         self._producer = producer
         self._topics = topics
-        self._workers_count = workers
-        self._max_pending = max_pending
+        self._redelivery_delay = redelivery_delay
         self._settle_timeout = settle_timeout
         self._revoke_timeout = revoke_timeout
         self._consumer: Any = None
-        self._lock = threading.Lock()
-        self._work_ready = threading.Condition(self._lock)
-        """Workers wait on it for lanes to work on."""
-        self._changed = threading.Condition(self._lock)
-        """The poll thread waits on it for room in the queue or for messages in flight to finish."""
-        # Guarded by _lock: work queues, partition states, nacks.
-        self._lanes: dict[Lane, deque[Work]] = {}
-        self._ready: deque[Lane] = deque()
-        self._states: dict[Partition, PartitionState] = {}
-        self._nacks: list[tuple[PartitionState, Partition, int]] = []
-        self._queued = 0
-        self._in_flight = 0
-        self._stopping = False
+        self._lanes: Lanes[Work] = Lanes(
+            self, {t: s.deliver for t, s in self._subscriptions.items()},
+            workers=workers, max_pending=max_pending, name=f"kafka-{self._group}",
+        )
+        self._lock = self._lanes.lock
+        """The engine's lock also guards the partition states and the nacks."""
+        self._states: dict[Partition, OffsetTracker] = {}
+        self._nacks: list[tuple[OffsetTracker, Partition, int]] = []
         # Poll thread only.
         self._held: dict[Partition, tuple[int, float]] = {}
         self._paused: set[Partition] = set()
@@ -168,8 +124,7 @@ class KafkaConsumer:
             raise BootError(f"kafka consumer configuration refused: {e.args[0].str()}") from None
         self._poller = threading.Thread(target=self._poll_loop, name=f"spine-kafka-poll-{self._group}", daemon=True)
         self._poller.start()
-        for i in range(self._workers_count):
-            threading.Thread(target=self._work, name=f"spine-kafka-worker-{self._group}-{i}", daemon=True).start()
+        self._lanes.start()
 
     def stop(self, deadline: float) -> None:
         """Stop fetching; in-flight messages may finish until ``deadline`` (monotonic)."""
@@ -256,13 +211,10 @@ class KafkaConsumer:
         self._lag = lags
 
     def _room(self) -> int:
-        """How many messages to take now: waits (up to POLL_TIMEOUT) while more than half of
-        ``max.pending`` messages are queued for the workers, so that it fetches in batches.
-        Pausing instead would make librdkafka drop and fetch again what it prefetched."""
-        low = self._max_pending // 2
-        with self._lock:
-            self._changed.wait_for(lambda: self._queued <= low, POLL_TIMEOUT)
-            return max(0, min(FETCH_BATCH, self._max_pending - self._queued))
+        """How many messages to take now: waits (up to POLL_TIMEOUT) while the engine holds more
+        than half of ``max.pending``, so that it fetches in batches. Pausing instead would make
+        librdkafka drop and fetch again what it prefetched."""
+        return min(FETCH_BATCH, self._lanes.room(POLL_TIMEOUT))
 
     def _fetch(self, consumer: Any, room: int) -> list[Message]:
         """Up to ``room`` messages: wait (up to POLL_TIMEOUT) for the first one only, then take
@@ -276,7 +228,8 @@ class KafkaConsumer:
         return [first, *consumer.consume(num_messages=room - 1, timeout=0)] if room > 1 else [first]
 
     def _receive(self, messages: list[Message]) -> None:
-        """Queue fetched messages on their lanes and wake as many workers as there is work for."""
+        """Hand fetched messages to the engine, each on the lane of its partition and key."""
+        work: list[tuple[Lane, Work]] = []
         with self._lock:
             for message in messages:
                 error = message.error()
@@ -289,14 +242,8 @@ class KafkaConsumer:
                 if state is None or not state.live:
                     continue  # fetched just before a revoke or a rewind: it will be fetched again
                 state.add(offset)
-                lane = (topic, partition, message.key())
-                queue = self._lanes.get(lane)
-                if queue is None:
-                    queue = self._lanes[lane] = deque()
-                    self._ready.append(lane)
-                queue.append((state, message, offset))
-                self._queued += 1
-            self._work_ready.notify(_batches(len(self._ready)))
+                work.append(((topic, partition, message.key()), (state, message, offset)))
+            self._lanes.submit_locked(work)
 
     def _log_error(self, error: KafkaError) -> None:
         if error.code() != KafkaError._PARTITION_EOF:
@@ -325,7 +272,7 @@ class KafkaConsumer:
             self._consumer.seek(TopicPartition(tp[0], tp[1], offset))
         except KafkaException as e:
             log.warning("kafka seek of %s[%d] to %d failed, retrying: %s", tp[0], tp[1], offset, e.args[0].str())
-            self._held[tp] = (offset, time.monotonic() + NACK_DELAY)
+            self._held[tp] = (offset, time.monotonic() + self._redelivery_delay)
             return
         with self._lock:
             state = self._states.get(tp)
@@ -348,7 +295,7 @@ class KafkaConsumer:
                 if self._states.get(tp) is not state or tp in rewinds:
                     continue  # revoked or already rewound
                 rewinds[tp] = state.first_open(default=offset)
-                fresh = self._states[tp] = PartitionState()
+                fresh = self._states[tp] = OffsetTracker()
                 fresh.live = False
                 fresh.committed = state.committed
                 if (settled := state.to_commit()) is not None:
@@ -356,8 +303,8 @@ class KafkaConsumer:
         self._commit_states(commits)
         for tp, offset in rewinds.items():
             log.info("kafka %s[%d]: a message was given back; fetching again from offset %d in %.1fs",
-                     tp[0], tp[1], offset, NACK_DELAY)
-            self._held[tp] = (offset, time.monotonic() + NACK_DELAY)
+                     tp[0], tp[1], offset, self._redelivery_delay)
+            self._held[tp] = (offset, time.monotonic() + self._redelivery_delay)
 
     def _commit(self, asynchronous: bool) -> None:
         """Commit progress: asynchronously while consuming, synchronously (all of it) at a handover."""
@@ -387,7 +334,7 @@ class KafkaConsumer:
     def _on_assign(self, consumer: Any, partitions: list[TopicPartition]) -> None:
         with self._lock:
             for tp in partitions:
-                self._states[(tp.topic, tp.partition)] = PartitionState()
+                self._states[(tp.topic, tp.partition)] = OffsetTracker()
         self._assigned = True
         log.info("kafka group %s: assigned %s", self._group, _names(partitions))
 
@@ -402,7 +349,7 @@ class KafkaConsumer:
             states = [s for tp in revoked if (s := self._states.get(tp)) is not None]
             for state in states:
                 state.live = False
-            self._changed.wait_for(
+            self._lanes.changed.wait_for(
                 lambda: all(s.in_flight == 0 for s in states), max(0.0, deadline - time.monotonic())
             )
         self._commit(asynchronous=False)
@@ -438,12 +385,11 @@ class KafkaConsumer:
 
     def _shut_down(self) -> None:
         deadline = self._close_deadline or time.monotonic()
+        self._lanes.stop()
+        if not self._lanes.drain(deadline):
+            log.warning("kafka group %s: %d message(s) still in flight at shutdown; they will be redelivered",
+                        self._group, self._lanes.in_flight)
         with self._lock:
-            self._stopping = True
-            self._work_ready.notify_all()
-            if not self._changed.wait_for(self._drained, max(0.0, deadline - time.monotonic())):
-                log.warning("kafka group %s: %d message(s) still in flight at shutdown; they will be redelivered",
-                            self._group, self._in_flight)
             for state in self._states.values():
                 if state.in_flight:
                     state.live = False
@@ -453,6 +399,7 @@ class KafkaConsumer:
             self._consumer.close()
         except KafkaException as e:
             log.warning("kafka consumer of group %s closed with an error: %s", self._group, e.args[0].str())
+        self._lanes.join(0.1)
 
     def _leave_group(self, deadline: float) -> None:
         """Unsubscribe and serve the revocation here, so that ``close()`` has no rebalance
@@ -466,123 +413,37 @@ class KafkaConsumer:
         except KafkaException as e:
             log.warning("kafka group %s: leaving the group failed: %s", self._group, e.args[0].str())
 
-    # -- workers -------------------------------------------------------------------
+    # -- the engine's port (called by its workers, under its lock where it says so) -----
 
-    def _work(self) -> None:
-        while batch := self._take_batch():
-            settled = [self._settle(lane, work) for lane, work in batch]
-            self._finish(batch, settled)
+    def message(self, item: Work) -> IncomingMessage:
+        state, message, offset = item
+        return incoming(message, message.partition() or 0, offset)
 
-    def _take_batch(self) -> list[tuple[Lane, Work]]:
-        """Up to BATCH messages of different lanes, now in flight; empty once stopped and drained."""
-        with self._lock:
-            while True:
-                lanes = self._take()
-                if not lanes:
-                    if self._stopping and not self._in_flight:
-                        return []
-                    self._work_ready.wait()
-                    continue
-                batch = []
-                for lane in lanes:
-                    work = self._lanes[lane].popleft()
-                    self._queued -= 1
-                    state, _, offset = work
-                    if not state.live:
-                        self._next_of(lane)
-                        continue
-                    state.in_flight += 1
-                    state.started = max(state.started, offset)
-                    self._in_flight += 1
-                    batch.append((lane, work))
-                if batch:
-                    return batch
-                self._changed.notify()
-
-    def _settle(self, lane: Lane, work: Work) -> bool | None:
-        """Handle one message: True when settled, False when it must be fetched again,
-        None when its partition was revoked or rewound meanwhile (it will be fetched again)."""
-        state, message, offset = work
+    def take(self, item: Work) -> bool:
+        state, _, offset = item
         if not state.live:
-            return None
-        try:
-            return self._handle(message, lane[1], offset)
-        except Exception:  # a bug in the plugin: keep the message, fetch it again later
-            log.exception("kafka settling %s[%d]@%d failed", lane[0], lane[1], offset)
             return False
+        state.in_flight += 1
+        state.started = max(state.started, offset)
+        return True
 
-    def _finish(self, batch: list[tuple[Lane, Work]], settled: list[bool | None]) -> None:
-        """Record the outcomes of a batch (under one lock) and requeue its lanes."""
-        with self._lock:
-            handed_over = False  # a partition being revoked or rewound has nothing in flight any more
-            for (lane, (state, _, offset)), outcome in zip(batch, settled):
-                state.in_flight -= 1
-                self._in_flight -= 1
-                handed_over = handed_over or (not state.live and not state.in_flight)
-                if outcome:
-                    state.finish(offset)
-                elif outcome is False:  # nothing more of this partition until it is rewound
-                    state.live = False
-                    self._nacks.append((state, (lane[0], lane[1]), offset))
-                self._next_of(lane)
-            self._work_ready.notify(max(0, _batches(len(self._ready)) - 1))  # this worker takes one itself
-            if handed_over or self._stopping or self._queued <= self._max_pending // 2:
-                self._changed.notify()  # the poll thread waits for one of these; a wake costs tens of µs
-            if self._stopping and not self._in_flight:
-                self._work_ready.notify_all()
+    def settled(self, item: Work, outcome: Outcome) -> bool:
+        state, message, offset = item
+        state.in_flight -= 1
+        handed_over = not state.live and not state.in_flight  # a revoke or rewind waits for this
+        if outcome is Outcome.DONE:
+            state.finish(offset)
+        else:  # nothing more of this partition until it is rewound
+            state.live = False
+            self._nacks.append((state, (message.topic() or "", message.partition() or 0), offset))
+        return handed_over
 
-    def _take(self) -> list[Lane]:
-        """The next lanes to work on (under the lock): a fair share of the ready ones, at most
-        BATCH. While stopping, only a lane whose next message lies before one already
-        started: finishing it lets the finished messages after it be committed instead of
-        handled again by the next member."""
-        if not self._stopping:
-            count = min(len(self._ready), max(1, min(BATCH, len(self._ready) // self._workers_count)))
-            return [self._ready.popleft() for _ in range(count)]
-        lane = self._gap()
-        if lane is None:
-            return []
-        self._ready.remove(lane)
-        return [lane]
+    def worth_finishing(self, item: Work) -> bool:
+        state, _, offset = item
+        return state.live and offset < state.started
 
-    def _gap(self) -> Lane | None:
-        for lane in self._ready:
-            state, _, offset = self._lanes[lane][0]
-            if state.live and offset < state.started:
-                return lane
-        return None
-
-    def _drained(self) -> bool:
-        return not self._in_flight and self._gap() is None
-
-    def _next_of(self, lane: Lane) -> None:
-        """Requeue ``lane`` if more of its messages wait, else forget it (under the lock)."""
-        if self._lanes[lane]:
-            self._ready.append(lane)
-        else:
-            del self._lanes[lane]
-
-    def _handle(self, message: Message, partition: int, offset: int) -> bool:
-        """Deliver a message to the core and settle it; False when it must be fetched again."""
-        topic = message.topic() or ""
-        settlement = self._subscriptions[topic].deliver(incoming(message, partition, offset))
-        if isinstance(settlement, Ack):
-            return True
-        if isinstance(settlement, DeadLetter):
-            try:
-                self._producer.dead_letter(message, settlement.topic, settlement.reason, self._settle_timeout)
-            except PublishError as e:
-                log.error("dead-lettering %s[%d]@%d to %s failed, will retry: %s",
-                          topic, partition, offset, settlement.topic, e)
-                return False
-            return True
-        assert isinstance(settlement, Nack)
-        return False
-
-
-def _batches(lanes: int) -> int:
-    """How many workers ``lanes`` ready lanes keep busy: waking more only costs wake-ups."""
-    return -(-lanes // BATCH)
+    def dead_letter(self, letter: OutgoingMessage) -> None:
+        self._producer.send([letter], self._settle_timeout)
 
 
 def _names(partitions: list[TopicPartition]) -> str:

@@ -86,6 +86,7 @@ class KafkaPlugin:
             s.consumer_config(group_id), subscriptions, self._producer, self._topics,
             workers=s.workers, max_pending=s.max_pending,
             settle_timeout=self._publish_timeout, revoke_timeout=self.config.shutdown_timeout,
+            redelivery_delay=self.config.read.redelivery_delay if self.config.read else 1.0,
         )
         consumer.start()
         self._consumers.append(consumer)

@@ -2,9 +2,15 @@
 
 It follows Kafka's rules where the two can agree: a topic has ``partitions``
 partitions, a key always lands on the same one, each partition of a topic is
-owned by one member of a group at a time and is handed over in order, and a
-group commits an offset only once its message is settled. A message whose
-member stops before settling it goes to the next owner of its partition.
+owned by one member of a group at a time and is handed over once the previous
+owner's messages in flight finished, and a group commits an offset only once
+every message before it is settled. Delivery runs on the core's engine
+(:class:`spine_core.broker.Lanes`): per-key order, a pool of workers per member.
+
+Retention: each partition keeps its newest ``retention`` messages (for tests to
+inspect with :meth:`MemoryBroker.messages`) and, beyond those, only what a
+group consuming the topic has not settled yet; memory stays bounded under a
+steady stream. A group that joins later starts from the oldest message kept.
 """
 
 from __future__ import annotations
@@ -14,19 +20,24 @@ import logging
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Sequence
+from collections import deque
+from collections.abc import Hashable, Iterable, Sequence
 
 from attrs import define, field, frozen
 
-from spine_core.errors import PublishError
-from spine_core.messages import (
-    NACK, Ack, DeadLetter, IncomingMessage, Nack, OutgoingMessage, Settlement, Subscription,
+from spine_core.broker import (
+    Lanes, OffsetTracker, OutgoingMessage, Outcome, IncomingMessage, PublishError, Subscription,
 )
 
 DEFAULT_PARTITIONS = 4
-NACK_PAUSE = 0.1
+DEFAULT_WORKERS = 4
+DEFAULT_RETENTION = 1000
+REDELIVERY_DELAY = 1.0
+MAX_PENDING = 1000
 
 log = logging.getLogger("spine.memory")
+
+Partition = tuple[str, int]
 
 
 @frozen
@@ -45,15 +56,49 @@ class StoredMessage:
         return IncomingMessage(self.topic, self.value, self.key, self.headers, position)
 
 
+@define
+class _Log:
+    """One partition: the messages kept, from offset ``base`` on."""
+
+    base: int = 0
+    kept: deque[StoredMessage] = field(factory=deque)
+
+    @property
+    def end(self) -> int:
+        return self.base + len(self.kept)
+
+    def at(self, offset: int) -> StoredMessage:
+        return self.kept[offset - self.base]
+
+    def release(self, before: int) -> None:
+        while self.kept and self.base < before:
+            self.kept.popleft()
+            self.base += 1
+
+
+class _Cursor(OffsetTracker):
+    """A partition's offsets in flight, and the next offset to fetch."""
+
+    def __init__(self, next: int) -> None:
+        super().__init__()
+        self.next = next
+
+
+Work = tuple[_Cursor, StoredMessage]
+
+
 @define(eq=False)
 class Member:
-    """One consumer of a group: a thread that delivers from the partitions it owns."""
+    """One consumer of a group: a fetch thread feeding the engine from the partitions it owns."""
 
     group: str
     subscriptions: dict[str, Subscription]
+    lanes: Lanes[Work] | None = None
     thread: threading.Thread | None = None
-    busy: tuple[str, int] | None = None
-    turn: int = 0
+    trackers: dict[Partition, _Cursor] = field(factory=dict)
+    held: dict[Partition, float] = field(factory=dict)
+    """Partitions given back (Nack) and when to fetch them again."""
+    redelivery_delay: float = REDELIVERY_DELAY
     stopping: bool = False
     closed: bool = False
 
@@ -61,9 +106,10 @@ class Member:
 @define
 class _Group:
     members: list[Member] = field(factory=list)
-    committed: dict[tuple[str, int], int] = field(factory=dict)
-    owner: dict[tuple[str, int], Member] = field(factory=dict)
-    in_flight: set[tuple[str, int]] = field(factory=set)
+    committed: dict[Partition, int] = field(factory=dict)
+    owner: dict[Partition, Member] = field(factory=dict)
+    previous: dict[Partition, OffsetTracker] = field(factory=dict)
+    """The tracker of a partition's previous owner, until its messages in flight finished."""
 
 
 class MemoryBroker:
@@ -71,11 +117,13 @@ class MemoryBroker:
 
     _shared: MemoryBroker | None = None
 
-    def __init__(self, partitions: int = DEFAULT_PARTITIONS) -> None:
+    def __init__(self, partitions: int = DEFAULT_PARTITIONS, retention: int = DEFAULT_RETENTION) -> None:
         self.partitions = partitions
-        self._logs: dict[str, list[list[StoredMessage]]] = {}
+        self.retention = retention
+        self._logs: dict[str, list[_Log]] = {}
         self._groups: dict[str, _Group] = {}
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
         self._round_robin = itertools.count()
         self._available = True
 
@@ -111,29 +159,48 @@ class MemoryBroker:
             self._cond.notify_all()
 
     def _append(self, topic: str, key: str | None, value: bytes, headers: dict[str, str]) -> None:
-        partitions = self._topic(topic)
         index = (zlib.crc32(key.encode()) if key is not None else next(self._round_robin)) % self.partitions
-        log = partitions[index]
-        log.append(StoredMessage(topic, index, len(log), key, value, headers))
+        log_ = self._topic(topic)[index]
+        log_.kept.append(StoredMessage(topic, index, log_.end, key, value, headers))
+        if len(log_.kept) > self.retention:
+            self._release((topic, index))
 
-    def _topic(self, topic: str) -> list[list[StoredMessage]]:
+    def _topic(self, topic: str) -> list[_Log]:
         logs = self._logs.get(topic)
         if logs is None:
-            logs = self._logs[topic] = [[] for _ in range(self.partitions)]
-            for name, group in self._groups.items():
+            logs = self._logs[topic] = [_Log() for _ in range(self.partitions)]
+            for group in self._groups.values():
                 self._rebalance(group)
         return logs
 
+    def _release(self, tp: Partition) -> None:
+        """Drop the messages of ``tp`` beyond the newest ``retention`` that every group
+        consuming its topic has committed."""
+        topic, partition = tp
+        log_ = self._logs[topic][partition]
+        limit = log_.end - self.retention
+        for group in self._groups.values():
+            if any(topic in m.subscriptions for m in group.members):
+                limit = min(limit, group.committed.get(tp, 0))
+        log_.release(limit)
+
     def messages(self, topic: str) -> list[StoredMessage]:
-        """Every message of ``topic`` (e.g. ``order.created.dlq``), partition by partition."""
+        """Every message of ``topic`` still kept (e.g. ``order.created.dlq``), partition by partition."""
         with self._cond:
-            return [m for log in self._logs.get(topic, []) for m in log]
+            return [m for log_ in self._logs.get(topic, []) for m in log_.kept]
 
     # -- consuming ------------------------------------------------------------
 
-    def join(self, group_id: str, subscriptions: Iterable[Subscription]) -> Member:
-        """Add a member to ``group_id`` and start its delivery thread."""
-        member = Member(group_id, {s.topic: s for s in subscriptions})
+    def join(
+        self, group_id: str, subscriptions: Iterable[Subscription], *,
+        workers: int = DEFAULT_WORKERS, redelivery_delay: float = REDELIVERY_DELAY,
+    ) -> Member:
+        """Add a member to ``group_id`` and start its fetch thread and workers."""
+        member = Member(group_id, {s.topic: s for s in subscriptions}, redelivery_delay=redelivery_delay)
+        member.lanes = Lanes(
+            _Port(self, member), {t: s.deliver for t, s in member.subscriptions.items()},
+            workers=workers, max_pending=MAX_PENDING, name=f"memory-{group_id}", lock=self._lock,
+        )
         with self._cond:
             for topic in member.subscriptions:
                 self._topic(topic)
@@ -141,89 +208,115 @@ class MemoryBroker:
             group.members.append(member)
             self._rebalance(group)
             self._cond.notify_all()
+        member.lanes.start()
         member.thread = threading.Thread(
-            target=self._deliver_loop, args=(member,), name=f"spine-memory-{group_id}", daemon=True
+            target=self._fetch_loop, args=(member,), name=f"spine-memory-{group_id}", daemon=True
         )
         member.thread.start()
         return member
 
     def leave(self, member: Member, timeout: float) -> None:
-        """Stop ``member``: wait up to ``timeout`` for its message in flight, then hand its
+        """Stop ``member``: wait up to ``timeout`` for its messages in flight, then hand its
         partitions over; a message it has not settled by then is redelivered to the next owner."""
+        assert member.lanes is not None
+        lanes = member.lanes
+        lanes.stop()
+        lanes.drain(time.monotonic() + timeout)
         with self._cond:
-            member.stopping = True
-            self._cond.notify_all()
-            self._cond.wait_for(lambda: member.busy is None, timeout)
-            member.closed = True
+            member.stopping = member.closed = True
             group = self._groups[member.group]
-            if member.busy is not None:
-                group.in_flight.discard(member.busy)
             group.members.remove(member)
             self._rebalance(group)
             self._cond.notify_all()
+        lanes.join(0.0)
 
     def _rebalance(self, group: _Group) -> None:
-        """Give each subscribed partition to one member, round-robin over the members of its topic."""
-        group.owner.clear()
+        """Give each subscribed partition to one member, round-robin over the members of its topic;
+        a partition that moves is fetched by its new owner once the old one's messages finished."""
+        owners: dict[Partition, Member] = {}
         for topic, logs in self._logs.items():
             members = [m for m in group.members if topic in m.subscriptions]
             for p in range(len(logs)) if members else ():
-                group.owner[(topic, p)] = members[p % len(members)]
+                owners[(topic, p)] = members[p % len(members)]
+        for tp, old in group.owner.items():
+            if owners.get(tp) is not old:
+                tracker = old.trackers.pop(tp, None)
+                old.held.pop(tp, None)
+                if tracker is not None:
+                    tracker.live = False
+                    if tracker.in_flight and not old.closed:
+                        group.previous[tp] = tracker
+        group.owner = owners
 
-    def _next(self, member: Member) -> tuple[Subscription, StoredMessage] | None:
+    def _fetch_loop(self, member: Member) -> None:
+        lanes = member.lanes
+        assert lanes is not None
+        with self._cond:
+            while not member.stopping:
+                work = self._fetch(member, MAX_PENDING - lanes.queued)
+                if work:
+                    lanes.submit_locked(work)
+                    continue
+                now = time.monotonic()
+                timeout = min(member.held.values(), default=now + 1.0) - now
+                self._cond.wait(max(0.0, timeout))
+
+    def _fetch(self, member: Member, room: int) -> list[tuple[Hashable, Work]]:
+        """Up to ``room`` messages of the partitions ``member`` owns, in offset order (under the lock)."""
         group = self._groups[member.group]
-        owned = [tp for tp, owner in group.owner.items() if owner is member]
-        for i in range(len(owned)):  # round-robin from the partition after the last served
-            tp = owned[(member.turn + i) % len(owned)]
-            log = self._logs[tp[0]][tp[1]]
-            offset = group.committed.get(tp, 0)
-            if tp not in group.in_flight and offset < len(log):
-                member.turn += i + 1
-                return member.subscriptions[tp[0]], log[offset]
-        return None
+        now = time.monotonic()
+        work: list[tuple[Hashable, Work]] = []
+        for tp, owner in group.owner.items():
+            if owner is not member or room <= 0:
+                continue
+            if tp in member.held:
+                if member.held[tp] > now:
+                    continue
+                del member.held[tp]
+            previous = group.previous.get(tp)
+            if previous is not None:
+                if previous.in_flight:
+                    continue
+                del group.previous[tp]
+            tracker = member.trackers.get(tp)
+            if tracker is None:
+                tracker = member.trackers[tp] = _Cursor(group.committed.get(tp, 0))
+            log_ = self._logs[tp[0]][tp[1]]
+            tracker.next = max(tracker.next, log_.base)
+            while tracker.next < log_.end and room > 0:
+                stored = log_.at(tracker.next)
+                tracker.add(tracker.next)
+                tracker.next += 1
+                work.append(((stored.topic, stored.partition, stored.key), (tracker, stored)))
+                room -= 1
+        return work
 
-    def _deliver_loop(self, member: Member) -> None:
-        group = self._groups[member.group]
-        while True:
-            with self._cond:
-                work = None
-                while not member.stopping and (work := self._next(member)) is None:
-                    self._cond.wait()
-                if work is None:
-                    return
-                subscription, stored = work
-                tp = (stored.topic, stored.partition)
-                group.in_flight.add(tp)
-                member.busy = tp
-            try:
-                settlement = subscription.deliver(stored.incoming())
-            except Exception:  # deliver broke its contract; keep the member alive, redeliver
-                log.exception("deliver raised on %s partition %d offset %d", *tp, stored.offset)
-                settlement = NACK
-            with self._cond:
-                if not member.closed:
-                    self._settle(group, stored, settlement)
-                    group.in_flight.discard(tp)
-                member.busy = None
-                self._cond.notify_all()
-                if isinstance(settlement, Nack) and not member.stopping:
-                    self._cond.wait(NACK_PAUSE)  # no hot loop on a message the core gave back
-
-    def _settle(self, group: _Group, stored: StoredMessage, settlement: Settlement) -> None:
+    def _settled(self, member: Member, tracker: _Cursor, stored: StoredMessage, outcome: Outcome) -> bool:
+        """A message's outcome (under the lock): commit what is settled, or rewind after a Nack."""
+        tracker.in_flight -= 1
         tp = (stored.topic, stored.partition)
-        if isinstance(settlement, DeadLetter):
-            self._append(settlement.topic, stored.key, stored.value, {**stored.headers, **settlement.reason})
-        if isinstance(settlement, (Ack, DeadLetter)):
-            group.committed[tp] = stored.offset + 1
-        # Nack: the offset stays; the message is delivered again.
+        group = self._groups[member.group]
+        if member.closed:
+            return True
+        if outcome is Outcome.DONE:
+            tracker.finish(stored.offset)
+            if tracker.committable is not None and tracker.committable > group.committed.get(tp, 0):
+                group.committed[tp] = tracker.committable
+        elif tracker.live and member.trackers.get(tp) is tracker:
+            tracker.live = False
+            del member.trackers[tp]
+            member.held[tp] = time.monotonic() + member.redelivery_delay  # then fetched again from what is committed
+            if tracker.in_flight:
+                group.previous[tp] = tracker
+        self._cond.notify_all()
+        return True
 
     # -- tests ----------------------------------------------------------------
 
     def drain(self, timeout: float = 5.0) -> None:
         """Wait until every message of every subscribed topic is settled by every group."""
-        deadline = time.monotonic() + timeout
         with self._cond:
-            if not self._cond.wait_for(lambda: not self._pending(), max(0.0, deadline - time.monotonic())):
+            if not self._cond.wait_for(lambda: not self._pending(), timeout):
                 raise TimeoutError(f"memory broker not drained after {timeout}s: {self._pending()}")
 
     def _pending(self) -> dict[str, int]:
@@ -231,9 +324,38 @@ class MemoryBroker:
         for name, group in self._groups.items():
             topics = {t for m in group.members for t in m.subscriptions}
             count = sum(
-                len(log) - group.committed.get((t, p), 0)
-                for t in topics for p, log in enumerate(self._logs.get(t, []))
+                log_.end - max(group.committed.get((t, p), 0), log_.base)
+                for t in topics for p, log_ in enumerate(self._logs.get(t, []))
             )
             if count:
                 pending[name] = count
         return pending
+
+
+class _Port:
+    """The engine's view of one member (see :class:`spine_core.broker.Port`)."""
+
+    def __init__(self, broker: MemoryBroker, member: Member) -> None:
+        self._broker = broker
+        self._member = member
+
+    def message(self, item: Work) -> IncomingMessage:
+        return item[1].incoming()
+
+    def take(self, item: Work) -> bool:
+        tracker, stored = item
+        if not tracker.live or self._member.closed:
+            return False
+        tracker.in_flight += 1
+        tracker.started = max(tracker.started, stored.offset)
+        return True
+
+    def settled(self, item: Work, outcome: Outcome) -> bool:
+        return self._broker._settled(self._member, item[0], item[1], outcome)
+
+    def worth_finishing(self, item: Work) -> bool:
+        tracker, stored = item
+        return tracker.live and stored.offset < tracker.started
+
+    def dead_letter(self, letter: OutgoingMessage) -> None:
+        self._broker.publish([letter], timeout=5.0)

@@ -5,11 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from spine_core import hookimpl
-from spine_core.messages import Health, OutgoingMessage, Subscription
-from spine_core.options import BrokerConfig
+from spine_core.broker import BrokerConfig, Health, OutgoingMessage, Subscription, hookimpl
 
-from .broker import Member, MemoryBroker
+from .broker import REDELIVERY_DELAY, Member, MemoryBroker
 
 
 class MemoryPlugin:
@@ -39,4 +37,6 @@ class MemoryPlugin:
 
     @hookimpl
     def spine_subscribe(self, group_id: str, subscriptions: Sequence[Subscription]) -> None:
-        self._members.append(self.broker.join(group_id, subscriptions))
+        read = self.config.read
+        delay = read.redelivery_delay if read is not None else REDELIVERY_DELAY
+        self._members.append(self.broker.join(group_id, subscriptions, redelivery_delay=delay))

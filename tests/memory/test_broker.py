@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -46,8 +48,8 @@ def broker() -> Iterator[MemoryBroker]:
     members: list[Member] = []
     join = b.join
 
-    def tracked_join(group_id: str, subscriptions: list[Subscription]) -> Member:
-        member = join(group_id, subscriptions)
+    def tracked_join(group_id: str, subscriptions: list[Subscription], **options: Any) -> Member:
+        member = join(group_id, subscriptions, **options)
         members.append(member)
         return member
 

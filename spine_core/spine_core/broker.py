@@ -1,0 +1,43 @@
+"""Everything a broker plugin needs, from one place.
+
+A plugin implements the ``spine_*`` hooks (:mod:`spine_core.hookspecs`) with
+``@hookimpl``, turns its client's messages into :class:`IncomingMessage` and
+hands them to the delivery engine (:class:`Lanes`), which delivers them in key
+order on a pool of workers and settles them through the plugin's :class:`Port`.
+The plugin keeps only what is its broker's own: the client, positions and
+commits (:class:`OffsetTracker` for Kafka-like offsets), topology and
+reconnection. The conformance suite (``BrokerConformance``, ``Features``; needs
+pytest, ``pip install spine-core[testing]``) checks the result.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .consumers.lanes import Lanes, Port
+from .consumers.offsets import OffsetTracker
+from .consumers.settle import Outcome, dead_letter_copy
+from .errors import BootError, PublishError
+from .hookspecs import hookimpl
+from .messages import (
+    ACK, NACK, Ack, DeadLetter, Deliver, Headers, Health, IncomingMessage, Nack, OutgoingMessage, Settlement,
+    Subscription,
+)
+from .options import BrokerConfig, ReadOptions, WriteOptions
+from .pipeline.dispatch import to_message
+
+__all__ = [
+    "ACK", "Ack", "BootError", "BrokerConfig", "BrokerConformance", "DeadLetter", "Deliver", "Features", "Headers",
+    "Health", "IncomingMessage", "Lanes", "NACK", "Nack", "OffsetTracker", "OutgoingMessage", "Outcome", "Port",
+    "PublishError", "ReadOptions", "Settlement", "Subscription", "WriteOptions", "dead_letter_copy", "hookimpl",
+    "to_message",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """The conformance suite, imported only when asked for (it needs pytest)."""
+    if name in ("BrokerConformance", "Features"):
+        from .testing import conformance
+
+        return getattr(conformance, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,229 @@
+"""The delivery engine: an ordered, keyed pool of worker threads shared by every broker.
+
+A broker plugin fetches messages and hands them in with :meth:`Lanes.submit`,
+each on a *lane* it names (Kafka: topic, partition and key). Messages of one
+lane are delivered one at a time, in the order submitted; different lanes run
+in parallel on ``workers`` threads, which take up to ``BATCH`` lanes at once
+(one lock round trip per batch). At most ``max_pending`` messages wait: the
+broker asks :meth:`Lanes.room` before fetching more.
+
+What a delivered message comes to is settled by :mod:`.settle` and reported
+to the broker's :class:`Port`, whose ``take`` and ``settled`` run under the
+engine's lock: a broker keeps its own positions (offsets, delivery tags)
+consistent with what is in flight by guarding them with :attr:`Lanes.lock`,
+and waits on :attr:`Lanes.changed` for messages in flight to finish (or it
+gives the engine its own lock).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Hashable, Iterable
+from typing import Generic, Protocol, TypeVar
+
+from ..messages import Deliver, IncomingMessage, OutgoingMessage
+from .settle import Outcome, settle
+
+log = logging.getLogger("spine.consumer")
+
+BATCH = 32
+"""At most this many lanes a worker takes at once."""
+
+Item = TypeVar("Item")
+ItemContra = TypeVar("ItemContra", contravariant=True)
+
+
+class Port(Protocol[ItemContra]):
+    """What the engine asks of a broker about the items it submitted."""
+
+    def message(self, item: ItemContra) -> IncomingMessage:
+        """The message of ``item`` as the core sees it (built on the worker thread)."""
+
+    def take(self, item: ItemContra) -> bool:
+        """Under the lock, when a worker takes ``item``: False if it is no longer this
+        member's to deliver (revoked, rewound, its channel closed); it is then dropped."""
+
+    def settled(self, item: ItemContra, outcome: Outcome) -> bool:
+        """Under the lock, once ``item`` was settled (``outcome`` is never SKIPPED for a taken
+        item). True wakes whoever waits on :attr:`Lanes.changed`."""
+
+    def worth_finishing(self, item: ItemContra) -> bool:
+        """Under the lock, while stopping: deliver ``item`` anyway (e.g. it lies before a
+        message already handled, so finishing it lets that one be committed)."""
+
+    def dead_letter(self, letter: OutgoingMessage) -> None:
+        """Publish a dead letter and return once it is confirmed; raise PublishError if not."""
+
+
+class Lanes(Generic[Item]):
+    """Per-lane ordered delivery on a pool of worker threads; see the module's docstring."""
+
+    def __init__(self, port: Port[Item], deliver: dict[str, Deliver], *, workers: int, max_pending: int,
+                 name: str, lock: threading.Lock | None = None) -> None:
+        self._port = port
+        self._deliver = deliver
+        self._workers = workers
+        self._max_pending = max_pending
+        self._name = name
+        self.lock = lock or threading.Lock()
+        self._work_ready = threading.Condition(self.lock)
+        self.changed = threading.Condition(self.lock)
+        """Notified when there is room for more messages, when messages in flight finish (if the
+        port asked for it) and while stopping."""
+        self._lanes: dict[Hashable, deque[Item]] = {}
+        self._ready: deque[Hashable] = deque()
+        self.queued = 0
+        self.in_flight = 0
+        self._stopping = False
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        """Start the worker threads."""
+        for i in range(self._workers):
+            thread = threading.Thread(target=self._work, name=f"spine-{self._name}-{i}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    # -- the broker's side ---------------------------------------------------------
+
+    def room(self, timeout: float) -> int:
+        """How many more messages may be submitted; waits up to ``timeout`` while more than
+        half of ``max_pending`` wait, so that the broker fetches in batches."""
+        low = self._max_pending // 2
+        with self.lock:
+            self.changed.wait_for(lambda: self.queued <= low, timeout)
+            return max(0, self._max_pending - self.queued)
+
+    def submit(self, items: Iterable[tuple[Hashable, Item]]) -> None:
+        """Queue ``(lane, item)`` pairs, in order, and wake as many workers as there is work for."""
+        with self.lock:
+            self.submit_locked(items)
+
+    def submit_locked(self, items: Iterable[tuple[Hashable, Item]]) -> None:
+        """:meth:`submit`, for a caller already holding :attr:`lock`."""
+        lanes, ready = self._lanes, self._ready
+        count = 0
+        for lane, item in items:
+            queue = lanes.get(lane)
+            if queue is None:
+                queue = lanes[lane] = deque()
+                ready.append(lane)
+            queue.append(item)
+            count += 1
+        self.queued += count
+        self._work_ready.notify(_batches(len(ready)))
+
+    def stop(self) -> None:
+        """Take no new work: only what is in flight, and what the port deems worth finishing."""
+        with self.lock:
+            self._stopping = True
+            self._work_ready.notify_all()
+            self.changed.notify_all()
+
+    def drain(self, deadline: float) -> bool:
+        """After :meth:`stop`, wait until nothing is in flight (or ``deadline``, monotonic);
+        False if messages were still in flight then. What is queued stays unsettled."""
+        with self.lock:
+            return self.changed.wait_for(self._drained, max(0.0, deadline - time.monotonic()))
+
+    def join(self, timeout: float) -> None:
+        """Wait for the worker threads to end (after :meth:`stop` and :meth:`drain`)."""
+        with self.lock:
+            self._stopping = True
+            self._lanes.clear()
+            self._ready.clear()
+            self.queued = 0
+            self._work_ready.notify_all()
+        for thread in self._threads:
+            thread.join(timeout)
+
+    # -- workers -------------------------------------------------------------------
+
+    def _work(self) -> None:
+        port, deliver = self._port, self._deliver
+        while batch := self._take_batch():
+            outcomes = []
+            for _, item in batch:
+                try:
+                    message = port.message(item)
+                    outcomes.append(settle(deliver[message.topic], message, port.dead_letter))
+                except Exception:  # a bug in a plugin: keep the message for redelivery
+                    log.exception("%s: delivering a message failed; it will be redelivered", self._name)
+                    outcomes.append(Outcome.RETRY)
+            self._finish(batch, outcomes)
+
+    def _take_batch(self) -> list[tuple[Hashable, Item]]:
+        """Up to BATCH items of different lanes, now in flight; empty once stopped and idle."""
+        port = self._port
+        with self.lock:
+            while True:
+                lanes = self._take()
+                if not lanes:
+                    if self._stopping and not self.in_flight:
+                        return []
+                    self._work_ready.wait()
+                    continue
+                batch = []
+                for lane in lanes:
+                    item = self._lanes[lane].popleft()
+                    self.queued -= 1
+                    if not port.take(item):
+                        self._next_of(lane)
+                        continue
+                    self.in_flight += 1
+                    batch.append((lane, item))
+                if batch:
+                    return batch
+                self.changed.notify()
+
+    def _finish(self, batch: list[tuple[Hashable, Item]], outcomes: list[Outcome]) -> None:
+        """Report a batch's outcomes to the port (under one lock) and requeue its lanes."""
+        port = self._port
+        with self.lock:
+            wake = False
+            for (lane, item), outcome in zip(batch, outcomes):
+                self.in_flight -= 1
+                wake = port.settled(item, outcome) or wake
+                self._next_of(lane)
+            self._work_ready.notify(max(0, _batches(len(self._ready)) - 1))  # this worker takes one itself
+            if wake or self._stopping or self.queued <= self._max_pending // 2:
+                self.changed.notify_all()  # the broker waits for one of these; a wake costs tens of µs
+            if self._stopping and not self.in_flight:
+                self._work_ready.notify_all()
+
+    def _take(self) -> list[Hashable]:
+        """The next lanes to work on (under the lock): a fair share of the ready ones, at most
+        BATCH; while stopping, only a lane whose next item the port deems worth finishing."""
+        ready = self._ready
+        if not self._stopping:
+            count = min(len(ready), max(1, min(BATCH, len(ready) // self._workers)))
+            return [ready.popleft() for _ in range(count)]
+        lane = self._worth_finishing()
+        if lane is None:
+            return []
+        ready.remove(lane)
+        return [lane]
+
+    def _worth_finishing(self) -> Hashable | None:
+        for lane in self._ready:
+            if self._port.worth_finishing(self._lanes[lane][0]):
+                return lane
+        return None
+
+    def _drained(self) -> bool:
+        return not self.in_flight and self._worth_finishing() is None
+
+    def _next_of(self, lane: Hashable) -> None:
+        """Requeue ``lane`` if more of its items wait, else forget it (under the lock)."""
+        if self._lanes.get(lane):
+            self._ready.append(lane)
+        else:
+            self._lanes.pop(lane, None)
+
+
+def _batches(lanes: int) -> int:
+    """How many workers ``lanes`` ready lanes keep busy: waking more only costs wake-ups."""
+    return -(-lanes // BATCH)

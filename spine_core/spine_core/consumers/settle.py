@@ -1,0 +1,59 @@
+"""Settlement: what a delivered message comes to, the same for every broker.
+
+``Ack`` settles it. ``DeadLetter`` settles it once a copy (key, value and
+headers kept, the reason added) is confirmed on the dead-letter topic; if that
+publish fails it is redelivered instead. ``Nack``, or a ``deliver`` that broke
+its promise never to raise, leaves it for redelivery after
+``ReadOptions.redelivery_delay``.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable
+
+from ..errors import PublishError
+from ..messages import Ack, DeadLetter, Deliver, IncomingMessage, OutgoingMessage
+
+log = logging.getLogger("spine.consumer")
+
+
+class Outcome(enum.Enum):
+    """What the broker does with a delivered message."""
+
+    DONE = "done"
+    """Acknowledged, or dead-lettered and confirmed: commit it."""
+    RETRY = "retry"
+    """Not settled: deliver it again later, never commit past it."""
+
+
+def dead_letter_copy(message: IncomingMessage, letter: DeadLetter) -> OutgoingMessage:
+    """The copy of ``message`` that goes to the dead-letter topic: key, value and headers
+    (event id included) kept, the reason added."""
+    return OutgoingMessage(letter.topic, message.value, message.key, {**message.headers, **letter.reason})
+
+
+def settle(deliver: Deliver, message: IncomingMessage, dead_letter: Callable[[OutgoingMessage], None]) -> Outcome:
+    """Deliver ``message`` and carry out its settlement; never raises."""
+    try:
+        settlement = deliver(message)
+    except Exception:
+        log.exception("deliver raised on %s %s; it will be redelivered", message.topic, where(message))
+        return Outcome.RETRY
+    if type(settlement) is Ack:
+        return Outcome.DONE
+    if isinstance(settlement, DeadLetter):
+        try:
+            dead_letter(dead_letter_copy(message, settlement))
+        except PublishError as e:
+            log.error("dead letter of %s %s to %s not confirmed (%s); it will be redelivered",
+                      message.topic, where(message), settlement.topic, e)
+            return Outcome.RETRY
+        return Outcome.DONE
+    return Outcome.RETRY
+
+
+def where(message: IncomingMessage) -> str:
+    """The message's position, for log lines: ``partition=0 offset=7``."""
+    return " ".join(f"{k}={v}" for k, v in message.position.items())
