@@ -10,7 +10,7 @@ from attrs import frozen
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from spine_core.errors import BootError
+from spine_core.broker import BootError
 
 DEFAULT_URL: Final = "redis://127.0.0.1:6379/0"
 

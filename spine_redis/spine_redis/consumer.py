@@ -1,13 +1,12 @@
 """Consuming: one member of a Redis consumer group over one stream per subscribed topic.
 
 The reader thread owns the topology (``XGROUP CREATE ... MKSTREAM``, again whenever the group
-vanished, e.g. after a Redis restart), reads new entries with ``XREADGROUP``, claims entries
-that stayed pending with a silent member for ``claim.idle`` seconds (``XAUTOCLAIM``) and keeps
-the idle time of its own unsettled entries low (``XCLAIM ... JUSTID``) so that nobody claims
-them. An entry is acknowledged (``XACK``) once its ``deliver`` returned ``Ack``; a dead letter
-is added to its stream and the entry acknowledged in one transaction. An entry handed back
-(``Nack``, or still unsettled at close) gets an idle time of ``claim.idle``, so that the next
-``XAUTOCLAIM`` of any member takes it at once.
+vanished, e.g. after a Redis restart), reads new entries with ``XREADGROUP`` and claims entries
+that stayed pending with a silent member for ``claim.idle`` seconds (``XAUTOCLAIM``); it hands
+them to the core's delivery engine, one lane per key. The settler thread acknowledges settled
+entries (``XACK``, in batches), hands back the others (``XCLAIM ... IDLE``, so that the next
+``XAUTOCLAIM`` of any member takes them after ``ReadOptions.redelivery_delay``) and keeps the
+idle time of the entries this member still holds low, so that nobody claims them.
 """
 
 from __future__ import annotations
@@ -18,26 +17,28 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 import redis
 
-from spine_core.messages import Ack, DeadLetter, IncomingMessage, OutgoingMessage, Settlement, Subscription
+from spine_core.broker import IncomingMessage, Lanes, OutgoingMessage, Outcome, Subscription
 
 from .config import RedisSettings
-from .delivery import Lanes
-from .publisher import HEADER, KEY, VALUE, entry_fields
+from .publisher import HEADER, KEY, VALUE
 
 log = logging.getLogger("spine.redis")
 
 BLOCK_MS = 500
 """How long one ``XREADGROUP`` waits for new entries: the reader's tick."""
-RECLAIM_EVERY = 1.0
-"""Seconds between two ``XAUTOCLAIM`` rounds (an entry handed back waits about this long)."""
+RECLAIM_EVERY = 0.5
+"""Seconds between two ``XAUTOCLAIM`` rounds."""
 REMIND_EVERY = 30.0
 """Seconds between two log lines saying Redis is still away."""
 MAX_BACKOFF = 5.0
+
+Entry = tuple[str, str, Mapping[bytes, bytes]]
+"""A stream entry read: its stream (the topic), its id and its fields."""
 
 
 class Outage:
@@ -67,23 +68,31 @@ class Outage:
 class Consumer:
     """One member, named ``<host>-<pid>-<random>``, of group ``group_id`` on every subscription's stream."""
 
-    def __init__(self, settings: RedisSettings, group_id: str, subscriptions: Sequence[Subscription]) -> None:
+    def __init__(self, settings: RedisSettings, group_id: str, subscriptions: Sequence[Subscription],
+                 dead_letter: Callable[[OutgoingMessage], None], redelivery_delay: float) -> None:
         self._settings = settings
         self._group = group_id
-        self._subscriptions = {s.topic: s for s in subscriptions}
+        self._topics = [s.topic for s in subscriptions]
         self.name = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._client = settings.client(BLOCK_MS / 1000 + 5.0, retries=0)
+        self._dead_letter = dead_letter
         self._idle_ms = int(settings.claim_idle * 1000)
-        self._held: dict[str, set[str]] = {topic: set() for topic in self._subscriptions}
-        """Entry ids read and not settled yet, by stream: this member keeps them from being claimed."""
-        self._cursors = {topic: "0-0" for topic in self._subscriptions}
-        self._cond = threading.Condition()
-        self._stop = threading.Event()
+        self._retry_idle_ms = max(0, int((settings.claim_idle - redelivery_delay) * 1000))
+        self._lanes: Lanes[Entry] = Lanes(self, {s.topic: s.deliver for s in subscriptions}, workers=settings.workers,
+                                          max_pending=settings.max_pending, name=f"redis-{group_id}")
+        self._lock = self._lanes.lock
+        """The engine's lock also guards what follows."""
+        self._held: dict[str, set[str]] = {topic: set() for topic in self._topics}
+        """Entry ids read and not yet acknowledged or handed back, by stream."""
+        self._acks: dict[str, list[str]] = {}
+        self._retries: dict[str, list[str]] = {}
         self._closed = False
+        self._cursors = {topic: "0-0" for topic in self._topics}
+        self._stop, self._done = threading.Event(), threading.Event()
         self._outage = Outage(f"redis group {group_id!r}")
         self.consuming = False
-        self._lanes = Lanes(settings.workers, self._settle, f"spine-redis-{group_id}")
-        self._thread = threading.Thread(target=self._run, name=f"spine-redis-{group_id}", daemon=True)
+        self._reader = threading.Thread(target=self._read_loop, name=f"spine-redis-{group_id}", daemon=True)
+        self._settler = threading.Thread(target=self._settle_loop, name=f"spine-redis-{group_id}-acks", daemon=True)
 
     @property
     def last_error(self) -> str:
@@ -91,9 +100,11 @@ class Consumer:
 
     def start(self, timeout: float) -> None:
         """Start reading; wait up to ``timeout`` for the groups (reading starts later if Redis is away)."""
-        self._thread.start()
+        self._lanes.start()
+        self._settler.start()
+        self._reader.start()
         deadline = time.monotonic() + timeout
-        while not self.consuming and time.monotonic() < deadline and self._thread.is_alive():
+        while not self.consuming and time.monotonic() < deadline:
             time.sleep(0.02)
         if not self.consuming:
             log.warning("redis group %r is not consuming yet: %s", self._group, self.last_error)
@@ -101,7 +112,7 @@ class Consumer:
     def lag(self, client: redis.Redis) -> dict[tuple[str, int], int]:
         """Entries of each stream not yet delivered to the group plus those pending, keyed ``(topic, 0)``."""
         lags = {}
-        for topic in self._subscriptions:
+        for topic in self._topics:
             for info in client.xinfo_groups(topic):
                 if _text(info["name"]) == self._group and info.get("lag") is not None:
                     lags[(topic, 0)] = int(info["lag"]) + int(info["pending"])
@@ -112,45 +123,48 @@ class Consumer:
         hand back what is left (the next member claims it at once)."""
         deadline = time.monotonic() + timeout
         self._stop.set()
-        self._thread.join(max(1.0, deadline - time.monotonic()))
-        if not self._lanes.stop(deadline):
-            log.warning("shutdown timeout: messages still being handled are left for the group's next member")
-        with self._cond:
+        self._reader.join(max(1.0, deadline - time.monotonic()))
+        self._lanes.stop()
+        if not self._lanes.drain(deadline):
+            log.warning("redis group %r: %d message(s) still in flight at shutdown are left for the next member",
+                        self._group, self._lanes.in_flight)
+        with self._lock:
             self._closed = True
-            left: dict[str, list[Any]] = {topic: list(ids) for topic, ids in self._held.items() if ids}
+            self._done.set()
+            self._lanes.changed.notify_all()
+        self._settler.join(max(1.0, deadline - time.monotonic()))
+        self._lanes.join(0.1)
         try:
+            self._flush()
+            with self._lock:
+                left: dict[str, list[Any]] = {topic: list(ids) for topic, ids in self._held.items() if ids}
             for topic, ids in left.items():
-                self._release(topic, ids)
-            for topic in self._subscriptions:  # a member without pending entries leaves no trace
-                if not left and not self._thread.is_alive() and not self._client.xpending_range(
-                        topic, self._group, "-", "+", 1, consumername=self.name):
+                self._client.xclaim(topic, self._group, self.name, 0, ids, idle=self._idle_ms, justid=True)
+            for topic in self._topics:  # a member without pending entries leaves no trace
+                if not self._client.xpending_range(topic, self._group, "-", "+", 1, consumername=self.name):
                     self._client.xgroup_delconsumer(topic, self._group, self.name)
         except redis.RedisError as e:
-            log.warning("redis group %r: could not hand back %d stream(s) of entries at close: %s",
-                        self._group, len(left), e)
+            log.warning("redis group %r: could not hand back unsettled entries at close (%s); they are "
+                        "claimed after claim.idle", self._group, e)
         self._client.close()
 
     # -- reader thread ------------------------------------------------------------
 
-    def _run(self) -> None:
-        backoff, next_reclaim, next_beat = 0.1, 0.0, 0.0
+    def _read_loop(self) -> None:
+        backoff, next_reclaim = 0.1, 0.0
         while not self._stop.is_set():
             try:
                 if not self.consuming:
                     self._create_groups()
-                now = time.monotonic()
-                if now >= next_beat:
-                    self._heartbeat()
-                    next_beat = now + self._settings.claim_idle / 3
-                if now >= next_reclaim:
+                if time.monotonic() >= next_reclaim:
                     self._reclaim()
-                    next_reclaim = now + RECLAIM_EVERY
+                    next_reclaim = time.monotonic() + RECLAIM_EVERY
                 self._read()
                 self._outage.up()
                 backoff = 0.1
             except redis.RedisError as e:
                 self.consuming = False
-                if isinstance(e, redis.ResponseError) and str(e).startswith("NOGROUP"):
+                if _no_group(e):
                     log.warning("redis group %r vanished (Redis restarted or a stream was deleted); "
                                 "creating it again", self._group)
                     continue
@@ -159,87 +173,113 @@ class Consumer:
                 backoff = min(backoff * 2, MAX_BACKOFF)
 
     def _create_groups(self) -> None:
-        for topic in self._subscriptions:
+        for topic in self._topics:
             try:  # from the stream's start: entries added while the group was missing are read too
                 self._client.xgroup_create(topic, self._group, id="0", mkstream=True)
             except redis.ResponseError as e:
                 if not str(e).startswith("BUSYGROUP"):
                     raise
         self.consuming = True
-        log.info("redis group %r consuming %s as %s", self._group, ", ".join(self._subscriptions), self.name)
-
-    def _room(self) -> int:
-        with self._cond:
-            return self._settings.max_pending - sum(len(ids) for ids in self._held.values())
+        log.info("redis group %r consuming %s as %s", self._group, ", ".join(self._topics), self.name)
 
     def _read(self) -> None:
-        room = self._room()
+        room = min(self._lanes.room(BLOCK_MS / 1000), self._settings.batch)
         if room <= 0:
-            with self._cond:
-                self._cond.wait(BLOCK_MS / 1000)
             return
-        streams: dict[Any, Any] = {topic: ">" for topic in self._subscriptions}
-        reply: Any = self._client.xreadgroup(self._group, self.name, streams, count=min(room, self._settings.batch),
-                                             block=BLOCK_MS)
+        streams: dict[Any, Any] = {topic: ">" for topic in self._topics}
+        reply: Any = self._client.xreadgroup(self._group, self.name, streams, count=room, block=BLOCK_MS)
         for stream, entries in reply or []:
             self._take(_text(stream), entries)
 
     def _reclaim(self) -> None:
-        for topic in self._subscriptions:
-            if self._room() <= 0:
-                return
+        for topic in self._topics:
             reply: list[Any] = self._client.xautoclaim(
                 topic, self._group, self.name, self._idle_ms, self._cursors[topic], count=self._settings.batch)
             self._cursors[topic] = _text(reply[0])
             self._take(topic, reply[1])
 
+    def _take(self, topic: str, entries: list[tuple[bytes, dict[bytes, bytes] | None]]) -> None:
+        """Hand new entries to the engine: one lane per key (an entry without a key has its own)."""
+        work: list[tuple[Hashable, Entry]] = []
+        with self._lock:
+            held = self._held[topic]
+            for raw_id, fields in entries:
+                entry_id = _text(raw_id)
+                if fields is None or entry_id in held:  # deleted (trimmed), or still ours
+                    continue
+                held.add(entry_id)
+                work.append(((topic, fields.get(KEY, entry_id)), (topic, entry_id, fields)))
+            self._lanes.submit_locked(work)
+
+    # -- settler thread -----------------------------------------------------------
+
+    def _settle_loop(self) -> None:
+        beat_every = self._settings.claim_idle / 3
+        next_beat = time.monotonic() + beat_every
+        while not self._done.is_set():
+            with self._lock:
+                self._lanes.changed.wait_for(lambda: bool(self._acks or self._retries) or self._done.is_set(),
+                                             max(0.0, next_beat - time.monotonic()))
+            try:
+                self._flush()
+                if time.monotonic() >= next_beat:
+                    self._heartbeat()
+                    next_beat = time.monotonic() + beat_every
+            except redis.RedisError:  # the reader reports the outage
+                self._done.wait(0.5)
+
+    def _flush(self) -> None:
+        """Acknowledge the entries settled, hand back the others; on a lost connection keep them for later."""
+        with self._lock:
+            acks, self._acks = self._acks, {}
+            retries, self._retries = self._retries, {}
+            for topic, ids in (*acks.items(), *retries.items()):
+                self._held[topic].difference_update(ids)
+        if not acks and not retries:
+            return
+        pipe = self._client.pipeline(transaction=False)
+        for topic, ids in acks.items():
+            pipe.xack(topic, self._group, *ids)
+        for topic, ids in retries.items():
+            pipe.xclaim(topic, self._group, self.name, 0, list[Any](ids), idle=self._retry_idle_ms, justid=True)
+        try:
+            pipe.execute()
+        except redis.RedisError as e:
+            if _no_group(e):
+                return  # the group starts again from the stream's start: everything is read again
+            with self._lock:
+                for pending, ids_by_topic in ((self._acks, acks), (self._retries, retries)):
+                    for topic, ids in ids_by_topic.items():
+                        self._held[topic].update(ids)
+                        pending.setdefault(topic, []).extend(ids)
+            raise
+
     def _heartbeat(self) -> None:
-        with self._cond:
+        with self._lock:
             held: dict[str, list[Any]] = {topic: list(ids) for topic, ids in self._held.items() if ids}
         for topic, ids in held.items():
             self._client.xclaim(topic, self._group, self.name, 0, ids, justid=True)
 
-    def _take(self, topic: str, entries: list[tuple[bytes, dict[bytes, bytes] | None]]) -> None:
-        subscription = self._subscriptions[topic]
-        for raw_id, fields in entries:
-            entry_id = _text(raw_id)
-            with self._cond:
-                if fields is None or entry_id in self._held[topic]:
-                    continue
-                self._held[topic].add(entry_id)
-            self._lanes.put(subscription, incoming(topic, entry_id, fields))
+    # -- the engine's port (called by its workers, under its lock where it says so) -----
 
-    # -- worker threads -----------------------------------------------------------
+    def message(self, item: Entry) -> IncomingMessage:
+        return incoming(*item)
 
-    def _settle(self, message: IncomingMessage, settlement: Settlement) -> None:
-        topic, entry_id = message.topic, message.position["entry-id"]
-        with self._cond:
-            if self._closed:
-                return
-        try:
-            if isinstance(settlement, Ack):
-                self._client.xack(topic, self._group, entry_id)
-            elif isinstance(settlement, DeadLetter):
-                letter = OutgoingMessage(settlement.topic, message.value, message.key,
-                                         {**message.headers, **settlement.reason})
-                pipe = self._client.pipeline(transaction=True)
-                pipe.xadd(settlement.topic, entry_fields(letter),  # type: ignore[arg-type]
-                          maxlen=self._settings.maxlen or None, approximate=True)
-                pipe.xack(topic, self._group, entry_id)
-                pipe.execute()
-            else:
-                self._release(topic, [entry_id])
-        except redis.RedisError as e:
-            log.error("redis group %r could not settle %s %s (%s); it is redelivered after claim.idle",
-                      self._group, topic, entry_id, e)
-        finally:
-            with self._cond:
-                self._held[topic].discard(entry_id)
-                self._cond.notify_all()
+    def take(self, item: Entry) -> bool:
+        return not self._closed
 
-    def _release(self, topic: str, ids: list[Any]) -> None:
-        """Hand entries back: idle for ``claim.idle`` already, the next ``XAUTOCLAIM`` takes them."""
-        self._client.xclaim(topic, self._group, self.name, 0, ids, idle=self._idle_ms, justid=True)
+    def settled(self, item: Entry, outcome: Outcome) -> bool:
+        if self._closed:
+            return False
+        topic, entry_id, _ = item
+        (self._acks if outcome is Outcome.DONE else self._retries).setdefault(topic, []).append(entry_id)
+        return True
+
+    def worth_finishing(self, item: Entry) -> bool:
+        return False
+
+    def dead_letter(self, letter: OutgoingMessage) -> None:
+        self._dead_letter(letter)
 
 
 def incoming(topic: str, entry_id: str, fields: Mapping[bytes, bytes]) -> IncomingMessage:
@@ -253,3 +293,7 @@ def incoming(topic: str, entry_id: str, fields: Mapping[bytes, bytes]) -> Incomi
 
 def _text(value: bytes | str) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def _no_group(error: redis.RedisError) -> bool:
+    return isinstance(error, redis.ResponseError) and str(error).startswith("NOGROUP")

@@ -7,9 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import redis
 
-from spine_core import hookimpl
-from spine_core.messages import Health, OutgoingMessage, Subscription
-from spine_core.options import BrokerConfig, WriteOptions
+from spine_core.broker import BrokerConfig, Health, OutgoingMessage, Subscription, WriteOptions, hookimpl
 
 from .config import RedisSettings
 from .consumer import Consumer
@@ -28,7 +26,8 @@ class RedisPlugin:
     def __init__(self, config: BrokerConfig) -> None:
         self.config = config
         self.settings = RedisSettings.from_settings(config.settings)
-        self.publisher = Publisher(self.settings, (config.write or WriteOptions()).publish_timeout)
+        self._publish_timeout = (config.write or WriteOptions()).publish_timeout
+        self.publisher = Publisher(self.settings, self._publish_timeout)
         self.consumers: list[Consumer] = []
         self._probe = self.settings.client(PROBE_TIMEOUT, retries=0)
 
@@ -38,7 +37,8 @@ class RedisPlugin:
 
     @hookimpl
     def spine_subscribe(self, group_id: str, subscriptions: Sequence[Subscription]) -> None:
-        consumer = Consumer(self.settings, group_id, subscriptions)
+        delay = self.config.read.redelivery_delay if self.config.read else 1.0
+        consumer = Consumer(self.settings, group_id, subscriptions, self._dead_letter, delay)
         self.consumers.append(consumer)
         consumer.start(START_TIMEOUT)
 
@@ -70,3 +70,6 @@ class RedisPlugin:
             consumer.close(max(0.0, deadline - time.monotonic()))
         self.publisher.close()
         self._probe.close()
+
+    def _dead_letter(self, letter: OutgoingMessage) -> None:
+        self.publisher.publish([letter], self._publish_timeout)

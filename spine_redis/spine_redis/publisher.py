@@ -9,8 +9,7 @@ from typing import Any
 
 import redis
 
-from spine_core.errors import PublishError
-from spine_core.messages import OutgoingMessage
+from spine_core.broker import OutgoingMessage, PublishError
 
 from .config import RedisSettings
 
