@@ -160,7 +160,6 @@ class Consumer:
                     self._reclaim()
                     next_reclaim = time.monotonic() + RECLAIM_EVERY
                 self._read()
-                self._outage.up()
                 backoff = 0.1
             except redis.RedisError as e:
                 self.consuming = False
@@ -179,6 +178,7 @@ class Consumer:
             except redis.ResponseError as e:
                 if not str(e).startswith("BUSYGROUP"):
                     raise
+        self._outage.up()
         self.consuming = True
         log.info("redis group %r consuming %s as %s", self._group, ", ".join(self._topics), self.name)
 

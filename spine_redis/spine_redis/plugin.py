@@ -15,8 +15,8 @@ from .publisher import Publisher
 
 START_TIMEOUT = 5.0
 """Seconds ``subscribe`` waits for the consumer groups before going on in the background."""
-PROBE_TIMEOUT = 0.5
-"""Seconds a health check or a metrics scrape waits for Redis."""
+PROBE_TIMEOUT = 0.4
+"""Seconds a health check or a metrics scrape waits for Redis (twice, on a stale connection)."""
 
 
 class RedisPlugin:
@@ -29,7 +29,7 @@ class RedisPlugin:
         self._publish_timeout = (config.write or WriteOptions()).publish_timeout
         self.publisher = Publisher(self.settings, self._publish_timeout)
         self.consumers: list[Consumer] = []
-        self._probe = self.settings.client(PROBE_TIMEOUT, retries=0)
+        self._probe = self.settings.client(PROBE_TIMEOUT)
 
     @hookimpl
     def spine_publish(self, messages: Sequence[OutgoingMessage], timeout: float) -> None:
@@ -66,7 +66,8 @@ class RedisPlugin:
     @hookimpl
     def spine_broker_close(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        for consumer in self.consumers:
+        consumers, self.consumers = self.consumers, []
+        for consumer in consumers:
             consumer.close(max(0.0, deadline - time.monotonic()))
         self.publisher.close()
         self._probe.close()
