@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import redis
 from attrs import frozen
@@ -50,6 +51,12 @@ class RedisSettings:
         parsed = cls(**values)
         parsed.client(1.0)  # a bad URL fails at boot, not at the first publish
         return parsed
+
+    @property
+    def address(self) -> str:
+        """``host:port/db`` of ``url``, without its credentials: for health and logs."""
+        parts = urlsplit(self.url)
+        return f"{parts.hostname}:{parts.port or 6379}{parts.path or '/0'}"
 
     def client(self, timeout: float, retries: int = 1) -> redis.Redis:
         """A client whose commands fail after ``timeout`` seconds; a command that lost its

@@ -47,11 +47,11 @@ class RedisPlugin:
         try:
             self._probe.ping()
         except redis.RedisError as e:
-            return Health(False, f"Redis unreachable at {self.settings.url}: {e}")
-        stopped = [f"group {c.name} not consuming ({c.last_error})" for c in self.consumers if not c.consuming]
+            return Health(False, f"Redis unreachable at {self.settings.address}: {e}")
+        stopped = [f"group member {c.name} not consuming ({c.last_error})" for c in self.consumers if not c.consuming]
         if stopped:
             return Health(False, "; ".join(stopped))
-        return Health(True, f"Redis {self.settings.url}")
+        return Health(True, f"Redis {self.settings.address}")
 
     @hookimpl
     def spine_consumer_lag(self) -> Mapping[tuple[str, int], int] | None:

@@ -43,3 +43,9 @@ def test_bad_settings_are_boot_errors(settings: dict[str, str], message: str) ->
 
 def test_installed_as_the_redis_plugin() -> None:
     assert installed()["redis"].value == "spine_redis.plugin:RedisPlugin"
+
+
+def test_address_leaves_out_credentials() -> None:
+    settings = RedisSettings.from_settings({"url": "redis://spine:s3cret@cache.internal:6380/2"})
+    assert settings.address == "cache.internal:6380/2"
+    assert RedisSettings().address == "127.0.0.1:6379/0"
