@@ -1,5 +1,5 @@
-"""Figures over Redis Streams, measured like RabbitMQ's: ``python -m tests.redis_streams.measure
-[--orders N] [--messages N]`` (POST latency through the seed's order service, then consumer
+"""Figures over Redis Streams, measured like RabbitMQ's: ``PYTHONPATH=.:tests python -m
+redis_streams.measure [--orders N] [--messages N]`` (POST latency through the seed's order service, then consumer
 throughput through Spine's full pipeline; see ``tests/rabbitmq/measure.py``). Prints one JSON line."""
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ import uuid
 from typing import Any
 
 import redis
+from rabbitmq.measure import Target, consumer_throughput, post_latency
 
 from spine_redis.config import DEFAULT_URL
-
-from ..rabbitmq.measure import Target, consumer_throughput, post_latency
 
 URL = os.environ.get("SPINE_TEST_REDIS_URL", DEFAULT_URL)
 
