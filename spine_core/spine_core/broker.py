@@ -25,13 +25,13 @@ from .messages import (
 )
 from .options import BrokerConfig, ReadOptions, WriteOptions
 from .pipeline.dispatch import to_message
+from .runtime import Runtime
 
 __all__ = [
-    "ACK", "Ack", "BootError", "BrokerConfig", "BrokerConformance", "DeadLetter", "Deliver", "Features", "Headers",
-    "Health", "IncomingMessage", "Lanes", "NACK", "Nack", "OffsetTracker", "OutgoingMessage", "Outcome", "Port",
-    "PublishError", "ReadOptions", "Settlement", "Subscription", "WriteOptions", "dead_letter_copy", "hookimpl",
-    "to_message",
-]
+    "ACK", "Ack", "BootError", "BrokerConfig", "DeadLetter", "Deliver", "Headers", "Health", "IncomingMessage",
+    "Lanes", "NACK", "Nack", "OffsetTracker", "OutgoingMessage", "Outcome", "Port", "PublishError", "ReadOptions",
+    "Runtime", "Settlement", "Subscription", "WriteOptions", "dead_letter_copy", "hookimpl", "to_message",
+]  # and, imported on first use: BrokerConformance, Features
 
 
 def __getattr__(name: str) -> Any:

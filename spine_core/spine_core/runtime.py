@@ -9,7 +9,7 @@ import falcon
 
 from . import plugins
 from .consumers.resolvers import consumer_resolver_for
-from .consumers.runner import MessageRunner
+from .consumers.chain import consumer_chain
 from .errors import BootError
 from .instrument import ConsumerProbe, install
 from .messages import Health, Subscription
@@ -62,8 +62,9 @@ class Runtime:
             plan = make_plan(reg.handler, container, consumer_resolver_for(reg.topic), interceptors)
             topic = config.topic_prefix + reg.topic
             probe = ConsumerProbe(topic, self.metrics)
-            runner = MessageRunner(plan, read, self.dispatch, self.stopping, probe)
-            subscriptions.append(Subscription(topic, probe.wrap(runner)))
+            middlewares = [*registry.middlewares, *reg.middlewares]
+            deliver = consumer_chain(plan, read, self.dispatch, self.stopping, probe, middlewares)
+            subscriptions.append(Subscription(topic, deliver))
         return subscriptions
 
     @property

@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from attrs import frozen
 
-from spine_core.errors import BootError
+from spine_core.broker import BootError
 
 PLUGIN_KEYS: Final = frozenset({"partitions", "replication.factor", "create.topics", "workers", "max.pending"})
 """Settings of the plugin itself, not librdkafka properties."""

@@ -5,10 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 
-from spine_core import hookimpl
-from spine_core.errors import PublishError
-from spine_core.messages import Health, OutgoingMessage, Subscription
-from spine_core.options import BrokerConfig
+from spine_core.broker import BrokerConfig, Health, OutgoingMessage, PublishError, Subscription, hookimpl
 
 from .config import KafkaSettings
 from .consumer import KafkaConsumer

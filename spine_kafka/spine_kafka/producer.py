@@ -11,8 +11,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
-from spine_core.errors import BootError, PublishError
-from spine_core.messages import OutgoingMessage
+from spine_core.broker import BootError, OutgoingMessage, PublishError
 
 from .topics import TopicError, Topics
 

@@ -15,9 +15,7 @@ from attrs import evolve, frozen
 from falcon.testing import TestClient
 
 from spine_core import Event, Options, Spine
-from spine_core.options import BrokerConfig
-from spine_core.pipeline.dispatch import to_message
-from spine_core.runtime import Runtime
+from spine_core.broker import BrokerConfig, Runtime, to_message
 
 from .broker import MemoryBroker
 from .plugin import MemoryPlugin

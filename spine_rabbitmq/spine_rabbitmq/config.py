@@ -8,7 +8,7 @@ from typing import Any, Final
 import pika
 from attrs import frozen
 
-from spine_core.errors import BootError
+from spine_core.broker import BootError
 
 DEFAULT_URL: Final = "amqp://guest:guest@127.0.0.1:5672/"
 QUEUE_TYPES: Final = ("quorum", "classic")

@@ -72,6 +72,10 @@ class ConnectionLoop:
             return False
         return True
 
+    def call_later(self, delay: float, callback: Callable[[], None]) -> bool:
+        """Run ``callback`` on the I/O thread after ``delay`` seconds; thread-safe."""
+        return self.call_soon(lambda: self._ioloop.call_later(delay, callback))
+
     def reopen(self, reason: str) -> None:
         """I/O thread: drop the connection (e.g. after a channel error); it is reopened with backoff."""
         self.last_error = reason

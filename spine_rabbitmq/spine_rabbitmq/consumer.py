@@ -1,24 +1,23 @@
-"""Consuming: one queue per group and topic, worker lanes keyed by event key, manual acks.
+"""Consuming: one queue per group and topic, delivered by the core's engine, manual acks.
 
 The I/O thread owns the connection: it declares the topology, receives messages
-and sends acks. Each subscription has ``workers`` lanes, each a thread; a message
-goes to the lane of its key, so one key's messages are handed to ``deliver`` one
-at a time in the order RabbitMQ delivered them, while other keys run in parallel.
-Settlements go back to the I/O thread. A message is acked only after its
-``deliver`` returned ``Ack`` (or after its dead letter was confirmed); messages
-not settled when a connection is lost or closed are redelivered by RabbitMQ.
+and sends acks. Received messages go to the engine (:class:`spine_core.broker.Lanes`)
+on the lane of their topic and key, so one key's messages are handed to ``deliver``
+one at a time in the order RabbitMQ delivered them, while other keys (and unkeyed
+messages) run in parallel on ``workers`` threads. Settlements go back to the I/O
+thread. A message is acked only after it was settled (handled, or its dead letter
+confirmed); one handed back is rejected to the queue after ``redelivery_delay``;
+messages not settled when a connection is lost or closed are redelivered by RabbitMQ.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-import queue
 import threading
 import time
-import zlib
-from functools import partial
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import pika
@@ -27,19 +26,14 @@ from pika.adapters.select_connection import SelectConnection
 from pika.channel import Channel
 from pika.spec import Basic, BasicProperties
 
-from spine_core.errors import BootError, PublishError
-from spine_core.messages import (
-    NACK, Ack, DeadLetter, Headers, IncomingMessage, Nack, OutgoingMessage, Settlement, Subscription,
+from spine_core.broker import (
+    BootError, Headers, IncomingMessage, Lanes, OutgoingMessage, Outcome, Subscription,
 )
 
 from .config import RabbitMQSettings, queue_name
 from .connection import ConnectionLoop, describe
 
 log = logging.getLogger("spine.rabbitmq")
-
-REQUEUE_PAUSE = 1.0
-"""Seconds before a message that could not be settled (its dead letter was not confirmed, or
-``deliver`` raised) is handed back to RabbitMQ: no hot loop; the delivery limit ends it."""
 
 OnMessage = Callable[[Channel, Basic.Deliver, BasicProperties, bytes], None]
 Step = Callable[..., Any]
@@ -50,12 +44,7 @@ Step = Callable[..., Any]
 class _Delivery:
     generation: int
     tag: int
-    subscription: Subscription
     message: IncomingMessage
-
-
-Lane = queue.SimpleQueue[_Delivery | None]
-"""One worker thread's messages: the same key always goes to the same lane, in delivery order."""
 
 
 class Consumer:
@@ -68,24 +57,24 @@ class Consumer:
         subscriptions: Sequence[Subscription],
         dead_letter: Callable[[OutgoingMessage], None],
         dead_letter_suffix: str,
+        redelivery_delay: float,
     ) -> None:
         self._settings = settings
         self._group_id = group_id
         self._subscriptions = list(subscriptions)
-        self._dead_letter = dead_letter
+        self.dead_letter = dead_letter
         self._suffix = dead_letter_suffix
+        self._redelivery_delay = redelivery_delay
         self._loop = ConnectionLoop(settings.parameters(), f"spine-rabbitmq-{group_id}", self._open, self._lost)
         self.queues = [name for s in self._subscriptions
                        for name in (queue_name(group_id, s.topic), s.topic + dead_letter_suffix)]
         """Every queue this consumer declares: its group's queues and their dead-letter queues."""
-        self._lanes = {s.topic: [Lane() for _ in range(settings.workers)] for s in self._subscriptions}
-        self._workers = [
-            threading.Thread(target=self._work, args=(lane,), name=f"spine-rabbitmq-{topic}-{i}", daemon=True)
-            for topic, lanes in self._lanes.items() for i, lane in enumerate(lanes)
-        ]
-        self._cond = threading.Condition()
+        self._lanes: Lanes[_Delivery] = Lanes(
+            self, {s.topic: s.deliver for s in self._subscriptions},
+            workers=settings.workers, max_pending=settings.prefetch, name=f"rabbitmq-{group_id}",
+        )
+        self._cond = threading.Condition(self._lanes.lock)
         self._closing = False
-        self._in_flight = 0
         self._settlements: list[tuple[int, Callable[[Channel], None]]] = []
         self._settle_scheduled = False
         self._booted = threading.Event()
@@ -112,8 +101,7 @@ class Consumer:
         only unreachable, consuming starts in the background once it is back.
         """
         deadline = time.monotonic() + timeout
-        for worker in self._workers:
-            worker.start()
+        self._lanes.start()
         self._loop.start()
         self._loop.attempted.wait(timeout)
         self._booted.wait(max(0.0, deadline - time.monotonic()))
@@ -140,75 +128,53 @@ class Consumer:
         with self._cond:
             self._closing = True
         self._loop.call_soon(self._cancel)
-        for lane in (lane for lanes in self._lanes.values() for lane in lanes):
-            lane.put(None)
-        with self._cond:
-            if not self._cond.wait_for(lambda: not self._in_flight, timeout):
-                log.warning("shutdown timeout: %d message(s) still being handled are left for redelivery",
-                            self._in_flight)
+        self._lanes.stop()
+        if not self._lanes.drain(deadline):
+            log.warning("shutdown timeout: %d message(s) still being handled are left for redelivery",
+                        self._lanes.in_flight)
         self._loop.close(max(0.1, deadline - time.monotonic()))
+        self._lanes.join(0.1)
 
-    # -- worker threads ---------------------------------------------------------
+    # -- the engine's port (called by its workers, under its lock where it says so) -----
 
-    def _work(self, lane: Lane) -> None:
-        while (delivery := lane.get()) is not None:
-            with self._cond:
-                if self._closing or delivery.generation != self._generation:
-                    continue  # its channel is gone or going: RabbitMQ redelivers it
-                self._in_flight += 1
-            try:
-                self._settle(delivery, self._deliver(delivery))
-            finally:
-                with self._cond:
-                    self._in_flight -= 1
-                    self._cond.notify_all()
+    def message(self, item: _Delivery) -> IncomingMessage:
+        return item.message
 
-    def _deliver(self, delivery: _Delivery) -> Settlement:
-        try:
-            return delivery.subscription.deliver(delivery.message)
-        except Exception:  # deliver never raises; if it does, keep the message and the worker
-            log.exception("deliver raised on %s; the message goes back to the queue", delivery.message.topic)
-            time.sleep(REQUEUE_PAUSE)
-            return NACK
+    def take(self, item: _Delivery) -> bool:
+        return not self._closing and item.generation == self._generation  # else RabbitMQ redelivers it
 
-    def _settle(self, delivery: _Delivery, settlement: Settlement) -> None:
-        tag = delivery.tag
-        if isinstance(settlement, Ack):
-            self._on_channel(delivery, lambda ch: ch.basic_ack(tag))
-        elif isinstance(settlement, Nack):
-            self._on_channel(delivery, lambda ch: ch.basic_reject(tag, requeue=True))
-        elif isinstance(settlement, DeadLetter):
-            message = delivery.message
-            letter = OutgoingMessage(settlement.topic, message.value, message.key,
-                                     {**message.headers, **settlement.reason})
-            try:
-                self._dead_letter(letter)
-            except PublishError as e:
-                log.error("dead letter to %s not confirmed (%s); the message goes back to %s",
-                          settlement.topic, e, message.position.get("queue"))
-                time.sleep(REQUEUE_PAUSE)
-                self._on_channel(delivery, lambda ch: ch.basic_reject(tag, requeue=True))
-            else:
-                self._on_channel(delivery, lambda ch: ch.basic_ack(tag))
+    def settled(self, item: _Delivery, outcome: Outcome) -> bool:
+        tag = item.tag
+        if outcome is Outcome.DONE:
+            self._on_channel(item, lambda ch: ch.basic_ack(tag))
+        else:  # handed back after a pause: no hot loop; the queue's delivery limit ends it
+            self._loop.call_later(self._redelivery_delay, lambda: self._run_on_channel(
+                item.generation, lambda ch: ch.basic_reject(tag, requeue=True)))
+        return False
+
+    def worth_finishing(self, item: _Delivery) -> bool:
+        return False
 
     def _on_channel(self, delivery: _Delivery, action: Callable[[Channel], None]) -> None:
-        """Run ``action`` on the I/O thread if the delivery's channel is still open.
+        """Run ``action`` on the I/O thread if the delivery's channel is still open (under the lock).
 
         Settlements are queued and the I/O thread is woken once per batch, not per message."""
-        with self._cond:
-            self._settlements.append((delivery.generation, action))
-            wake, self._settle_scheduled = not self._settle_scheduled, True
-        if wake:
+        self._settlements.append((delivery.generation, action))
+        if not self._settle_scheduled:
+            self._settle_scheduled = True
             self._loop.call_soon(self._run_settlements)
 
     def _run_settlements(self) -> None:
         with self._cond:
             settlements, self._settlements = self._settlements, []
             self._settle_scheduled = False
-        channel = self._channel
         for generation, action in settlements:
-            if channel is not None and channel.is_open and generation == self._generation:
-                action(channel)
+            self._run_on_channel(generation, action)
+
+    def _run_on_channel(self, generation: int, action: Callable[[Channel], None]) -> None:
+        channel = self._channel
+        if channel is not None and channel.is_open and generation == self._generation:
+            action(channel)
 
     # -- I/O thread -------------------------------------------------------------
 
@@ -252,7 +218,7 @@ class Consumer:
         self._booted.set()
 
     def _receiver(self, name: str, sub: Subscription) -> OnMessage:
-        lanes = self._lanes[sub.topic]
+        lanes = self._lanes
         unkeyed = itertools.count()
 
         def receive(channel: Channel, method: Basic.Deliver, properties: BasicProperties, body: bytes) -> None:
@@ -261,10 +227,10 @@ class Consumer:
                         "redelivered": str(bool(method.redelivered)).lower()}
             if "x-delivery-count" in headers:
                 position["delivery-count"] = headers["x-delivery-count"]
-            message = IncomingMessage(method.routing_key, body, headers.get(Headers.KEY), headers, position)
-            key = message.key
-            index = zlib.crc32(key.encode()) if key is not None else next(unkeyed)
-            lanes[index % len(lanes)].put(_Delivery(self._generation, method.delivery_tag, sub, message))
+            key = headers.get(Headers.KEY)
+            message = IncomingMessage(sub.topic, body, key, headers, position)
+            lane = (sub.topic, key) if key is not None else (sub.topic, next(unkeyed))
+            lanes.submit([(lane, _Delivery(self._generation, method.delivery_tag, message))])
 
         return receive
 

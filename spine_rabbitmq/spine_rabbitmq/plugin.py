@@ -6,10 +6,9 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 
-from spine_core import hookimpl
-from spine_core.errors import BootError
-from spine_core.messages import Health, OutgoingMessage, Subscription
-from spine_core.options import BrokerConfig, WriteOptions
+from spine_core.broker import (
+    BootError, BrokerConfig, Health, OutgoingMessage, ReadOptions, Subscription, WriteOptions, hookimpl,
+)
 
 from .config import RabbitMQSettings
 from .connection import describe
@@ -52,9 +51,9 @@ class RabbitMQPlugin:
 
     @hookimpl
     def spine_subscribe(self, group_id: str, subscriptions: Sequence[Subscription]) -> None:
-        read = self.config.read
-        suffix = read.dead_letter_suffix if read is not None else ".dlq"
-        self.consumer = Consumer(self.settings, group_id, subscriptions, self._dead_letter, suffix)
+        read = self.config.read or ReadOptions(group_id=group_id)
+        self.consumer = Consumer(self.settings, group_id, subscriptions, self._dead_letter,
+                                 read.dead_letter_suffix, read.redelivery_delay)
         self.consumer.start(START_TIMEOUT)
 
     @hookimpl

@@ -19,8 +19,7 @@ from pika.channel import Channel
 from pika.frame import Method
 from pika.spec import Basic, BasicProperties
 
-from spine_core.errors import PublishError
-from spine_core.messages import Headers, OutgoingMessage
+from spine_core.broker import Headers, OutgoingMessage, PublishError
 
 from .config import RabbitMQSettings
 from .connection import ConnectionLoop, describe

@@ -9,16 +9,17 @@ import time
 from spine_core.messages import ACK, NACK, IncomingMessage, OutgoingMessage, Settlement, Subscription
 from spine_core.options import BrokerConfig, ReadOptions, WriteOptions
 from spine_kafka import KafkaPlugin
-from spine_kafka.consumer import NACK_DELAY
 
 from .support import unique, wait_until
 
+DELAY = 0.5
+
 
 def test_nacked_message_redelivered_in_order_after_a_pause(kafka_settings: dict[str, str]) -> None:
-    """The fifth of ten same-key messages is given back once: it comes again after NACK_DELAY,
+    """The fifth of ten same-key messages is given back once: it comes again after ReadOptions.redelivery_delay,
     followed by the ones after it, so the handled order stays the publish order."""
     topic, group = unique("nack"), unique("g")
-    config = BrokerConfig(name="kafka", write=WriteOptions(), read=ReadOptions(group_id=group), settings=kafka_settings)
+    config = BrokerConfig(name="kafka", write=WriteOptions(), read=ReadOptions(group_id=group, redelivery_delay=DELAY), settings=kafka_settings)
     plugin = KafkaPlugin(config)
     plugin.spine_broker_start()
     acked: list[int] = []
@@ -42,6 +43,6 @@ def test_nacked_message_redelivered_in_order_after_a_pause(kafka_settings: dict[
         assert done.wait(30), f"acked {acked}"
         assert acked == list(range(10))
         first, again = [t for n, t in seen if n == 4]
-        assert again - first >= NACK_DELAY * 0.9
+        assert again - first >= DELAY * 0.9
     finally:
         plugin.spine_broker_close(timeout=5)

@@ -1,1 +1,1 @@
-"""Consumer side: registered topics, argument resolvers, and the per-message runner."""
+"""Consumer side: registered topics, argument resolvers, the middleware chain and the delivery engine."""

@@ -9,6 +9,7 @@ from attrs import frozen
 
 from ..errors import BootError
 from ..interceptor import Interceptor
+from .middleware import Middleware
 
 
 @frozen
@@ -18,6 +19,7 @@ class Registration:
     topic: str
     handler: Callable[..., Any]
     interceptors: Sequence[Interceptor | type] = ()
+    middlewares: Sequence[Middleware] = ()
 
 
 class ConsumerRegistry:
@@ -26,13 +28,24 @@ class ConsumerRegistry:
     def __init__(self) -> None:
         self.registrations: dict[str, Registration] = {}
         self.interceptors: list[Interceptor | type] = []
+        self.middlewares: list[Middleware] = []
 
-    def register(self, topic: str, handler: Callable[..., Any], *, interceptors: Sequence[Any] = ()) -> None:
-        """Handle every event published as ``topic`` with ``handler``."""
+    def register(
+        self, topic: str, handler: Callable[..., Any], *,
+        interceptors: Sequence[Any] = (), middleware: Sequence[Middleware] = (),
+    ) -> None:
+        """Handle every event published as ``topic`` with ``handler``; ``middleware`` wraps
+        this topic's messages inside the app's own (see :meth:`middleware`)."""
         if topic in self.registrations:
             raise BootError(f"topic {topic!r} already has a consumer")
-        self.registrations[topic] = Registration(topic, handler, tuple(interceptors))
+        self.registrations[topic] = Registration(topic, handler, tuple(interceptors), tuple(middleware))
 
     def interceptor(self, *interceptors: Interceptor | type) -> None:
-        """Add interceptors run around every consumer handler."""
+        """Add interceptors run around every consumer handler, once per attempt."""
         self.interceptors.extend(interceptors)
+
+    def middleware(self, *middlewares: Middleware) -> None:
+        """Add middlewares, ``Deliver -> Deliver``, run once per message around its retries,
+        the first added outermost. A middleware may return a settlement itself (``ACK``
+        skips the handler) or raise (the message is dead-lettered with the reason)."""
+        self.middlewares.extend(middlewares)

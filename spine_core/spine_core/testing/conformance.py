@@ -36,7 +36,7 @@ from attrs import frozen
 
 from ..container import Container
 from ..consumers.resolvers import consumer_resolver_for
-from ..consumers.runner import MessageRunner
+from ..consumers.chain import consumer_chain
 from ..errors import PublishError
 from ..messages import Headers, IncomingMessage, OutgoingMessage, Subscription
 from ..options import BrokerConfig, ReadOptions, RetryOptions, WriteOptions
@@ -144,7 +144,7 @@ class Harness:
         topic = topic or self.topic
         read = ReadOptions(group_id=self.prefix + group, retry=RetryOptions(attempts=attempts, initial_delay=0.01))
         plan = make_plan(handler, Container(), consumer_resolver_for(topic), [])
-        runner = MessageRunner(plan, read, _no_publishing, threading.Event())
+        runner = consumer_chain(plan, read, _no_publishing, threading.Event())
         hook.spine_subscribe(group_id=read.group_id, subscriptions=[Subscription(topic, runner)])
         self.wait_ready(hook)
 

@@ -1,0 +1,29 @@
+"""One attempt at a message: decode it, open its consume span (tracing) and context, run the handler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from ...context import Context
+from ...instrument import ConsumerProbe
+from ...messages import ACK, Deliver, IncomingMessage, Settlement
+from ...pipeline.invoke import invoke
+from ...pipeline.plan import Plan
+
+
+def attempting(plan: Plan, decode: Callable[[bytes], Any], dispatch: Callable[[Context], None],
+               probe: ConsumerProbe) -> Deliver:
+    """The innermost stage: ``Ack`` once the handler (inside its interceptors) succeeded and
+    its events were published; raises what the decoder, the handler or publishing raised."""
+
+    def attempt(message: IncomingMessage) -> Settlement:
+        event = decode(message.value)
+        with probe.span(message) as span:
+            ctx = Context.for_message(message, partial(getattr, span, "trace"))
+            ctx.event = event
+            invoke(plan, ctx, dispatch)
+        return ACK
+
+    return attempt
