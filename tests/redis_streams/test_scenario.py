@@ -7,6 +7,7 @@ import re
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from typing import Any
 
 import pytest
 import redis
@@ -82,4 +83,6 @@ def test_entries_of_a_killed_member_are_claimed_by_the_next(
     assert not missing, f"{len(missing)} order(s) never handled, e.g. {sorted(missing)[:10]}"
     assert second.terminate() == 0
     assert client.xpending(stream, scope.group)["pending"] == 0
+    members: Any = client.xinfo_consumers(stream, scope.group)
+    assert len(members) == 1, "the member shut down gracefully did not leave the group"  # the killed one stays
     client.close()

@@ -11,9 +11,13 @@ from typing import Any
 import pytest
 import redis
 
+from spine_core.consumers.chain import consumer_chain
+from spine_core.consumers.resolvers import consumer_resolver_for
+from spine_core.container import Container
 from spine_core.errors import PublishError
-from spine_core.messages import Headers, IncomingMessage, OutgoingMessage
-from spine_core.options import BrokerConfig
+from spine_core.messages import Headers, IncomingMessage, OutgoingMessage, Subscription
+from spine_core.options import BrokerConfig, ReadOptions, RetryOptions
+from spine_core.pipeline.plan import make_plan
 from spine_core.testing.conformance import Features, Harness, Received, Recorder, Sample
 
 from .conftest import RedisScope
@@ -113,3 +117,32 @@ def test_publishing_after_close_raises(scope: RedisScope) -> None:
     plugin.spine_broker_close(timeout=1.0)
     with pytest.raises(PublishError, match="closed"):
         plugin.spine_publish(messages=[OutgoingMessage(scope.prefix + "late", b"x")], timeout=1.0)
+
+
+def test_a_message_handed_back_during_retries_goes_to_the_next_member(harness: Harness) -> None:
+    """A member stopping while a handler waits for its next attempt hands the entry back
+    (``Nack``); the group's next member gets it, and it is not acknowledged before."""
+    stopping, attempts = threading.Event(), Recorder()
+
+    def failing(event: Sample, message: IncomingMessage) -> None:
+        attempts.add(Received(event, dict(message.headers), "a"))
+        raise RuntimeError("not yet")
+
+    read = ReadOptions(group_id=harness.prefix + "nack", retry=RetryOptions(attempts=5, initial_delay=30.0))
+    runner = consumer_chain(make_plan(failing, Container(), consumer_resolver_for(harness.topic), []),
+                            read, lambda ctx: None, stopping)
+    member = harness.broker("nack")
+    member.spine_subscribe(group_id=read.group_id, subscriptions=[Subscription(harness.topic, runner)])
+    harness.wait_ready(member)
+    harness.publish(harness.broker(), [Sample(5, "k", datetime.now(timezone.utc))])
+    attempts.wait_for(lambda items: len(items) == 1, 10, "the first attempt")
+    stopping.set()  # the retry's wait ends: the runner answers Nack
+    harness.close(member, timeout=5.0)
+    received = Recorder()
+
+    def record(event: Sample, message: IncomingMessage) -> None:
+        received.add(Received(event, dict(message.headers), "b"))
+
+    harness.consume(harness.broker("nack"), "nack", record)
+    received.wait_for(lambda items: len(items) == 1, 10, "the entry handed back")
+    assert received.ids() == [5] and attempts.ids() == [5]
