@@ -1,6 +1,6 @@
 """Spine for Python: HTTP services that publish domain events, and services that consume them."""
 
-from . import path, publish
+from . import path, publish, query
 from .app import Spine
 from .context import Context
 from .errors import (
@@ -39,5 +39,5 @@ __all__ = [
     "MethodNotAllowed", "NotFound", "OpsOptions", "Options", "Pagination", "PayloadTooLarge", "PublishError",
     "Query", "ReadOptions", "Redirect", "RequestHeaders", "Response", "RetryOptions", "Service",
     "ServiceUnavailable", "Spine", "SpineError", "TooManyRequests", "Unauthorized",
-    "UnprocessableEntity", "UploadedFile", "WriteOptions", "form", "hookimpl", "path", "publish",
+    "UnprocessableEntity", "UploadedFile", "WriteOptions", "form", "hookimpl", "path", "publish", "query",
 ]

@@ -14,23 +14,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from .consumers.lanes import Lanes, Port
+from .consumers.lanes import Lane, Lanes, Port
 from .consumers.offsets import OffsetTracker
 from .consumers.settle import Outcome, dead_letter_copy
 from .errors import BootError, PublishError
 from .hookspecs import hookimpl
 from .messages import (
-    ACK, NACK, Ack, DeadLetter, Deliver, Headers, Health, IncomingMessage, Nack, OutgoingMessage, Settlement,
-    Subscription,
+    ACK, NACK, Ack, DeadLetter, Deliver, DeliverBatch, Headers, Health, IncomingMessage, Nack, OutgoingMessage,
+    Settlement, Subscription,
 )
 from .options import BrokerConfig, ReadOptions, WriteOptions
 from .pipeline.dispatch import to_message
 from .runtime import Runtime
 
 __all__ = [
-    "ACK", "Ack", "BootError", "BrokerConfig", "DeadLetter", "Deliver", "Headers", "Health", "IncomingMessage",
-    "Lanes", "NACK", "Nack", "OffsetTracker", "OutgoingMessage", "Outcome", "Port", "PublishError", "ReadOptions",
-    "Runtime", "Settlement", "Subscription", "WriteOptions", "dead_letter_copy", "hookimpl", "to_message",
+    "ACK", "Ack", "BootError", "BrokerConfig", "DeadLetter", "Deliver", "DeliverBatch", "Headers", "Health",
+    "IncomingMessage", "Lane", "Lanes", "NACK", "Nack", "OffsetTracker", "OutgoingMessage", "Outcome", "Port",
+    "PublishError", "ReadOptions", "Runtime", "Settlement", "Subscription", "WriteOptions", "dead_letter_copy",
+    "hookimpl", "to_message",
 ]  # and, imported on first use: BrokerConformance, Features
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -19,10 +20,17 @@ if TYPE_CHECKING:
     from .event import Event
 
 CORRELATION_HEADER = "X-Correlation-ID"
+_CORRELATION_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 def new_correlation_id() -> str:
     return id128()
+
+
+def accepted_correlation_id(sent: str | None) -> str | None:
+    """``sent`` if it is a correlation id Spine carries on: 1 to 128 characters of letters,
+    digits and ``. _ : -``; else None (and a new one is made)."""
+    return sent if sent and _CORRELATION_ID.fullmatch(sent) else None
 
 
 @define(slots=True)
@@ -58,7 +66,9 @@ class Context:
     @classmethod
     def for_request(cls, route: str, request: falcon.Request, trace: TraceParent | None = None) -> Context:
         """The context of ``request``, current for log records from here on."""
-        correlation_id = request.get_header(CORRELATION_HEADER) or (trace.trace_id if trace else new_correlation_id())
+        correlation_id = accepted_correlation_id(request.get_header(CORRELATION_HEADER)) or (
+            trace.trace_id if trace else new_correlation_id()
+        )
         ctx = cls(route, correlation_id, request=request, trace=trace)
         logs.current.set(ctx)
         return ctx
@@ -68,7 +78,7 @@ class Context:
         cls, message: IncomingMessage, trace: TraceParent | Callable[[], TraceParent] | None = None
     ) -> Context:
         """The context of ``message``, current for log records from here on."""
-        correlation_id = message.headers.get(Headers.CORRELATION_ID)
+        correlation_id = accepted_correlation_id(message.headers.get(Headers.CORRELATION_ID))
         ctx = cls(message.topic, correlation_id or "", message=message, trace=trace)
         if not correlation_id:
             ctx.correlation_id = ctx.trace.trace_id if ctx.trace is not None else new_correlation_id()

@@ -9,10 +9,13 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from cattrs.preconf.json import make_converter
 
+from .decoding import load_json, strict_json, structurer
+
 T = TypeVar("T")
 
-converter = make_converter()
-"""The one cattrs converter for events and bodies: datetimes as ISO-8601 strings."""
+converter = strict_json(make_converter())
+"""The one cattrs converter for events and bodies: datetimes as ISO-8601 strings, and strict:
+a JSON value of the wrong type for its field is refused (``spine_core.decoding``)."""
 _json = json.JSONEncoder(separators=(",", ":"))  # json.dumps(..., separators=) builds one per call
 
 
@@ -40,18 +43,13 @@ def encode(value: Any) -> bytes:
 
 
 def decode(payload: bytes | str, cls: type[T]) -> T:
-    """Decode JSON into ``cls``; raises ``ValueError`` or a cattrs error on bad input."""
+    """Decode JSON into ``cls``; raises :class:`~spine_core.decoding.DecodeError` on bad input."""
     return decoder(cls)(payload)
 
 
 def decoder(cls: type[T]) -> Callable[[bytes | str], T]:
     """``decode`` for one class, with its cattrs hook looked up once (the consumer's hot path).
-    Bytes must be UTF-8, as JSON on the wire is (RFC 8259)."""
-    structure = converter.get_structure_hook(cls)
-    loads = json.loads
-
-    def decode_one(payload: bytes | str) -> T:
-        value: T = structure(loads(payload.decode() if isinstance(payload, bytes) else payload), cls)
-        return value
-
-    return decode_one
+    Bytes must be UTF-8, as JSON on the wire is (RFC 8259). A failure is a ``DecodeError`` whose
+    message names the field: the reason a consumer dead-letters the message with."""
+    fit = structurer(converter, cls)
+    return lambda payload: fit(load_json(payload))

@@ -71,8 +71,10 @@ def spine_subscribe(group_id: str, subscriptions: Sequence[Subscription]) -> Non
     threads. Every message published to a subscribed topic reaches one member
     of each group. Messages with the same key are handed to ``deliver`` one at a
     time, in publish order. Settle each message as ``deliver`` says: ``Ack``
-    commits it, ``Nack`` redelivers it later, ``DeadLetter`` moves it to the
-    named topic with the reason in its headers and then commits it. Nothing is
+    commits it, ``Nack`` redelivers it after ``ReadOptions.redelivery_delay``,
+    ``DeadLetter`` moves it to the named topic with the reason in its headers
+    and then commits it. :class:`spine_core.broker.Lanes` does all of this but
+    the commits: a plugin hands it messages and settles what its port is told. Nothing is
     committed past a message that is not settled.
     """
 

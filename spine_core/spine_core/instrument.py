@@ -11,7 +11,7 @@ from . import logs, tracing
 from .errors import BootError
 from .health import LiveResource, ReadyResource
 from .http.routes import falcon_template
-from .messages import Deliver, Health, IncomingMessage
+from .messages import Deliver, Health, IncomingMessage, Settlement
 from .metrics import ConsumerMetrics, Metrics, MetricsResource
 from .options import OpsOptions
 from .tracing import TraceParent
@@ -93,6 +93,12 @@ class ConsumerProbe:
     def span(self, message: IncomingMessage) -> tracing.Span:
         """The consume span of one handler attempt, under the message's ``traceparent``."""
         return tracing.span_under(self._name, tracing.CONSUMER, message.headers.get(tracing.HEADER), topic=self._topic)
+
+    def observe(self, settlements: Sequence[Settlement], seconds: float) -> None:
+        """Count the messages a batch handler settled, after ``seconds``."""
+        if self._metrics is not None:
+            for settlement in settlements:
+                self._metrics.observe(settlement, seconds)
 
     def retried(self) -> None:
         """Count a failed attempt that will be retried."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final, Union
 
 from attrs import field, frozen
@@ -76,13 +76,23 @@ NACK: Final = Nack()
 Deliver = Callable[[IncomingMessage], Settlement]
 """The core's entry point for one message; thread-safe, never raises."""
 
+DeliverBatch = Callable[[Sequence[IncomingMessage]], list[Settlement]]
+"""The core's entry point for a batch of messages of one topic, in delivery order; answers
+one settlement per message, in the same order. Thread-safe, never raises."""
+
 
 @frozen
 class Subscription:
-    """One registered topic of a consumer group and the callable that handles it."""
+    """One registered topic of a consumer group and the callable that handles it.
+
+    A batch handler's subscription also has ``deliver_batch``, which takes up to
+    ``max_batch`` messages at once; the engine (:class:`spine_core.broker.Lanes`) uses it.
+    """
 
     topic: str
     deliver: Deliver
+    deliver_batch: DeliverBatch | None = None
+    max_batch: int = 1
 
 
 @frozen

@@ -40,6 +40,10 @@ UNDECODABLE: Final = "undecodable"
 NACKED: Final = "nacked"
 OUTCOMES: Final = (OK, RETRIED, DEAD_LETTERED, UNDECODABLE, NACKED)
 
+METHODS: Final = frozenset(falcon.HTTP_METHODS)
+"""The ``method`` label values; any other method a client invents counts as :data:`OTHER`."""
+OTHER: Final = "other"
+
 BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 """Upper bounds (seconds) of every latency histogram; ``+Inf`` follows."""
 
@@ -164,6 +168,13 @@ class ConsumerMetrics:
 
         return counted
 
+    def observe(self, settlement: Settlement, seconds: float) -> None:
+        """Count one message of a batch settled after ``seconds``."""
+        slots = self.slots()
+        slots[self._OUTCOME[outcome(settlement)]] += 1
+        slots[self._BUCKET + bisect_left(BUCKETS, seconds)] += 1
+        slots[-1] += seconds
+
     def retried(self) -> None:
         self.slots()[self._OUTCOME[RETRIED]] += 1
 
@@ -194,8 +205,8 @@ class Metrics:
             self.registry.register(LagCollector(lag, group_id or ""))
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
-        """Count one answered request."""
-        self.shards.observe(("http", route, method, str(status)), seconds)
+        """Count one answered request; a method that is not a standard HTTP one counts as ``other``."""
+        self.shards.observe(("http", route, method if method in METHODS else OTHER, str(status)), seconds)
 
     def observe_publish(self, messages: Sequence[OutgoingMessage], ok: bool, seconds: float) -> None:
         """Count ``messages`` published (or not) in one call that took ``seconds``."""

@@ -67,15 +67,22 @@ class BrokerOptions:
 class HTTPOptions:
     """The HTTP server: a prefix for every route, waitress's worker threads, and request limits.
 
-    ``max_upload_size`` is the largest form or multipart body accepted, in bytes
-    (larger ones are answered 413 unread); ``max_page_size`` the largest
-    ``Pagination`` ``size`` a client may ask for.
+    ``max_body_size`` is the largest request body accepted, in bytes, and ``max_upload_size``
+    the largest form or multipart one (larger ones are answered 413 unread); ``max_page_size``
+    the largest ``Pagination`` ``size`` a client may ask for. ``connection_limit`` is how many
+    connections are open at once (more wait in the listen backlog); a connection idle for
+    ``channel_timeout`` seconds, or whose request head has not all arrived that long after its
+    first byte, is closed, checked every ``cleanup_interval`` seconds.
     """
 
     global_prefix: str = ""
     threads: int = 8
+    max_body_size: int = 1024 * 1024
     max_upload_size: int = 10 * 1024 * 1024
     max_page_size: int = 100
+    connection_limit: int = 1000
+    channel_timeout: int = 30
+    cleanup_interval: int = 10
 
 
 @define(kw_only=True)

@@ -6,25 +6,38 @@ from typing import ClassVar
 
 from attrs import frozen
 
+from .decoding import WrongType, parse_bool, parse_float, parse_int
 from .errors import BadRequest
-
-_TRUE = frozenset({"true", "1", "yes", "on"})
-_FALSE = frozenset({"false", "0", "no", "off"})
 
 
 @frozen
 class Int:
-    """An integer path segment: ``/orders/:order_id`` → ``Int(12345)``."""
+    """An integer path segment: ``/orders/:order_id`` → ``Int(12345)``. Digits with an optional sign."""
 
     value: int
-    kind: ClassVar[str] = "an integer"
+    source: ClassVar[str] = "path"
 
     @classmethod
     def parse(cls, name: str, raw: str) -> Int:
         try:
-            return cls(int(raw))
-        except ValueError:
-            raise BadRequest(f"path parameter {name!r} must be {cls.kind}, got {raw!r}") from None
+            return cls(parse_int(raw))
+        except WrongType as e:
+            raise BadRequest(f"{cls.source} parameter {name!r}: {e}") from None
+
+
+@frozen
+class Float:
+    """A number path segment: ``-1.5``, ``2``, ``1e3`` (not ``nan`` or ``inf``)."""
+
+    value: float
+    source: ClassVar[str] = "path"
+
+    @classmethod
+    def parse(cls, name: str, raw: str) -> Float:
+        try:
+            return cls(parse_float(raw))
+        except WrongType as e:
+            raise BadRequest(f"{cls.source} parameter {name!r}: {e}") from None
 
 
 @frozen
@@ -32,6 +45,7 @@ class String:
     """A path segment taken as text."""
 
     value: str
+    source: ClassVar[str] = "path"
 
     @classmethod
     def parse(cls, name: str, raw: str) -> String:
@@ -43,15 +57,14 @@ class Bool:
     """A boolean path segment: true/false, 1/0, yes/no, on/off."""
 
     value: bool
+    source: ClassVar[str] = "path"
 
     @classmethod
     def parse(cls, name: str, raw: str) -> Bool:
-        word = raw.lower()
-        if word in _TRUE:
-            return cls(True)
-        if word in _FALSE:
-            return cls(False)
-        raise BadRequest(f"path parameter {name!r} must be a boolean, got {raw!r}")
+        try:
+            return cls(parse_bool(raw))
+        except WrongType as e:
+            raise BadRequest(f"{cls.source} parameter {name!r}: {e}") from None
 
 
-PATH_TYPES: tuple[type, ...] = (Int, String, Bool)
+PATH_TYPES: tuple[type, ...] = (Int, Float, String, Bool)

@@ -9,7 +9,7 @@ import falcon
 
 from . import plugins
 from .consumers.resolvers import consumer_resolver_for
-from .consumers.chain import consumer_chain
+from .consumers.chain import subscription
 from .errors import BootError
 from .instrument import ConsumerProbe, install
 from .messages import Health, Subscription
@@ -63,8 +63,9 @@ class Runtime:
             topic = config.topic_prefix + reg.topic
             probe = ConsumerProbe(topic, self.metrics)
             middlewares = [*registry.middlewares, *reg.middlewares]
-            deliver = consumer_chain(plan, read, self.dispatch, self.stopping, probe, middlewares)
-            subscriptions.append(Subscription(topic, deliver))
+            subscriptions.append(
+                subscription(topic, plan, read, self.dispatch, self.stopping, probe, middlewares, reg.max_batch)
+            )
         return subscriptions
 
     @property

@@ -14,6 +14,7 @@ import waitress
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
 
+from .http.server import use_spine_channels, waitress_arguments
 from .options import Address
 from .runtime import Runtime
 
@@ -83,9 +84,10 @@ class Service:
             self._inflight = InFlight(self.runtime.wsgi)
             quiet_waitress_queue()
             self._server = waitress.create_server(
-                self._inflight, host=address.host, port=address.port,
-                threads=options.http.threads, ident="spine", clear_untrusted_proxy_headers=True,
+                self._inflight, host=address.host, port=address.port, ident="spine",
+                clear_untrusted_proxy_headers=True, **waitress_arguments(options.http),
             )
+            use_spine_channels(self._server)
         try:
             self.runtime.start()
         except BaseException:

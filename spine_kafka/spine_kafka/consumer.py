@@ -95,7 +95,7 @@ class KafkaConsumer:
         self._revoke_timeout = revoke_timeout
         self._consumer: Any = None
         self._lanes: Lanes[Work] = Lanes(
-            self, {t: s.deliver for t, s in self._subscriptions.items()},
+            self, list(subscriptions),
             workers=workers, max_pending=max_pending, name=f"kafka-{self._group}",
         )
         self._lock = self._lanes.lock

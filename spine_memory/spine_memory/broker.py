@@ -21,12 +21,12 @@ import threading
 import time
 import zlib
 from collections import deque
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from attrs import define, field, frozen
 
 from spine_core.broker import (
-    Lanes, OffsetTracker, OutgoingMessage, Outcome, IncomingMessage, PublishError, Subscription,
+    IncomingMessage, Lane, Lanes, OffsetTracker, OutgoingMessage, Outcome, PublishError, Subscription,
 )
 
 DEFAULT_PARTITIONS = 4
@@ -34,6 +34,8 @@ DEFAULT_WORKERS = 4
 DEFAULT_RETENTION = 1000
 REDELIVERY_DELAY = 1.0
 MAX_PENDING = 1000
+ROOM_POLL = 0.01
+"""How often a member with ``MAX_PENDING`` messages queued looks for room again."""
 
 log = logging.getLogger("spine.memory")
 
@@ -94,6 +96,8 @@ class Member:
     group: str
     subscriptions: dict[str, Subscription]
     lanes: Lanes[Work] | None = None
+    wake: threading.Condition | None = None
+    """Its fetch thread waits on it (under the broker's lock) for something to fetch."""
     thread: threading.Thread | None = None
     trackers: dict[Partition, _Cursor] = field(factory=dict)
     held: dict[Partition, float] = field(factory=dict)
@@ -156,7 +160,25 @@ class MemoryBroker:
                 raise PublishError(f"memory broker unavailable: {len(messages)} message(s) not confirmed")
             for m in messages:
                 self._append(m.topic, m.key, m.value, dict(m.headers))
-            self._cond.notify_all()
+            self._hand_out({m.topic for m in messages})
+
+    def _hand_out(self, topics: set[str]) -> None:
+        """Give the consumers of ``topics`` their new messages now, without waking their fetch
+        threads (one thread handoff from publisher to handler instead of two)."""
+        for group in self._groups.values():
+            for member in group.members:
+                lanes = member.lanes
+                if lanes is not None and not member.stopping and not topics.isdisjoint(member.subscriptions):
+                    room = MAX_PENDING - lanes.queued
+                    work = self._fetch(member, room)
+                    if work:
+                        lanes.submit_locked(work)
+                    if len(work) >= room:  # more than there was room for: the fetch thread goes on
+                        self._wake(member)
+
+    def _wake(self, member: Member) -> None:
+        if member.wake is not None:
+            member.wake.notify()
 
     def _append(self, topic: str, key: str | None, value: bytes, headers: dict[str, str]) -> None:
         index = (zlib.crc32(key.encode()) if key is not None else next(self._round_robin)) % self.partitions
@@ -197,8 +219,9 @@ class MemoryBroker:
     ) -> Member:
         """Add a member to ``group_id`` and start its fetch thread and workers."""
         member = Member(group_id, {s.topic: s for s in subscriptions}, redelivery_delay=redelivery_delay)
+        member.wake = threading.Condition(self._lock)
         member.lanes = Lanes(
-            _Port(self, member), {t: s.deliver for t, s in member.subscriptions.items()},
+            _Port(self, member), list(member.subscriptions.values()),
             workers=workers, max_pending=MAX_PENDING, name=f"memory-{group_id}", lock=self._lock,
         )
         with self._cond:
@@ -207,7 +230,6 @@ class MemoryBroker:
             group = self._groups.setdefault(group_id, _Group())
             group.members.append(member)
             self._rebalance(group)
-            self._cond.notify_all()
         member.lanes.start()
         member.thread = threading.Thread(
             target=self._fetch_loop, args=(member,), name=f"spine-memory-{group_id}", daemon=True
@@ -227,6 +249,7 @@ class MemoryBroker:
             group = self._groups[member.group]
             group.members.remove(member)
             self._rebalance(group)
+            self._wake(member)
             self._cond.notify_all()
         lanes.join(0.0)
 
@@ -247,10 +270,12 @@ class MemoryBroker:
                     if tracker.in_flight and not old.closed:
                         group.previous[tp] = tracker
         group.owner = owners
+        for member in group.members:
+            self._wake(member)
 
     def _fetch_loop(self, member: Member) -> None:
-        lanes = member.lanes
-        assert lanes is not None
+        lanes, wake = member.lanes, member.wake
+        assert lanes is not None and wake is not None
         with self._cond:
             while not member.stopping:
                 work = self._fetch(member, MAX_PENDING - lanes.queued)
@@ -259,13 +284,15 @@ class MemoryBroker:
                     continue
                 now = time.monotonic()
                 timeout = min(member.held.values(), default=now + 1.0) - now
-                self._cond.wait(max(0.0, timeout))
+                if lanes.queued >= MAX_PENDING:
+                    timeout = min(timeout, ROOM_POLL)
+                wake.wait(max(0.0, timeout))
 
-    def _fetch(self, member: Member, room: int) -> list[tuple[Hashable, Work]]:
+    def _fetch(self, member: Member, room: int) -> list[tuple[Lane, Work]]:
         """Up to ``room`` messages of the partitions ``member`` owns, in offset order (under the lock)."""
         group = self._groups[member.group]
         now = time.monotonic()
-        work: list[tuple[Hashable, Work]] = []
+        work: list[tuple[Lane, Work]] = []
         for tp, owner in group.owner.items():
             if owner is not member or room <= 0:
                 continue
@@ -297,19 +324,28 @@ class MemoryBroker:
         tp = (stored.topic, stored.partition)
         group = self._groups[member.group]
         if member.closed:
-            return True
-        if outcome is Outcome.DONE:
+            pass  # handed over already: the next owner delivers it again
+        elif outcome is Outcome.DONE:
             tracker.finish(stored.offset)
             if tracker.committable is not None and tracker.committable > group.committed.get(tp, 0):
                 group.committed[tp] = tracker.committable
-        elif tracker.live and member.trackers.get(tp) is tracker:
+        elif tracker.live and member.trackers.get(tp) is tracker:  # fetched again from what is committed
             tracker.live = False
             del member.trackers[tp]
-            member.held[tp] = time.monotonic() + member.redelivery_delay  # then fetched again from what is committed
+            member.held[tp] = time.monotonic() + member.redelivery_delay
             if tracker.in_flight:
                 group.previous[tp] = tracker
+            self._wake(member)
+        self._handed_over(group, tp, tracker)
         self._cond.notify_all()
         return True
+
+    def _handed_over(self, group: _Group, tp: Partition, tracker: _Cursor) -> None:
+        """Wake the new owner of ``tp`` once the previous owner's last message in flight settled."""
+        if group.previous.get(tp) is tracker and not tracker.in_flight:
+            owner = group.owner.get(tp)
+            if owner is not None:
+                self._wake(owner)
 
     # -- tests ----------------------------------------------------------------
 

@@ -70,7 +70,7 @@ class Consumer:
                        for name in (queue_name(group_id, s.topic), s.topic + dead_letter_suffix)]
         """Every queue this consumer declares: its group's queues and their dead-letter queues."""
         self._lanes: Lanes[_Delivery] = Lanes(
-            self, {s.topic: s.deliver for s in self._subscriptions},
+            self, self._subscriptions,
             workers=settings.workers, max_pending=settings.prefetch, name=f"rabbitmq-{group_id}",
         )
         self._cond = threading.Condition(self._lanes.lock)

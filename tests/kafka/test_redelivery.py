@@ -19,7 +19,8 @@ def test_nacked_message_redelivered_in_order_after_a_pause(kafka_settings: dict[
     """The fifth of ten same-key messages is given back once: it comes again after ReadOptions.redelivery_delay,
     followed by the ones after it, so the handled order stays the publish order."""
     topic, group = unique("nack"), unique("g")
-    config = BrokerConfig(name="kafka", write=WriteOptions(), read=ReadOptions(group_id=group, redelivery_delay=DELAY), settings=kafka_settings)
+    read = ReadOptions(group_id=group, redelivery_delay=DELAY)
+    config = BrokerConfig(name="kafka", write=WriteOptions(), read=read, settings=kafka_settings)
     plugin = KafkaPlugin(config)
     plugin.spine_broker_start()
     acked: list[int] = []

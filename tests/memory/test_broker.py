@@ -336,3 +336,44 @@ def test_memory_broker_fixture_is_fresh(memory_broker: MemoryBroker) -> None:
     """The pytest plugin's ``memory_broker`` is a new broker, not the process-wide one."""
     assert memory_broker is not MemoryBroker.shared()
     assert memory_broker.messages("order.created") == []
+
+
+def test_settled_messages_are_released_beyond_the_retention() -> None:
+    """Under a steady stream, a partition keeps its newest ``retention`` messages, not every one."""
+    broker = MemoryBroker(partitions=2, retention=50)
+    member = broker.join("g", [Subscription("t", Recorder())])
+    try:
+        for batch in range(40):
+            broker.publish([out("t", f"{batch}-{i}", key=str(i)) for i in range(100)], timeout=1)
+            broker.drain(DEADLINE)
+        kept = broker.messages("t")
+        assert 0 < len(kept) <= 2 * 50 + 100  # the newest, plus what the last publish added
+        assert kept[-1].offset >= 1900  # offsets go on counting
+    finally:
+        broker.leave(member, timeout=1)
+
+
+def test_unsettled_messages_are_kept_whatever_the_retention() -> None:
+    """A message a group has not settled is never released: it is still delivered later."""
+    broker = MemoryBroker(partitions=1, retention=5)
+    release = threading.Event()
+    slow = Recorder(lambda m: ACK if release.wait(DEADLINE) else NACK)
+    member = broker.join("g", [Subscription("t", slow)], workers=1)
+    try:
+        broker.publish([out("t", str(i), key="k") for i in range(100)], timeout=1)
+        assert len(broker.messages("t")) == 100
+        release.set()
+        broker.drain(DEADLINE)
+        assert slow.values == [str(i).encode() for i in range(100)]
+        assert len(broker.messages("t")) == 100  # released on the next publish
+        broker.publish([out("t", "last", key="k")], timeout=1)
+        assert len(broker.messages("t")) == 5
+    finally:
+        broker.leave(member, timeout=1)
+
+
+def test_a_topic_nobody_consumes_keeps_its_newest_messages() -> None:
+    """Without consumers a topic keeps ``retention`` messages per partition."""
+    broker = MemoryBroker(partitions=1, retention=10)
+    broker.publish([out("t", str(i)) for i in range(25)], timeout=1)
+    assert [m.value for m in broker.messages("t")] == [str(i).encode() for i in range(15, 25)]

@@ -56,8 +56,19 @@ def test_a_chunked_upload_is_received_whole(port):
 
 
 def test_an_oversized_upload_is_a_413_over_the_wire(port):
+    """Refused by its Content-Length before any of the body is sent (a client that sent it all
+    regardless could see the connection reset before it reads the answer)."""
     body = multipart(files=[("doc", "doc.bin", "application/octet-stream", b"z" * LIMIT)])
-    status, _, payload = send(port, "POST", "/files", body, MULTIPART)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.putrequest("POST", "/files")
+        for name, value in {**MULTIPART, "Content-Length": str(len(body))}.items():
+            conn.putheader(name, value)
+        conn.endheaders()
+        response = conn.getresponse()
+        status, payload = response.status, response.read()
+    finally:
+        conn.close()
     assert status == 413
     assert json.loads(payload)["message"].endswith(f"exceeds the limit of {LIMIT} bytes")
 

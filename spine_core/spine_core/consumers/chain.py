@@ -7,20 +7,25 @@
 5. :mod:`.middleware.retry`: attempts with backoff;
 6. :mod:`.middleware.attempt`: decode, consume span, context, interceptors and handler,
    once per attempt.
+
+A batch handler's batches take :mod:`.middleware.batch` instead, which falls back
+to this chain, one message at a time, when a batch keeps failing.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..context import Context
 from ..instrument import NO_PROBE, ConsumerProbe
-from ..messages import Deliver
+from ..messages import Deliver, Subscription
 from ..options import ReadOptions
 from ..pipeline.plan import Plan
 from .middleware import Middleware
 from .middleware.attempt import attempting
+from .middleware.batch import batching
 from .middleware.dead_letter import dead_lettering
 from .middleware.decode import event_decoder
 from .middleware.log_context import guarded
@@ -37,9 +42,36 @@ def consumer_chain(
     middlewares: Sequence[Middleware] = (),
 ) -> Deliver:
     """The ``deliver`` callable of one subscription. Thread-safe; never raises."""
-    deliver = attempting(plan, event_decoder(event_type(plan.annotations)), dispatch, probe)
+    event_class, batch = event_type(plan.annotations)
+    decode = event_decoder(event_class)
+    deliver = attempting(plan, _listed(decode) if batch else decode, dispatch, probe)
     deliver = retrying(deliver, read.retry, stopping, plan.name, probe.retried)
     for middleware in reversed(middlewares):
         deliver = middleware(deliver)
     deliver = dead_lettering(deliver, read.dead_letter_suffix, plan.name)
     return probe.wrap(guarded(deliver))
+
+
+def subscription(
+    topic: str,
+    plan: Plan,
+    read: ReadOptions,
+    dispatch: Callable[[Context], None],
+    stopping: threading.Event,
+    probe: ConsumerProbe = NO_PROBE,
+    middlewares: Sequence[Middleware] = (),
+    max_batch: int = 100,
+) -> Subscription:
+    """What the broker is given for ``topic``: the chain, and for a batch handler (its event
+    parameter is ``list[EventClass]``) the batch chain of :mod:`.middleware.batch` too."""
+    deliver = consumer_chain(plan, read, dispatch, stopping, probe, middlewares)
+    event_class, batch = event_type(plan.annotations)
+    if not batch:
+        return Subscription(topic, deliver)
+    deliver_batch = batching(plan, event_decoder(event_class), read, dispatch, stopping, probe, deliver)
+    return Subscription(topic, deliver, deliver_batch, max_batch)
+
+
+def _listed(decode: Callable[[bytes], Any]) -> Callable[[bytes], list[Any]]:
+    """A batch handler's decoder for one message: a batch of one."""
+    return lambda payload: [decode(payload)]

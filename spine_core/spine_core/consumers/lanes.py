@@ -1,11 +1,13 @@
 """The delivery engine: an ordered, keyed pool of worker threads shared by every broker.
 
 A broker plugin fetches messages and hands them in with :meth:`Lanes.submit`,
-each on a *lane* it names (Kafka: topic, partition and key). Messages of one
-lane are delivered one at a time, in the order submitted; different lanes run
-in parallel on ``workers`` threads, which take up to ``BATCH`` lanes at once
-(one lock round trip per batch). At most ``max_pending`` messages wait: the
-broker asks :meth:`Lanes.room` before fetching more.
+each on a *lane* it names: a tuple that starts with the topic (Kafka: topic,
+partition and key). Messages of one lane are delivered one at a time, in the
+order submitted; different lanes run in parallel on ``workers`` threads, which
+take up to ``BATCH`` lanes at once (one lock round trip per batch). A batch
+handler's topic is delivered in batches of up to its ``max_batch`` messages,
+several of one lane in order. At most ``max_pending`` messages wait: the broker
+asks :meth:`Lanes.room` before fetching more.
 
 What a delivered message comes to is settled by :mod:`.settle` and reported
 to the broker's :class:`Port`, whose ``take`` and ``settled`` run under the
@@ -21,17 +23,19 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Hashable, Iterable
-from typing import Generic, Protocol, TypeVar
+from collections.abc import Iterable, Sequence
+from typing import Any, Generic, Protocol, TypeVar
 
-from ..messages import Deliver, IncomingMessage, OutgoingMessage
-from .settle import Outcome, settle
+from ..messages import IncomingMessage, OutgoingMessage, Subscription
+from .settle import Outcome, settle, settle_batch
 
 log = logging.getLogger("spine.consumer")
 
 BATCH = 32
 """At most this many lanes a worker takes at once."""
 
+Lane = tuple[Any, ...]
+"""A lane's name: the topic, then whatever keeps order (partition, key)."""
 Item = TypeVar("Item")
 ItemContra = TypeVar("ItemContra", contravariant=True)
 
@@ -61,10 +65,12 @@ class Port(Protocol[ItemContra]):
 class Lanes(Generic[Item]):
     """Per-lane ordered delivery on a pool of worker threads; see the module's docstring."""
 
-    def __init__(self, port: Port[Item], deliver: dict[str, Deliver], *, workers: int, max_pending: int,
+    def __init__(self, port: Port[Item], subscriptions: Sequence[Subscription], *, workers: int, max_pending: int,
                  name: str, lock: threading.Lock | None = None) -> None:
         self._port = port
-        self._deliver = deliver
+        self._subscriptions = {s.topic: s for s in subscriptions}
+        self._max_batch = {s.topic: s.max_batch for s in subscriptions if s.deliver_batch is not None}
+        self._cap = max([BATCH, *self._max_batch.values()])
         self._workers = workers
         self._max_pending = max_pending
         self._name = name
@@ -73,8 +79,8 @@ class Lanes(Generic[Item]):
         self.changed = threading.Condition(self.lock)
         """Notified when there is room for more messages, when messages in flight finish (if the
         port asked for it) and while stopping."""
-        self._lanes: dict[Hashable, deque[Item]] = {}
-        self._ready: deque[Hashable] = deque()
+        self._lanes: dict[Lane, deque[Item]] = {}
+        self._ready: deque[Lane] = deque()
         self.queued = 0
         self.in_flight = 0
         self._stopping = False
@@ -97,12 +103,12 @@ class Lanes(Generic[Item]):
             self.changed.wait_for(lambda: self.queued <= low, timeout)
             return max(0, self._max_pending - self.queued)
 
-    def submit(self, items: Iterable[tuple[Hashable, Item]]) -> None:
+    def submit(self, items: Iterable[tuple[Lane, Item]]) -> None:
         """Queue ``(lane, item)`` pairs, in order, and wake as many workers as there is work for."""
         with self.lock:
             self.submit_locked(items)
 
-    def submit_locked(self, items: Iterable[tuple[Hashable, Item]]) -> None:
+    def submit_locked(self, items: Iterable[tuple[Lane, Item]]) -> None:
         """:meth:`submit`, for a caller already holding :attr:`lock`."""
         lanes, ready = self._lanes, self._ready
         count = 0
@@ -143,19 +149,45 @@ class Lanes(Generic[Item]):
     # -- workers -------------------------------------------------------------------
 
     def _work(self) -> None:
-        port, deliver = self._port, self._deliver
+        port, subscriptions, batched = self._port, self._subscriptions, self._max_batch
         while batch := self._take_batch():
+            if batched:
+                self._finish(batch, self._deliver_batches(batch))
+                continue
             outcomes = []
             for _, item in batch:
                 try:
                     message = port.message(item)
-                    outcomes.append(settle(deliver[message.topic], message, port.dead_letter))
+                    outcomes.append(settle(subscriptions[message.topic].deliver, message, port.dead_letter))
                 except Exception:  # a bug in a plugin: keep the message for redelivery
                     log.exception("%s: delivering a message failed; it will be redelivered", self._name)
                     outcomes.append(Outcome.RETRY)
             self._finish(batch, outcomes)
 
-    def _take_batch(self) -> list[tuple[Hashable, Item]]:
+    def _deliver_batches(self, batch: list[tuple[Lane, Item]]) -> list[Outcome]:
+        """Outcomes of a worker's batch where some topics have batch handlers: their messages go
+        to ``deliver_batch`` together (in lane order), the others one at a time."""
+        port = self._port
+        outcomes: list[Outcome] = [Outcome.RETRY] * len(batch)
+        by_topic: dict[str, list[int]] = {}
+        for index, (lane, _) in enumerate(batch):
+            by_topic.setdefault(lane[0], []).append(index)
+        for topic, indexes in by_topic.items():
+            subscription = self._subscriptions[topic]
+            try:
+                messages = [port.message(batch[i][1]) for i in indexes]
+                if subscription.deliver_batch is None:
+                    results = [settle(subscription.deliver, m, port.dead_letter) for m in messages]
+                else:
+                    results = settle_batch(subscription.deliver_batch, messages, port.dead_letter)
+            except Exception:  # a bug in a plugin: keep the messages for redelivery
+                log.exception("%s: delivering %d message(s) failed; redelivered", self._name, len(indexes))
+                continue
+            for i, outcome in zip(indexes, results):
+                outcomes[i] = outcome
+        return outcomes
+
+    def _take_batch(self) -> list[tuple[Lane, Item]]:
         """Up to BATCH items of different lanes, now in flight; empty once stopped and idle."""
         port = self._port
         with self.lock:
@@ -167,19 +199,28 @@ class Lanes(Generic[Item]):
                     self._work_ready.wait()
                     continue
                 batch = []
+                budget = self._cap
                 for lane in lanes:
-                    item = self._lanes[lane].popleft()
-                    self.queued -= 1
-                    if not port.take(item):
+                    queue = self._lanes[lane]
+                    count = min(len(queue), max(1, budget), self._max_batch.get(lane[0], 1))
+                    taken = 0
+                    for _ in range(count):
+                        item = queue.popleft()
+                        self.queued -= 1
+                        if port.take(item):
+                            self.in_flight += 1
+                            batch.append((lane, item))
+                            taken += 1
+                    budget -= taken
+                    if not taken:
                         self._next_of(lane)
-                        continue
-                    self.in_flight += 1
-                    batch.append((lane, item))
+                if self._ready:  # more than this worker's share: let another take the rest
+                    self._work_ready.notify()
                 if batch:
                     return batch
                 self.changed.notify()
 
-    def _finish(self, batch: list[tuple[Hashable, Item]], outcomes: list[Outcome]) -> None:
+    def _finish(self, batch: list[tuple[Lane, Item]], outcomes: list[Outcome]) -> None:
         """Report a batch's outcomes to the port (under one lock) and requeue its lanes."""
         port = self._port
         with self.lock:
@@ -187,6 +228,7 @@ class Lanes(Generic[Item]):
             for (lane, item), outcome in zip(batch, outcomes):
                 self.in_flight -= 1
                 wake = port.settled(item, outcome) or wake
+            for lane in dict.fromkeys(lane for lane, _ in batch):
                 self._next_of(lane)
             self._work_ready.notify(max(0, _batches(len(self._ready)) - 1))  # this worker takes one itself
             if wake or self._stopping or self.queued <= self._max_pending // 2:
@@ -194,12 +236,12 @@ class Lanes(Generic[Item]):
             if self._stopping and not self.in_flight:
                 self._work_ready.notify_all()
 
-    def _take(self) -> list[Hashable]:
+    def _take(self) -> list[Lane]:
         """The next lanes to work on (under the lock): a fair share of the ready ones, at most
         BATCH; while stopping, only a lane whose next item the port deems worth finishing."""
         ready = self._ready
         if not self._stopping:
-            count = min(len(ready), max(1, min(BATCH, len(ready) // self._workers)))
+            count = min(len(ready), max(1, min(self._cap, len(ready) // self._workers)))
             return [ready.popleft() for _ in range(count)]
         lane = self._worth_finishing()
         if lane is None:
@@ -207,7 +249,7 @@ class Lanes(Generic[Item]):
         ready.remove(lane)
         return [lane]
 
-    def _worth_finishing(self) -> Hashable | None:
+    def _worth_finishing(self) -> Lane | None:
         for lane in self._ready:
             if self._port.worth_finishing(self._lanes[lane][0]):
                 return lane
@@ -216,7 +258,7 @@ class Lanes(Generic[Item]):
     def _drained(self) -> bool:
         return not self.in_flight and self._worth_finishing() is None
 
-    def _next_of(self, lane: Hashable) -> None:
+    def _next_of(self, lane: Lane) -> None:
         """Requeue ``lane`` if more of its items wait, else forget it (under the lock)."""
         if self._lanes.get(lane):
             self._ready.append(lane)

@@ -20,6 +20,7 @@ class Registration:
     handler: Callable[..., Any]
     interceptors: Sequence[Interceptor | type] = ()
     middlewares: Sequence[Middleware] = ()
+    max_batch: int = 100
 
 
 class ConsumerRegistry:
@@ -32,13 +33,18 @@ class ConsumerRegistry:
 
     def register(
         self, topic: str, handler: Callable[..., Any], *,
-        interceptors: Sequence[Any] = (), middleware: Sequence[Middleware] = (),
+        interceptors: Sequence[Any] = (), middleware: Sequence[Middleware] = (), max_batch: int = 100,
     ) -> None:
         """Handle every event published as ``topic`` with ``handler``; ``middleware`` wraps
-        this topic's messages inside the app's own (see :meth:`middleware`)."""
+        this topic's messages inside the app's own (see :meth:`middleware`). A handler whose
+        event parameter is ``list[EventClass]`` gets batches of up to ``max_batch`` events."""
         if topic in self.registrations:
             raise BootError(f"topic {topic!r} already has a consumer")
-        self.registrations[topic] = Registration(topic, handler, tuple(interceptors), tuple(middleware))
+        if max_batch < 1:
+            raise BootError(f"max_batch of topic {topic!r} must be at least 1, not {max_batch}")
+        self.registrations[topic] = Registration(
+            topic, handler, tuple(interceptors), tuple(middleware), max_batch
+        )
 
     def interceptor(self, *interceptors: Interceptor | type) -> None:
         """Add interceptors run around every consumer handler, once per attempt."""

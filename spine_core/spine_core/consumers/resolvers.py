@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from typing import Any
 
 import attrs
@@ -44,16 +45,27 @@ def consumer_resolver_for(topic: str) -> Any:
             return _payload
         if annotation is IncomingMessage:
             return _message
-        if attrs.has(annotation):
+        if attrs.has(annotation) or batch_of(annotation) is not None:
             return _event
         raise BootError(f"cannot resolve parameter {name!r} of type {annotation!r} for a consumer")
 
     return resolver_for
 
 
-def event_type(annotations: tuple[Any, ...]) -> type | None:
-    """The attrs class a consumer handler wants decoded, if any."""
-    found = [a for a in annotations if a not in (Context, IncomingMessage) and attrs.has(a)]
+def batch_of(annotation: Any) -> type | None:
+    """``X`` for ``list[X]`` with ``X`` an attrs class (a batch handler's parameter), else None."""
+    if typing.get_origin(annotation) is list:
+        (item,) = typing.get_args(annotation) or (None,)
+        if item is not None and attrs.has(item):
+            return typing.cast(type, item)
+    return None
+
+
+def event_type(annotations: tuple[Any, ...]) -> tuple[type | None, bool]:
+    """The attrs class a consumer handler wants decoded, if any, and whether it takes a batch
+    (``list[EventClass]``)."""
+    found = [(a, False) for a in annotations if a not in (Context, IncomingMessage) and attrs.has(a)]
+    found += [(item, True) for a in annotations if (item := batch_of(a)) is not None]
     if len(found) > 1:
-        raise BootError(f"a consumer handler takes one event, got {found}")
-    return found[0] if found else None
+        raise BootError(f"a consumer handler takes one event or one list of events, got {found}")
+    return found[0] if found else (None, False)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from ..errors import PublishError
-from ..messages import Ack, DeadLetter, Deliver, IncomingMessage, OutgoingMessage
+from ..messages import Ack, DeadLetter, Deliver, DeliverBatch, IncomingMessage, OutgoingMessage, Settlement
 
 log = logging.getLogger("spine.consumer")
 
@@ -41,6 +41,25 @@ def settle(deliver: Deliver, message: IncomingMessage, dead_letter: Callable[[Ou
     except Exception:
         log.exception("deliver raised on %s %s; it will be redelivered", message.topic, where(message))
         return Outcome.RETRY
+    return carry_out(settlement, message, dead_letter)
+
+
+def settle_batch(deliver: DeliverBatch, messages: Sequence[IncomingMessage],
+                 dead_letter: Callable[[OutgoingMessage], None]) -> list[Outcome]:
+    """Deliver ``messages`` as one batch and carry out each one's settlement; never raises."""
+    try:
+        settlements = deliver(messages)
+        assert len(settlements) == len(messages), "one settlement per message"
+    except Exception:
+        log.exception("deliver_batch raised on %d message(s) of %s; they will be redelivered",
+                      len(messages), messages[0].topic)
+        return [Outcome.RETRY] * len(messages)
+    return [carry_out(s, m, dead_letter) for s, m in zip(settlements, messages)]
+
+
+def carry_out(settlement: Settlement, message: IncomingMessage,
+              dead_letter: Callable[[OutgoingMessage], None]) -> Outcome:
+    """What ``settlement`` of ``message`` comes to: a dead letter is published first."""
     if type(settlement) is Ack:
         return Outcome.DONE
     if isinstance(settlement, DeadLetter):

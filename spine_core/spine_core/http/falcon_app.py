@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -10,14 +11,14 @@ import falcon
 
 from ..container import Container
 from ..context import CORRELATION_HEADER, Context
-from ..errors import BootError, HTTPError, PublishError
+from ..errors import BootError, HTTPError, PayloadTooLarge, PublishError
 from ..instrument import request_span
 from ..interceptor import Interceptor
 from ..options import HTTPOptions
 from ..pipeline.invoke import invoke
 from ..pipeline.plan import Plan, make_plan
 from .cors import Cors
-from .formdata import close_form
+from .formdata import FORM_TYPES, close_form
 from .resolvers import http_resolvers
 from .responses import render
 from .routes import Route, falcon_template
@@ -40,6 +41,23 @@ def _responder(plan: Plan, template: str, dispatch: Callable[[Context], None]) -
                 close_form(ctx)
 
     return respond
+
+
+class BodyLimit:
+    """Falcon middleware: 413 for a body over ``max_body_size`` (``max_upload_size`` for a form),
+    on every request routed to a resource, before anything reads it (after routing, so that the
+    metrics middleware counts the answer)."""
+
+    def __init__(self, limits: HTTPOptions) -> None:
+        self._limits = limits
+
+    def process_resource(self, req: falcon.Request, resp: falcon.Response, resource: object, params: object) -> None:
+        length = req.content_length
+        if length:
+            media_type = (req.content_type or "").partition(";")[0].strip().lower()
+            limit = self._limits.max_upload_size if media_type in FORM_TYPES else self._limits.max_body_size
+            if length > limit:
+                raise PayloadTooLarge(f"request body of {length} bytes exceeds the limit of {limit} bytes")
 
 
 def _json_error(resp: falcon.Response, status: int, message: str, headers: dict[str, str] | None = None) -> None:
@@ -67,6 +85,15 @@ def _on_unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception, pa
     _json_error(resp, 500, "Internal server error")
 
 
+def _defaults(handler: Callable[..., Any]) -> dict[str, Any]:
+    """The handler's parameter defaults by name."""
+    try:
+        parameters = inspect.signature(handler).parameters.values()
+    except (TypeError, ValueError):  # no signature: make_plan reports what it cannot resolve
+        return {}
+    return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
+
+
 def build_falcon_app(
     routes: Sequence[Route],
     prefix: str,
@@ -78,8 +105,9 @@ def build_falcon_app(
     """Plan every route and mount it; conflicting routes are a BootError.
 
     A global ``Cors`` interceptor is installed as Falcon middleware, so that it
-    answers preflight requests; ``options`` bound uploads and page sizes."""
-    app = falcon.App(middleware=[i for i in interceptors if isinstance(i, Cors)])
+    answers preflight requests; ``options`` bound bodies, uploads and page sizes."""
+    middleware: list[Any] = [BodyLimit(options or HTTPOptions()), *(i for i in interceptors if isinstance(i, Cors))]
+    app = falcon.App(middleware=middleware)
     app.add_error_handler(Exception, _on_unexpected)
     app.add_error_handler(falcon.HTTPError, _on_falcon_error)
     app.add_error_handler(HTTPError, _on_spine_error)
@@ -94,7 +122,8 @@ def build_falcon_app(
         own = [container.instance(i) for i in route.interceptors]
         if any(isinstance(i, Cors) for i in own):
             raise BootError(f"route {route.method} {template}: register Cors for every route with app.interceptor")
-        plan = make_plan(route.handler, container, http_resolvers(route.param_names(), options), [*interceptors, *own])
+        resolvers = http_resolvers(route.param_names(), options, _defaults(route.handler))
+        plan = make_plan(route.handler, container, resolvers, [*interceptors, *own])
         setattr(resource, attribute, _responder(plan, template, dispatch))
     for template, resource in resources.items():
         try:

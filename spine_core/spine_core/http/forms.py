@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import Sequence, Set
+from collections.abc import Callable, Sequence, Set
 from typing import Any, TypeVar
 
 import attrs
-import cattrs
 
 from ..context import Context
+from ..decoding import DecodeError, strict_text, structurer
 from ..errors import BadRequest, BootError
 from ..event import converter
 from ..pipeline.plan import Resolver
@@ -19,21 +19,12 @@ from .formdata import read_form
 T = TypeVar("T")
 
 _MARK = "__spine_form__"
-_TRUE = frozenset({"true", "1", "yes", "on"})
-_FALSE = frozenset({"false", "0", "no", "off"})
 _MANY = (list, tuple, set, frozenset, Sequence, Set)
 
 
-def _boolean(value: Any, _: type) -> bool:
-    word = str(value).lower()
-    if word in _TRUE or word in _FALSE:
-        return word in _TRUE
-    raise ValueError(f"expected a boolean (true/false, on/off, 1/0, yes/no), got {value!r}")
-
-
-form_converter = converter.copy()
-"""The body converter, with form booleans: an unchecked checkbox is absent, a checked one ``on``."""
-form_converter.register_structure_hook(bool, _boolean)
+form_converter = strict_text(converter.copy())
+"""The body converter, parsing text: numbers strictly, booleans as words (an unchecked checkbox is
+absent, a checked one ``on``)."""
 
 
 def form(cls: type[T]) -> type[T]:
@@ -70,6 +61,8 @@ def form_resolver(cls: type, max_size: int) -> Resolver:
     many = {a.name for a in fields if typing.get_origin(a.type) in _MANY}
     text = {a.name for a in fields if a.type is str}
 
+    fit: Callable[[Any], Any] = structurer(form_converter, cls)
+
     def resolve(ctx: Context) -> Any:
         sent = read_form(ctx, max_size).fields
         data: dict[str, Any] = {}
@@ -78,19 +71,8 @@ def form_resolver(cls: type, max_size: int) -> Resolver:
             if values:
                 data[a.name] = values if a.name in many else values[-1]
         try:
-            return form_converter.structure(data, cls)
-        except cattrs.BaseValidationError as e:
-            raise BadRequest(f"form does not fit {cls.__name__}: {_describe(e)}") from None
-        except (ValueError, TypeError) as e:
-            raise BadRequest(f"form does not fit {cls.__name__}: {e}") from None
+            return fit(data)
+        except DecodeError as e:
+            raise BadRequest(f"form {e}") from None
 
     return resolve
-
-
-def _describe(error: cattrs.BaseValidationError) -> str:
-    """``invalid value for type, expected int @ $.age`` → ``field 'age': invalid value ...``."""
-    described = []
-    for line in cattrs.transform_error(error):
-        message, _, where = line.rpartition(" @ $.")
-        described.append(f"field {where!r}: {message}" if message else line)
-    return "; ".join(described)

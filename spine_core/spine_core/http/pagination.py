@@ -11,14 +11,16 @@ from ..pipeline.plan import Resolver
 
 DEFAULT_PAGE = 1
 DEFAULT_SIZE = 20
+MAX_PAGE = 1_000_000_000
+"""The largest ``page``: its offset stays a small 64-bit integer a database accepts."""
 
 
 @frozen
 class Pagination:
     """``?page=2&size=50`` → ``Pagination(page=2, size=50)``; defaults 1 and 20.
 
-    A value that is not a whole number, is below 1, or (for ``size``) is above
-    ``HTTPOptions.max_page_size`` is answered 400.
+    A value that is not a whole number, is below 1, or is above its bound (``MAX_PAGE`` for
+    ``page``, ``HTTPOptions.max_page_size`` for ``size``) is answered 400.
     """
 
     page: int = DEFAULT_PAGE
@@ -30,17 +32,17 @@ class Pagination:
         return (self.page - 1) * self.size
 
 
-def _number(query: Query, name: str, default: int, most: int | None) -> int:
+def _number(query: Query, name: str, default: int, most: int) -> int:
     raw = query.get(name)
     if raw is None:
         return default
     if not (raw.isascii() and raw.isdigit()):
-        raise BadRequest(f"query parameter {name!r} must be a whole number, got {raw!r}")
+        raise BadRequest(f"query parameter {name!r} must be a whole number, got {raw[:40]!r}")
+    if len(raw) > len(str(most)) or int(raw) > most:  # the length first: int() of 5,000 digits raises
+        raise BadRequest(f"query parameter {name!r} must be at most {most}, got {raw[:40]}")
     value = int(raw)
     if value < 1:
         raise BadRequest(f"query parameter {name!r} must be at least 1, got {value}")
-    if most is not None and value > most:
-        raise BadRequest(f"query parameter {name!r} must be at most {most}, got {value}")
     return value
 
 
@@ -49,7 +51,7 @@ def pagination_resolver(max_page_size: int) -> Resolver:
 
     def resolve(ctx: Context) -> Pagination:
         query = Query(ctx.request.params)  # type: ignore[union-attr]
-        page = _number(query, "page", DEFAULT_PAGE, None)
+        page = _number(query, "page", DEFAULT_PAGE, MAX_PAGE)
         return Pagination(page, _number(query, "size", DEFAULT_SIZE, max_page_size))
 
     return resolve

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import attrs
-import cattrs
 
 from ..context import Context
+from ..decoding import DecodeError, load_json, structurer
 from ..errors import BadRequest, BootError
 from ..event import converter
 from ..options import HTTPOptions
 from ..params import Query, RequestHeaders
 from ..path import PATH_TYPES
 from ..pipeline.plan import Resolver, ResolverFor
+from ..query import NO_DEFAULT, query_resolver, query_type
 from .formdata import UploadedFile, file_resolver, files_resolver
 from .forms import form_resolver, is_form
 from .pagination import Pagination, pagination_resolver
@@ -39,33 +39,29 @@ def _path(name: str, kind: Any) -> Resolver:
 
 
 def _body(cls: type) -> Resolver:
+    fit: Callable[[Any], Any] = structurer(converter, cls)
+
     def resolve(ctx: Context) -> Any:
-        raw = ctx.request.bounded_stream.read()  # type: ignore[union-attr]
+        raw = ctx.request.bounded_stream.read()  # type: ignore[union-attr]  # Content-Length, bounded by BodyLimit
+        if not raw:
+            raise BadRequest(f"a JSON request body ({cls.__name__}) is required")
         try:
-            if not raw:
-                raise BadRequest(f"a JSON request body ({cls.__name__}) is required")
-            data = json.loads(raw)
-        except ValueError as e:
-            raise BadRequest(f"request body is not valid JSON: {e}") from None
-        try:
-            return converter.structure(data, cls)
-        except (cattrs.BaseValidationError, ValueError, TypeError) as e:
-            raise BadRequest(f"request body does not fit {cls.__name__}: {_describe(e)}") from None
+            return fit(load_json(raw))
+        except DecodeError as e:
+            raise BadRequest(f"request body {e}") from None
 
     return resolve
 
 
-def _describe(error: Exception) -> str:
-    if isinstance(error, cattrs.BaseValidationError):
-        return "; ".join(cattrs.transform_error(error))
-    return str(error)
-
-
-def http_resolvers(path_params: list[str], options: HTTPOptions | None = None) -> ResolverFor:
+def http_resolvers(
+    path_params: list[str], options: HTTPOptions | None = None, defaults: Mapping[str, Any] | None = None
+) -> ResolverFor:
     """A ResolverFor one route whose ``:params`` are ``path_params``, matched in order;
-    ``options`` bound uploads and page sizes."""
+    ``options`` bound bodies, uploads and page sizes; ``defaults`` are the handler's parameter
+    defaults (for query values)."""
     remaining: Iterator[str] = iter(path_params)
     limits = options or HTTPOptions()
+    given = defaults or {}
 
     def resolver_for(name: str, annotation: Any) -> Resolver:
         if annotation is Context:
@@ -77,6 +73,10 @@ def http_resolvers(path_params: list[str], options: HTTPOptions | None = None) -
             return _path(segment, annotation)
         if annotation is Query:
             return _query
+        typed = query_type(annotation)
+        if typed is not None:
+            kind, optional = typed
+            return query_resolver(name, kind, given.get(name, None if optional else NO_DEFAULT))
         if annotation is RequestHeaders:
             return _headers
         if annotation is Pagination:

@@ -22,7 +22,15 @@ class Response:
 
 
 def render(result: Any, resp: falcon.Response) -> None:
-    """``str`` → text/plain; ``None`` → 204; ``bytes`` → octet-stream; anything else → JSON."""
+    """``str`` → text/plain; ``None`` → 204; ``bytes`` → octet-stream; anything else → JSON.
+    A response without a body (a redirect) says text/plain, not Falcon's default JSON."""
+    _render(result, resp)
+    if resp.data is None and resp.text is None and resp.media is None and resp.stream is None:
+        if falcon.http_status_to_code(resp.status) not in (204, 304):  # these carry no Content-Type
+            resp.content_type = resp.content_type or falcon.MEDIA_TEXT
+
+
+def _render(result: Any, resp: falcon.Response) -> None:
     if isinstance(result, Redirect):
         return write_redirect(result, resp)
     if isinstance(result, Binary):
@@ -31,7 +39,7 @@ def render(result: Any, resp: falcon.Response) -> None:
         resp.status = result.status
         set_cookies(resp, result.cookies)
         if result.body is not None:
-            render(result.body, resp)
+            _render(result.body, resp)
         for name, value in result.headers.items():  # after the body: an explicit Content-Type wins
             resp.set_header(name, value)
         return None

@@ -36,9 +36,9 @@ from attrs import frozen
 
 from ..container import Container
 from ..consumers.resolvers import consumer_resolver_for
-from ..consumers.chain import consumer_chain
+from ..consumers.chain import subscription
 from ..errors import PublishError
-from ..messages import Headers, IncomingMessage, OutgoingMessage, Subscription
+from ..messages import Headers, IncomingMessage, OutgoingMessage
 from ..options import BrokerConfig, ReadOptions, RetryOptions, WriteOptions
 from ..pipeline.dispatch import to_message
 from ..pipeline.plan import make_plan
@@ -138,14 +138,15 @@ class Harness:
         hook.spine_publish(messages=[to_message(e, self.prefix, correlation_id) for e in events], timeout=10.0)
 
     def consume(
-        self, hook: Any, group: str, handler: Callable[..., None], *, topic: str | None = None, attempts: int = 3
+        self, hook: Any, group: str, handler: Callable[..., None], *, topic: str | None = None, attempts: int = 3,
+        max_batch: int = 100,
     ) -> None:
         """Subscribe ``handler`` (resolved by the core like any consumer) and wait until it is ready."""
         topic = topic or self.topic
         read = ReadOptions(group_id=self.prefix + group, retry=RetryOptions(attempts=attempts, initial_delay=0.01))
         plan = make_plan(handler, Container(), consumer_resolver_for(topic), [])
-        runner = consumer_chain(plan, read, _no_publishing, threading.Event())
-        hook.spine_subscribe(group_id=read.group_id, subscriptions=[Subscription(topic, runner)])
+        sub = subscription(topic, plan, read, _no_publishing, threading.Event(), max_batch=max_batch)
+        hook.spine_subscribe(group_id=read.group_id, subscriptions=[sub])
         self.wait_ready(hook)
 
     def wait_ready(self, hook: Any) -> None:
@@ -422,3 +423,37 @@ class BrokerConformance:
             assert time.monotonic() - started < 4.0
         finally:
             harness.close_all()
+
+    def test_batch_handler_gets_batches_in_key_order(self, harness: Harness) -> None:
+        """A ``list[Sample]`` handler gets every event once, in batches of at most ``max_batch``,
+        each key's events in publish order; a failing event is retried alone and dead-lettered
+        alone, the others of its batch are handled."""
+        batches: list[list[int]] = []
+        lock = threading.Lock()
+        received = Recorder()
+
+        def handle(events: list[Sample], message: IncomingMessage) -> None:
+            with lock:
+                batches.append([e.id for e in events])
+            if any(e.id == 13 for e in events):
+                raise ValueError("13 is refused")
+            for event in events:
+                received.add(Received(event, {}, "a"))
+
+        dead = Recorder()
+        harness.consume(harness.broker("batch"), "batch", handle, attempts=2, max_batch=50)
+        harness.consume(harness.broker("batchq"), "batchq", _recording(dead), topic=harness.topic + ".dlq")
+        publisher = harness.broker()
+        events = _samples(300, keys=5)
+        for i in range(0, 300, 100):
+            harness.publish(publisher, events[i:i + 100])
+        received.wait_for(lambda items: len(items) >= 299, self.features.delivery_timeout, "299 events")
+        dead.wait_for(lambda items: len(items) >= 1, self.features.delivery_timeout, "the dead letter")
+        assert dead.ids() == [13]
+        assert sorted(received.ids()) == [i for i in range(300) if i != 13]
+        assert all(1 <= len(b) <= 50 for b in batches)
+        per_key: dict[str, list[int]] = {}
+        for r in received.items:
+            per_key.setdefault(r.event.key_, []).append(r.event.id)
+        for key, ids in per_key.items():
+            assert ids == sorted(ids), f"key {key} out of order"
