@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import redis
@@ -78,7 +78,7 @@ class Consumer:
         self._dead_letter = dead_letter
         self._idle_ms = int(settings.claim_idle * 1000)
         self._retry_idle_ms = max(0, int((settings.claim_idle - redelivery_delay) * 1000))
-        self._lanes: Lanes[Entry] = Lanes(self, {s.topic: s.deliver for s in subscriptions}, workers=settings.workers,
+        self._lanes: Lanes[Entry] = Lanes(self, subscriptions, workers=settings.workers,
                                           max_pending=settings.max_pending, name=f"redis-{group_id}")
         self._lock = self._lanes.lock
         """The engine's lock also guards what follows."""
@@ -200,7 +200,7 @@ class Consumer:
 
     def _take(self, topic: str, entries: list[tuple[bytes, dict[bytes, bytes] | None]]) -> None:
         """Hand new entries to the engine: one lane per key (an entry without a key has its own)."""
-        work: list[tuple[Hashable, Entry]] = []
+        work: list[tuple[tuple[Any, ...], Entry]] = []
         with self._lock:
             held = self._held[topic]
             for raw_id, fields in entries:
