@@ -296,4 +296,5 @@ def _text(value: bytes | str) -> str:
 
 
 def _no_group(error: redis.RedisError) -> bool:
-    return isinstance(error, redis.ResponseError) and str(error).startswith("NOGROUP")
+    """The group (or its stream) is gone; a pipeline's error says so after its own preamble."""
+    return isinstance(error, redis.ResponseError) and "NOGROUP" in str(error)
