@@ -45,7 +45,7 @@ def redis_url() -> str:
     try:
         redis.Redis.from_url(REDIS_URL, socket_timeout=3).ping()
     except redis.RedisError as e:
-        _unavailable(f"Redis is not reachable at {REDIS_URL} ({e!r}); start it with "
+        _unavailable(f"Redis is not reachable at {REDIS_URL} ({e}); start it with "
                      "`redis-server --daemonize yes` or set SPINE_TEST_REDIS_URL")
     return REDIS_URL
 
