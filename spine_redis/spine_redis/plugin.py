@@ -15,8 +15,9 @@ from .publisher import Publisher
 
 START_TIMEOUT = 5.0
 """Seconds ``subscribe`` waits for the consumer groups before going on in the background."""
-PROBE_TIMEOUT = 0.4
-"""Seconds a health check or a metrics scrape waits for Redis (twice, on a stale connection)."""
+PROBE_TIMEOUT = 0.25
+"""Seconds a health check or a metrics scrape waits to connect and for an answer (tried twice:
+a pooled connection may be stale), so a health check answers within a second."""
 
 
 class RedisPlugin:
