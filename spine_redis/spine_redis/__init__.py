@@ -1,0 +1,1 @@
+"""spine-redis: the Redis Streams broker plugin (``SPINE_BROKER=redis``)."""
