@@ -16,6 +16,7 @@ import inspect
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Any
 
@@ -203,7 +204,10 @@ def list_plugins() -> None:
 
 
 def main() -> None:
-    """Entry point of the ``spine`` console script."""
+    """Entry point of the ``spine`` console script; plugins add commands (click commands
+    named in the ``spine.commands`` entry-point group)."""
+    for ep in entry_points(group="spine.commands"):
+        cli.add_command(ep.load(), ep.name)
     cli(prog_name="spine")
 
 

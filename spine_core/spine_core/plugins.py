@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib.metadata import EntryPoint, entry_points
 
 import pluggy
@@ -29,11 +30,14 @@ def create_broker(config: BrokerConfig) -> object:
     return entry.load()(config)
 
 
-def plugin_manager(broker: object, name: str) -> pluggy.PluginManager:
-    """A PluginManager with Spine's hookspecs and ``broker`` registered; stray hookimpls are errors."""
+def plugin_manager(broker: object, name: str, extensions: Sequence[object] = ()) -> pluggy.PluginManager:
+    """A PluginManager with Spine's hookspecs, ``broker`` and ``extensions`` registered; stray
+    hookimpls are errors."""
     pm = pluggy.PluginManager("spine")
     pm.add_hookspecs(hookspecs)
     pm.register(broker, name=name)
+    for extension in extensions:
+        pm.register(extension)
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as e:

@@ -15,7 +15,7 @@ from ..instrument import request_span
 from ..interceptor import Interceptor
 from ..options import HTTPOptions
 from ..pipeline.invoke import invoke
-from ..pipeline.plan import Plan, make_plan
+from ..pipeline.plan import NO_EXTRAS, Extras, Plan, make_plan
 from .cors import Cors
 from .formdata import close_form
 from .resolvers import http_resolvers
@@ -74,11 +74,13 @@ def build_falcon_app(
     interceptors: Sequence[Interceptor],
     dispatch: Callable[[Context], None],
     options: HTTPOptions | None = None,
+    extras: Extras = NO_EXTRAS,
 ) -> falcon.App[falcon.Request, falcon.Response]:
     """Plan every route and mount it; conflicting routes are a BootError.
 
     A global ``Cors`` interceptor is installed as Falcon middleware, so that it
-    answers preflight requests; ``options`` bound uploads and page sizes."""
+    answers preflight requests; ``options`` bound uploads and page sizes; ``extras`` are the
+    extensions' resolvers and stages."""
     app = falcon.App(middleware=[i for i in interceptors if isinstance(i, Cors)])
     app.add_error_handler(Exception, _on_unexpected)
     app.add_error_handler(falcon.HTTPError, _on_falcon_error)
@@ -94,7 +96,10 @@ def build_falcon_app(
         own = [container.instance(i) for i in route.interceptors]
         if any(isinstance(i, Cors) for i in own):
             raise BootError(f"route {route.method} {template}: register Cors for every route with app.interceptor")
-        plan = make_plan(route.handler, container, http_resolvers(route.param_names(), options), [*interceptors, *own])
+        plan = make_plan(
+            route.handler, container, http_resolvers(route.param_names(), options), [*interceptors, *own],
+            extras,
+        )
         setattr(resource, attribute, _responder(plan, template, dispatch))
     for template, resource in resources.items():
         try:

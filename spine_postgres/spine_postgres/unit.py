@@ -1,0 +1,73 @@
+"""The unit of work around each handler call: one transaction, the inbox check, the outbox write."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from psycopg_pool import ConnectionPool
+
+from spine_core import Context
+from spine_core.messages import Headers
+from spine_core.pipeline.dispatch import to_message
+
+from . import inbox, outbox
+from .transaction import KEY, Transaction
+
+log = logging.getLogger("spine.postgres")
+
+
+class UnitOfWork:
+    """``around(ctx, proceed)``: the handler runs in a transaction that commits after it
+    succeeded (then the response is sent or the message acknowledged) and rolls back if it
+    failed. With the outbox, the events it queued are written in that transaction instead
+    of being published by the core; with the inbox, a consumed event whose ``event-id``
+    this consumer already handled is acknowledged without running the handler."""
+
+    def __init__(
+        self,
+        pool: ConnectionPool[Any],
+        *,
+        topic_prefix: str = "",
+        use_outbox: bool = True,
+        consumer: str | None = None,
+        written: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._pool = pool
+        self._prefix = topic_prefix
+        self._outbox = use_outbox
+        self._consumer = consumer
+        self._written = written
+
+    def __call__(self, ctx: Context, proceed: Callable[[], Any]) -> Any:
+        wrote = False
+        with self._pool.connection() as connection, connection.transaction():
+            ctx.values[KEY] = Transaction(connection)
+            try:
+                if self._consumer is not None and ctx.message is not None and self._handled(connection, ctx):
+                    return None
+                result = proceed()
+                if self._outbox and ctx.events:
+                    outbox.write(connection, [to_message(e, self._prefix, ctx.correlation_id, ctx.trace)
+                                              for e in ctx.events])
+                    ctx.events.clear()
+                    wrote = True
+            finally:
+                del ctx.values[KEY]
+        if wrote:
+            self._written()
+        return result
+
+    def _handled(self, connection: Any, ctx: Context) -> bool:
+        assert ctx.message is not None and self._consumer is not None
+        event_id = ctx.message.headers.get(Headers.EVENT_ID)
+        if not event_id:
+            log.warning("message on %s has no %s header: the inbox cannot tell a redelivery",
+                        ctx.message.topic, Headers.EVENT_ID)
+            return False
+        if inbox.claim(connection, f"{self._consumer}/{ctx.message.topic}", event_id):
+            return False
+        log.info("event %s on %s already handled: acknowledged without running the handler",
+                 event_id, ctx.message.topic)
+        return True
