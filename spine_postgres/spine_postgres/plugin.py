@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+import psycopg
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from psycopg_pool import ConnectionPool
@@ -31,6 +32,10 @@ log = logging.getLogger("spine.postgres")
 
 def open_pool(options: PostgresOptions, name: str, timeout: float = 10.0) -> ConnectionPool[Any]:
     """A connection pool on ``options.dsn``, open; BootError if the database does not answer."""
+    try:  # one plain connection first: it fails at once, with the server's or the network's reason
+        psycopg.connect(options.dsn, connect_timeout=int(timeout), application_name=name).close()
+    except psycopg.Error as e:
+        raise BootError(f"PostgreSQL at {_safe(options.dsn)} is not reachable: {e}") from None
     pool: ConnectionPool[Any] = ConnectionPool(
         options.dsn, min_size=1, max_size=options.pool_size, open=False, name=name,
         kwargs={"application_name": name},

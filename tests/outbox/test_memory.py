@@ -20,31 +20,32 @@ from spine_postgres import Postgres, PostgresOptions, Transaction
 from spine_postgres import outbox
 from spine_postgres.schema import create_tables
 
+from .conftest import Databases
 from .support import assert_reserved_once, rows, scalar, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_order_is_stored_and_reaches_stock_through_the_outbox(spine_app, dsn: str) -> None:
-    stock = spine_app(stock_app.create_app(), stock_app.options())
-    orders = spine_app(order_app.create_app(), order_app.options())
+def test_order_is_stored_and_reaches_stock_through_the_outbox(spine_app, dbs: Databases) -> None:
+    stock = spine_app(dbs.stock_app(), stock_app.options())
+    orders = spine_app(dbs.order_app(), order_app.options())
     result = orders.client.simulate_post("/orders/12345")
     assert (result.status_code, result.text) == (200, "OK")
-    assert rows(dsn, "SELECT id FROM orders") == [(12345,)]
-    wait_until(lambda: scalar(dsn, "SELECT count(*) FROM stock_reservations") == 1, 10, "order reserved")
-    assert rows(dsn, "SELECT order_id FROM stock_reservations") == [(12345,)]
+    assert rows(dbs.orders, "SELECT id FROM orders") == [(12345,)]
+    wait_until(lambda: scalar(dbs.stock, "SELECT count(*) FROM stock_reservations") == 1, 10, "order reserved")
+    assert rows(dbs.stock, "SELECT order_id FROM stock_reservations") == [(12345,)]
     [message] = stock.broker.messages("order.created")
     assert message.key == "12345"
-    wait_until(lambda: scalar(dsn, "SELECT count(*) FROM spine_outbox WHERE published_at IS NULL") == 0, 5,
+    wait_until(lambda: scalar(dbs.orders, "SELECT count(*) FROM spine_outbox WHERE published_at IS NULL") == 0, 5,
                "outbox row marked published")
     assert orders.client.simulate_post("/orders/12345").status_code == 409
 
 
-def test_broker_down_orders_answered_then_delivered_once(spine_app, dsn: str) -> None:
+def test_broker_down_orders_answered_then_delivered_once(spine_app, dbs: Databases) -> None:
     """With the broker down, orders are answered 200 and wait in the outbox (readiness and
     metrics show the backlog); once it is back, each is reserved once."""
-    stock = spine_app(stock_app.create_app(), stock_app.options())
-    orders = spine_app(order_app.create_app(), order_app.options())
+    stock = spine_app(dbs.stock_app(), stock_app.options())
+    orders = spine_app(dbs.order_app(), order_app.options())
     stock.broker.available = False
     for order_id in range(1, 21):
         assert orders.client.simulate_post(f"/orders/{order_id}").status_code == 200
@@ -53,8 +54,8 @@ def test_broker_down_orders_answered_then_delivered_once(spine_app, dsn: str) ->
     assert "spine_outbox_backlog 20.0" in metrics
     assert "spine_outbox_oldest_age_seconds" in metrics
     stock.broker.available = True
-    wait_until(lambda: scalar(dsn, "SELECT count(*) FROM stock_reservations") >= 20, 20, "20 orders reserved")
-    assert_reserved_once(dsn, range(1, 21))
+    wait_until(lambda: scalar(dbs.stock, "SELECT count(*) FROM stock_reservations") >= 20, 20, "orders reserved")
+    assert_reserved_once(dbs.stock, range(1, 21))
     wait_until(lambda: "outbox backlog 0," in orders.runtime.health().detail, 5, "backlog 0 in readiness")
 
 
