@@ -28,7 +28,9 @@ class Transaction:
     def __init__(self, connection: psycopg.Connection[Any]) -> None:
         self.connection = connection
 
-    def execute(self, query: str | bytes | psycopg.sql.SQL | psycopg.sql.Composed, params: Params | None = None) -> psycopg.Cursor[Any]:
+    def execute(
+        self, query: str | bytes | psycopg.sql.SQL | psycopg.sql.Composed, params: Params | None = None
+    ) -> psycopg.Cursor[Any]:
         """Run one statement in the transaction; the cursor holds its rows."""
         return self.connection.execute(query, params)
 
