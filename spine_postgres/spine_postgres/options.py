@@ -21,7 +21,8 @@ class PostgresOptions:
     transaction and published by a relay. ``relay``: run that relay in the service's
     process (turn off when ``spine relay`` runs separately). ``inbox``: consumers record
     handled event ids in ``spine_inbox`` and skip those already handled. ``init``: create
-    the tables at start. ``retention``: seconds a published outbox row is kept.
+    the tables at start. ``pool_timeout``: seconds a handler waits for a connection before
+    failing (503 over HTTP). ``retention``: seconds a published outbox row is kept.
     """
 
     dsn: str
@@ -30,17 +31,18 @@ class PostgresOptions:
     relay: bool = True
     init: bool = False
     pool_size: int = 10
+    pool_timeout: float = 5.0
     relay_batch: int = 100
     relay_interval: float = 0.5
     retention: float = 3600.0
 
     def with_env(self, environ: Mapping[str, str] | None = None) -> PostgresOptions:
         """A copy with ``SPINE_POSTGRES_DSN``, ``_OUTBOX``, ``_INBOX``, ``_RELAY``, ``_INIT``,
-        ``_POOL_SIZE``, ``_RELAY_BATCH``, ``_RELAY_INTERVAL`` and ``_RETENTION`` applied."""
+        ``_POOL_SIZE``, ``_POOL_TIMEOUT``, ``_RELAY_BATCH``, ``_RELAY_INTERVAL`` and ``_RETENTION`` applied."""
         env = os.environ if environ is None else environ
         changes: dict[str, Any] = {}
         for name, kind in (("dsn", str), ("outbox", bool), ("inbox", bool), ("relay", bool), ("init", bool),
-                           ("pool_size", int), ("relay_batch", int), ("relay_interval", float),
+                           ("pool_size", int), ("pool_timeout", float), ("relay_batch", int), ("relay_interval", float),
                            ("retention", float)):
             var = f"SPINE_POSTGRES_{name.upper()}"
             if var in env:

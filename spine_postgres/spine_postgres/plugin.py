@@ -37,7 +37,7 @@ def open_pool(options: PostgresOptions, name: str, timeout: float = 10.0) -> Con
     except psycopg.Error as e:
         raise BootError(f"PostgreSQL at {_safe(options.dsn)} is not reachable: {e}") from None
     pool: ConnectionPool[Any] = ConnectionPool(
-        options.dsn, min_size=1, max_size=options.pool_size, open=False, name=name,
+        options.dsn, min_size=1, max_size=options.pool_size, timeout=options.pool_timeout, open=False, name=name,
         kwargs={"application_name": name},
     )
     try:

@@ -6,9 +6,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from psycopg_pool import ConnectionPool
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
 
-from spine_core import Context
+from spine_core import Context, ServiceUnavailable
 from spine_core.messages import Headers
 from spine_core.pipeline.dispatch import to_message
 
@@ -23,7 +24,8 @@ class UnitOfWork:
     succeeded (then the response is sent or the message acknowledged) and rolls back if it
     failed. With the outbox, the events it queued are written in that transaction instead
     of being published by the core; with the inbox, a consumed event whose ``event-id``
-    this consumer already handled is acknowledged without running the handler."""
+    this consumer already handled is acknowledged without running the handler. A database
+    that cannot be reached raises ServiceUnavailable (503 over HTTP)."""
 
     def __init__(
         self,
@@ -41,6 +43,12 @@ class UnitOfWork:
         self._written = written
 
     def __call__(self, ctx: Context, proceed: Callable[[], Any]) -> Any:
+        try:
+            return self._run(ctx, proceed)
+        except (psycopg.OperationalError, PoolTimeout) as e:  # over HTTP a 503; a consumer retries
+            raise ServiceUnavailable(f"database unavailable: {type(e).__name__}: {e}") from e
+
+    def _run(self, ctx: Context, proceed: Callable[[], Any]) -> Any:
         wrote = False
         with self._pool.connection() as connection, connection.transaction():
             ctx.values[KEY] = Transaction(connection)

@@ -25,6 +25,13 @@ POSTGRES_URL = os.environ.get("SPINE_TEST_POSTGRES_URL", "postgresql://postgres@
 TABLES = ("spine_outbox", "spine_inbox", "orders", "stock_reservations")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = os.path.dirname(__file__)
+    for item in items:
+        if str(item.fspath).startswith(here):
+            item.add_marker(pytest.mark.postgres)
+
+
 @frozen
 class Databases:
     """The DSNs of the order service's and the stock service's databases."""

@@ -139,9 +139,12 @@ def test_relay_killed_mid_batch_loses_nothing_and_the_inbox_drops_duplicates(
             second.kill()
 
 
-def test_kafka_down_orders_answered_then_reserved_once(dbs: Databases, started: Start) -> None:
-    """A private Tansu is stopped while 100 orders are posted: all answered 200 and kept in
-    the outbox; once it runs again on the same port, each is reserved once."""
+def test_kafka_down_orders_answered_then_reserved_once(
+    kafka_bootstrap_servers: str, dbs: Databases, started: Start,
+) -> None:
+    """A private Tansu (not the session's: ``kafka_bootstrap_servers`` only checks that Tansu
+    runs here) is stopped while 100 orders are posted: all answered 200 and kept in the
+    outbox; once it runs again on the same port, each is reserved once."""
     prefix, group = unique("outbox") + ".", unique("stock")
     tansu = Tansu.start()
     try:

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import psycopg
+import psycopg.conninfo
 import pytest
 
 from apps import order_app, stock_app
@@ -19,6 +20,8 @@ from spine_core.pipeline.dispatch import to_message
 from spine_postgres import Postgres, PostgresOptions, Transaction
 from spine_postgres import outbox
 from spine_postgres.schema import create_tables
+
+from rabbitmq.proxy import Proxy
 
 from .conftest import Databases
 from .support import assert_reserved_once, rows, scalar, wait_until
@@ -149,3 +152,40 @@ def test_unreachable_database_is_a_clear_boot_error(spine_app, monkeypatch: pyte
     monkeypatch.setenv("SPINE_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:1/nothing?connect_timeout=1")
     with pytest.raises(Exception, match="PostgreSQL at .* is not reachable"):
         spine_app(order_app.create_app(), order_app.options())
+
+
+def test_database_down_is_a_503_and_service_resumes(spine_app, dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The order service reaches PostgreSQL through a proxy that is cut: ``POST`` answers 503
+    (not stored, nothing published) and readiness fails; once restored, orders are taken again."""
+    params = psycopg.conninfo.conninfo_to_dict(dsn)
+    proxy = Proxy((str(params.get("host", "127.0.0.1")), int(params.get("port", 5432))))
+    try:
+        monkeypatch.setenv("SPINE_POSTGRES_DSN", psycopg.conninfo.make_conninfo(dsn, host="127.0.0.1", port=proxy.port))
+        orders = spine_app(order_app.create_app(), order_app.options())
+        assert orders.client.simulate_post("/orders/1").status_code == 200
+        proxy.cut()
+        result = orders.client.simulate_post("/orders/2")
+        assert result.status_code == 503
+        assert "database unavailable" in result.json["message"]
+        assert not orders.runtime.health().ready
+        proxy.restore()
+        ids = iter(range(3, 100))
+        wait_until(lambda: orders.client.simulate_post(f"/orders/{next(ids)}").status_code == 200, 20,
+                   "an order taken after the database came back")
+        assert orders.client.simulate_post("/orders/2").status_code == 200
+        assert orders.runtime.health().ready
+        assert (2,) in rows(dsn, "SELECT id FROM orders")
+        wait_until(lambda: len(orders.broker.messages("order.created")) == scalar(dsn, "SELECT count(*) FROM orders"),
+                   10, "one event per stored order")
+        orders.runtime.close(timeout=5.0)
+    finally:
+        proxy.cut()
+
+
+def test_relay_without_a_postgres_extension_is_a_clear_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "spine_core.cli", "relay", "apps.http_example"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode != 0
+    assert "has no Postgres extension" in result.stderr
