@@ -80,7 +80,6 @@ class Relay:
                 delay = self._interval
             except Exception as e:
                 log.warning("outbox relay failed: %s: %s; retrying in %.1fs", type(e).__name__, e, delay)
-                published = 0
                 self._stopping.wait(delay)
                 delay = min(delay * 2, MAX_BACKOFF)
                 continue

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
+import time
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -17,8 +20,10 @@ from spine_core import Context, Options, Spine, publish
 from spine_core.messages import OutgoingMessage
 from spine_core.path import Int
 from spine_core.pipeline.dispatch import to_message
-from spine_postgres import Postgres, PostgresOptions, Transaction
+from spine_memory import MemoryBroker
+from spine_postgres import Postgres, PostgresOptions, Relay, Transaction
 from spine_postgres import outbox
+from spine_postgres.plugin import open_pool
 from spine_postgres.schema import create_tables
 
 from rabbitmq.proxy import Proxy
@@ -189,3 +194,32 @@ def test_relay_without_a_postgres_extension_is_a_clear_error() -> None:
     )
     assert result.returncode != 0
     assert "has no Postgres extension" in result.stderr
+
+
+def test_two_relays_publish_each_keys_rows_in_order(dsn: str, memory_broker: MemoryBroker) -> None:
+    """Two relays drain 60 rows of 3 keys at once (each publish taking a little while):
+    every row is published once, and each key's rows in the order they were written."""
+    with psycopg.connect(dsn) as connection:
+        create_tables(connection)
+        with connection.transaction():
+            outbox.write(connection, [_message(f"k{n % 3}", n) for n in range(60)])
+
+    def slow_publish(messages: Sequence[OutgoingMessage]) -> None:
+        time.sleep(random.uniform(0, 0.005))
+        memory_broker.publish(messages, timeout=5.0)
+
+    pools = [open_pool(PostgresOptions(dsn=dsn), f"test-relay-{i}") for i in range(2)]
+    relays = [Relay(pool, slow_publish, batch=4, interval=0.01) for pool in pools]
+    try:
+        for relay in relays:
+            relay.start()
+        wait_until(lambda: len(memory_broker.messages("t")) >= 60, 20, "60 rows published")
+    finally:
+        for relay, pool in zip(relays, pools):
+            relay.stop(5.0)
+            pool.close()
+    published = memory_broker.messages("t")
+    assert sorted(int(m.value) for m in published) == list(range(60))
+    for key in ("k0", "k1", "k2"):
+        values = [int(m.value) for m in published if m.key == key]
+        assert values == sorted(values), f"{key} out of order: {values}"
