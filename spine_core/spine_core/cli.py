@@ -207,7 +207,10 @@ def main() -> None:
     """Entry point of the ``spine`` console script; plugins add commands (click commands
     named in the ``spine.commands`` entry-point group)."""
     for ep in entry_points(group="spine.commands"):
-        cli.add_command(ep.load(), ep.name)
+        try:
+            cli.add_command(ep.load(), ep.name)
+        except Exception as e:  # a broken plugin costs its own command, not the others
+            click.echo(f"spine: command {ep.name!r} of {ep.value} not loaded: {type(e).__name__}: {e}", err=True)
     cli(prog_name="spine")
 
 
