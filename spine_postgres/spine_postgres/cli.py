@@ -13,6 +13,7 @@ from spine_core.options import BrokerConfig
 from spine_core import plugins
 from spine_core.serve import wait_for_signal
 
+from .listen import Listener
 from .plugin import Postgres, open_pool
 from .relay import Relay
 
@@ -59,7 +60,8 @@ def relay(target: Target, options_ref: str | None) -> None:
     """Publish the app's outbox rows through its broker until SIGINT or SIGTERM.
 
     Run as many as you like: they share the rows. Set SPINE_POSTGRES_RELAY=0 on the
-    service so that it does not run its own."""
+    service so that it does not run its own; it then notifies the relays at each commit
+    that wrote rows (they also poll every relay_interval)."""
     postgres = _extension(target)
     options = load_options(target, options_ref)
     config = BrokerConfig.from_options(options)
@@ -77,11 +79,14 @@ def relay(target: Target, options_ref: str | None) -> None:
         batch=postgres.options.relay_batch, interval=postgres.options.relay_interval,
         retention=postgres.options.retention,
     )
+    listener = Listener(postgres.options.dsn, worker.wake)
     try:
         hook.spine_broker_start()
         worker.start()
+        listener.start()
         log.info("relaying the outbox through %s", config.name)
         wait_for_signal()
+        listener.stop()
         worker.stop(options.shutdown_timeout)
     finally:
         hook.spine_broker_close(timeout=options.shutdown_timeout)

@@ -115,7 +115,7 @@ class Postgres:
         wake = self.relay.wake if self.relay is not None else (lambda: None)
         self._unit = UnitOfWork(
             pool, topic_prefix=runtime.options.broker.topic_prefix, use_outbox=use_outbox,
-            consumer=consumer, written=wake,
+            consumer=consumer, notify=use_outbox and not options.relay, written=wake,
         )
         if use_outbox and runtime.metrics is not None:
             runtime.metrics.registry.register(OutboxCollector(self))

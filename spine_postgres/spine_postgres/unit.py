@@ -14,6 +14,7 @@ from spine_core.messages import Headers
 from spine_core.pipeline.dispatch import to_message
 
 from . import inbox, outbox
+from .listen import NOTIFY
 from .transaction import KEY, Transaction
 
 log = logging.getLogger("spine.postgres")
@@ -23,7 +24,8 @@ class UnitOfWork:
     """``around(ctx, proceed)``: the handler runs in a transaction that commits after it
     succeeded (then the response is sent or the message acknowledged) and rolls back if it
     failed. With the outbox, the events it queued are written in that transaction instead
-    of being published by the core; with the inbox, a consumed event whose ``event-id``
+    of being published by the core (and, with ``notify``, relays in other processes are
+    woken at the commit); with the inbox, a consumed event whose ``event-id``
     this consumer already handled is acknowledged without running the handler. A database
     that cannot be reached raises ServiceUnavailable (503 over HTTP)."""
 
@@ -34,12 +36,14 @@ class UnitOfWork:
         topic_prefix: str = "",
         use_outbox: bool = True,
         consumer: str | None = None,
+        notify: bool = False,
         written: Callable[[], None] = lambda: None,
     ) -> None:
         self._pool = pool
         self._prefix = topic_prefix
         self._outbox = use_outbox
         self._consumer = consumer
+        self._notify = notify
         self._written = written
 
     def __call__(self, ctx: Context, proceed: Callable[[], Any]) -> Any:
@@ -60,6 +64,8 @@ class UnitOfWork:
                     outbox.write(connection, [to_message(e, self._prefix, ctx.correlation_id, ctx.trace)
                                               for e in ctx.events])
                     ctx.events.clear()
+                    if self._notify:
+                        connection.execute(NOTIFY)
                     wrote = True
             finally:
                 del ctx.values[KEY]
