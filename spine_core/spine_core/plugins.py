@@ -41,7 +41,7 @@ def plugin_manager(broker: object, name: str, extensions: Sequence[object] = ())
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as e:
-        raise BootError(f"broker plugin {name!r} implements an unknown hook: {e}") from None
+        raise BootError(f"broker plugin {name!r} or an extension implements an unknown hook: {e}") from None
     # Without these, events would be "published" to nobody and consumers never run.
     missing = [h for h in REQUIRED_HOOKS if not getattr(pm.hook, h).get_hookimpls()]
     if missing:

@@ -77,7 +77,7 @@ class Runtime:
         return read.group_id if read else None
 
     def start(self) -> None:
-        """Open the broker's clients and start consuming."""
+        """Open the broker's clients, start the extensions, then start consuming."""
         self.hook.spine_broker_start()
         self.hook.spine_extension_start(runtime=self)
         if self.subscriptions:
@@ -93,7 +93,8 @@ class Runtime:
         return health
 
     def close(self, timeout: float) -> None:
-        """Stop retries in backoff, then let the broker finish in-flight work and close."""
+        """Stop retries in backoff and the extensions' own work, let the broker finish in-flight
+        work and close, then close the extensions."""
         self.stopping.set()
         self.hook.spine_extension_stop(timeout=timeout)
         self.hook.spine_broker_close(timeout=timeout)
