@@ -6,11 +6,10 @@ import logging
 
 import click
 
-from spine_core import BootError
+from spine_core import BootError, plugins
 from spine_core.cli import AppTarget, Target, load_options
 from spine_core.logs import configure_logging
 from spine_core.options import BrokerConfig
-from spine_core import plugins
 from spine_core.serve import wait_for_signal
 
 from .listen import Listener
