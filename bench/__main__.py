@@ -3,7 +3,7 @@
 Options: ``--reps N`` repetitions per figure (median reported, default 3),
 ``--seconds S`` per load run (default 5), ``--messages N`` for the consumer
 benchmark (default 100,000), ``--orders N`` for end to end (default 500),
-``--only breakdown,publish,consumer,memory,e2e`` to run a subset, ``--out PATH``.
+``--only breakdown,publish,consumer,memory,e2e,outbox`` to run a subset, ``--out PATH``.
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ from typing import Any
 from spine_kafka.config import CONSUMER_DEFAULTS
 from spine_kafka.tansu import Tansu
 
-from . import e2e, publish, scenario
+from . import e2e, outbox, publish, scenario
 from .common import machine, median_row, run_json
 from .kafka import create_topic
 from .load import generator
 from .report import print_report, targets
 
 RESULTS = Path(__file__).with_name("results")
-SECTIONS = ("breakdown", "publish", "consumer", "memory", "e2e")
+SECTIONS = ("breakdown", "publish", "consumer", "memory", "e2e", "outbox")
 OTHER_FETCH_WAIT_MS = 100
 """The e2e benchmark also runs with this fetch.wait.max.ms (the plugin's default before), for the trade-off."""
 
@@ -103,11 +103,12 @@ def main() -> None:
 
     section("breakdown", "breakdown_us", lambda: run_json(["-m", "bench.breakdown"]))
     section("memory", "memory", lambda: memory_bench(args.reps, args.events))
-    if only & {"publish", "consumer", "e2e"}:
+    if only & {"publish", "consumer", "e2e", "outbox"}:
         with Tansu.start() as tansu:
             section("publish", "publish", lambda: publish.run(tansu, args.reps, args.seconds))
             section("consumer", "consumer", lambda: consumer_bench(tansu, args.reps, args.messages))
             section("e2e", "e2e", lambda: e2e_bench(tansu, args.reps, args.orders))
+            section("outbox", "outbox", lambda: outbox.run(tansu, args.reps, args.seconds, args.events))
     results["duration_s"] = time.monotonic() - started
     results["targets"] = targets(results)
     args.out.parent.mkdir(parents=True, exist_ok=True)

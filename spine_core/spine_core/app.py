@@ -35,6 +35,7 @@ class Spine:
         self.routes: list[Route] = []
         self.interceptors: list[Interceptor | type] = []
         self.consumer_registry = ConsumerRegistry()
+        self.extensions: list[object] = []
 
     def constructor(self, *factories: Callable[..., Any]) -> None:
         """Register classes or factory functions; each is built once, its parameters
@@ -52,6 +53,11 @@ class Spine:
     def interceptor(self, *interceptors: Interceptor | type) -> None:
         """Add interceptors (instances, or classes built by the container) run around every route."""
         self.interceptors.extend(interceptors)
+
+    def extend(self, *extensions: object) -> None:
+        """Add extension plugins (objects with ``@hookimpl`` methods of the extension hooks,
+        e.g. ``spine_postgres.Postgres``), registered next to the broker plugin."""
+        self.extensions.extend(extensions)
 
     def consumers(self) -> ConsumerRegistry:
         """The consumer registry: ``app.consumers().register(topic, handler)``."""

@@ -16,6 +16,7 @@ import inspect
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Any
 
@@ -205,7 +206,13 @@ def list_plugins() -> None:
 
 
 def main() -> None:
-    """Entry point of the ``spine`` console script."""
+    """Entry point of the ``spine`` console script; plugins add commands (click commands
+    named in the ``spine.commands`` entry-point group)."""
+    for ep in entry_points(group="spine.commands"):
+        try:
+            cli.add_command(ep.load(), ep.name)
+        except Exception as e:  # a broken plugin costs its own command, not the others
+            click.echo(f"spine: command {ep.name!r} of {ep.value} not loaded: {type(e).__name__}: {e}", err=True)
     cli(prog_name="spine")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from attrs import define, field
@@ -38,7 +38,9 @@ class Context:
     """What a handler and its interceptors share while one request or message is handled.
 
     ``params`` holds the raw path parameters, ``event`` the decoded payload of a
-    consumed message. ``events`` is the queue :func:`spine_core.publish.event` appends to; it is
+    consumed message. A batch handler's context has the batch in ``messages`` and its
+    events, in the same order, as a list in ``event``; ``message`` is the batch's first.
+    ``events`` is the queue :func:`spine_core.publish.event` appends to; it is
     published after the handler succeeded. ``values`` is free for interceptors.
     ``trace`` is this request's or message's span in its W3C trace; without an
     ``X-Correlation-ID`` (or ``correlation-id`` header) the correlation id is its trace id.
@@ -48,6 +50,7 @@ class Context:
     correlation_id: str
     request: falcon.Request | None = None
     message: IncomingMessage | None = None
+    messages: Sequence[IncomingMessage] = ()
     params: dict[str, str] = field(factory=dict)
     event: Any = None
     events: list[Event] = field(factory=list)

@@ -9,10 +9,15 @@ One plugin object stands for one service process's connection to the broker.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from .messages import Health, OutgoingMessage, Subscription
+
+if TYPE_CHECKING:
+    from .pipeline.plan import Around, Resolver
+    from .runtime import Runtime
 
 hookspec = pluggy.HookspecMarker("spine")
 hookimpl = pluggy.HookimplMarker("spine")
@@ -87,3 +92,44 @@ def spine_consumer_lag() -> Mapping[tuple[str, int], int] | None:
     Called at each metrics scrape, from a request thread: answer from what the
     client already knows (no blocking round trip of more than a second).
     """
+
+
+# -- Extensions ---------------------------------------------------------------
+# Plugin objects given to ``app.extend(...)`` (e.g. spine-postgres) are registered
+# next to the broker and may implement these, as well as the broker hooks above.
+
+
+@hookspec(firstresult=True)
+def spine_resolver(name: str, annotation: Any) -> Resolver | None:
+    """The resolver of a handler parameter (route or consumer) the extension supplies,
+    or None to leave it to the core. Called at boot, before the core's own resolvers."""
+
+
+@hookspec
+def spine_around() -> Around | None:
+    """A stage run around every handler call (routes and consumers), inside the
+    interceptors' ``pre_handle``: ``around(ctx, proceed)`` calls ``proceed()`` (argument
+    resolution, the handler, ``post_handle``) at most once and returns its result. It may
+    take ``ctx.events`` before the core publishes them, or not proceed at all (a consumer's
+    message is then acknowledged). Called at boot."""
+
+
+@hookspec
+def spine_extension_start(runtime: Runtime) -> None:
+    """After the broker started, before consuming starts: open what the extension needs."""
+
+
+@hookspec
+def spine_extension_stop(timeout: float) -> None:
+    """Before the broker closes: finish the extension's own work (e.g. a relay's batch)
+    within ``timeout`` seconds and start no more."""
+
+
+@hookspec
+def spine_extension_close() -> None:
+    """After the broker closed (no handler runs any more): release the extension's resources."""
+
+
+@hookspec
+def spine_extension_health() -> Health | None:
+    """The extension's part of readiness (any not ready makes the app not ready)."""

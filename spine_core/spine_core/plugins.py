@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib.metadata import EntryPoint, entry_points
 
 import pluggy
@@ -29,15 +30,18 @@ def create_broker(config: BrokerConfig) -> object:
     return entry.load()(config)
 
 
-def plugin_manager(broker: object, name: str) -> pluggy.PluginManager:
-    """A PluginManager with Spine's hookspecs and ``broker`` registered; stray hookimpls are errors."""
+def plugin_manager(broker: object, name: str, extensions: Sequence[object] = ()) -> pluggy.PluginManager:
+    """A PluginManager with Spine's hookspecs, ``broker`` and ``extensions`` registered; stray
+    hookimpls are errors."""
     pm = pluggy.PluginManager("spine")
     pm.add_hookspecs(hookspecs)
     pm.register(broker, name=name)
+    for extension in extensions:
+        pm.register(extension)
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as e:
-        raise BootError(f"broker plugin {name!r} implements an unknown hook: {e}") from None
+        raise BootError(f"broker plugin {name!r} or an extension implements an unknown hook: {e}") from None
     # Without these, events would be "published" to nobody and consumers never run.
     missing = [h for h in REQUIRED_HOOKS if not getattr(pm.hook, h).get_hookimpls()]
     if missing:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import falcon
 
@@ -17,7 +17,7 @@ from .metrics import Metrics
 from .options import BrokerConfig, Options
 from .http.falcon_app import build_falcon_app
 from .pipeline.dispatch import Dispatcher
-from .pipeline.plan import make_plan
+from .pipeline.plan import Extras, Resolver, make_plan
 
 if TYPE_CHECKING:
     from .app import Spine
@@ -30,7 +30,8 @@ class Runtime:
         self.options = options
         config = BrokerConfig.from_options(options)
         self.broker = broker if broker is not None else plugins.create_broker(config)
-        self.hook = plugins.plugin_manager(self.broker, config.name).hook
+        self.hook = plugins.plugin_manager(self.broker, config.name, app.extensions).hook
+        self.extras = Extras(self._extension_resolver, tuple(self.hook.spine_around()))
         container = app.container
         container.warm_up()
         self.metrics = Metrics(self.hook.spine_consumer_lag, self.group_id) if options.ops.metrics else None
@@ -41,11 +42,15 @@ class Runtime:
         if http is not None:
             interceptors = [container.instance(i) for i in app.interceptors]
             self.wsgi = build_falcon_app(
-                app.routes, http.global_prefix, container, interceptors, self.dispatch, options=http
+                app.routes, http.global_prefix, container, interceptors, self.dispatch, options=http, extras=self.extras
             )
             templates = [r.template(http.global_prefix) for r in app.routes]
             install(self.wsgi, options.ops, self.metrics, self.health, templates)
         self.subscriptions = self._subscriptions(app, config)
+
+    def _extension_resolver(self, name: str, annotation: Any) -> Resolver | None:
+        resolver: Resolver | None = self.hook.spine_resolver(name=name, annotation=annotation)
+        return resolver
 
     def _subscriptions(self, app: Spine, config: BrokerConfig) -> list[Subscription]:
         registry = app.consumer_registry
@@ -59,7 +64,7 @@ class Runtime:
         subscriptions = []
         for reg in registry.registrations.values():
             interceptors = [*shared, *(container.instance(i) for i in reg.interceptors)]
-            plan = make_plan(reg.handler, container, consumer_resolver_for(reg.topic), interceptors)
+            plan = make_plan(reg.handler, container, consumer_resolver_for(reg.topic), interceptors, self.extras)
             topic = config.topic_prefix + reg.topic
             probe = ConsumerProbe(topic, self.metrics)
             middlewares = [*registry.middlewares, *reg.middlewares]
@@ -74,8 +79,9 @@ class Runtime:
         return read.group_id if read else None
 
     def start(self) -> None:
-        """Open the broker's clients and start consuming."""
+        """Open the broker's clients, start the extensions, then start consuming."""
         self.hook.spine_broker_start()
+        self.hook.spine_extension_start(runtime=self)
         if self.subscriptions:
             self.hook.spine_subscribe(group_id=self.group_id, subscriptions=self.subscriptions)
 
@@ -83,9 +89,15 @@ class Runtime:
         """The broker's report; not ready once closing started."""
         if self.stopping.is_set():
             return Health(False, "shutting down")
-        return self.hook.spine_broker_health() or Health(True)
+        health = self.hook.spine_broker_health() or Health(True)
+        for part in self.hook.spine_extension_health():
+            health = Health(health.ready and part.ready, "; ".join(d for d in (health.detail, part.detail) if d))
+        return health
 
     def close(self, timeout: float) -> None:
-        """Stop retries in backoff, then let the broker finish in-flight work and close."""
+        """Stop retries in backoff and the extensions' own work, let the broker finish in-flight
+        work and close, then close the extensions."""
         self.stopping.set()
+        self.hook.spine_extension_stop(timeout=timeout)
         self.hook.spine_broker_close(timeout=timeout)
+        self.hook.spine_extension_close()

@@ -16,7 +16,7 @@ from ..instrument import request_span
 from ..interceptor import Interceptor
 from ..options import HTTPOptions
 from ..pipeline.invoke import invoke
-from ..pipeline.plan import Plan, make_plan
+from ..pipeline.plan import NO_EXTRAS, Extras, Plan, make_plan
 from .cors import Cors
 from .formdata import FORM_TYPES, close_form
 from .resolvers import http_resolvers
@@ -101,11 +101,13 @@ def build_falcon_app(
     interceptors: Sequence[Interceptor],
     dispatch: Callable[[Context], None],
     options: HTTPOptions | None = None,
+    extras: Extras = NO_EXTRAS,
 ) -> falcon.App[falcon.Request, falcon.Response]:
     """Plan every route and mount it; conflicting routes are a BootError.
 
     A global ``Cors`` interceptor is installed as Falcon middleware, so that it
-    answers preflight requests; ``options`` bound bodies, uploads and page sizes."""
+    answers preflight requests; ``options`` bound bodies, uploads and page sizes; ``extras`` are
+    the extensions' resolvers and stages."""
     middleware: list[Any] = [BodyLimit(options or HTTPOptions()), *(i for i in interceptors if isinstance(i, Cors))]
     app = falcon.App(middleware=middleware)
     app.add_error_handler(Exception, _on_unexpected)
@@ -123,7 +125,7 @@ def build_falcon_app(
         if any(isinstance(i, Cors) for i in own):
             raise BootError(f"route {route.method} {template}: register Cors for every route with app.interceptor")
         resolvers = http_resolvers(route.param_names(), options, _defaults(route.handler))
-        plan = make_plan(route.handler, container, resolvers, [*interceptors, *own])
+        plan = make_plan(route.handler, container, resolvers, [*interceptors, *own], extras)
         setattr(resource, attribute, _responder(plan, template, dispatch))
     for template, resource in resources.items():
         try:

@@ -18,6 +18,23 @@ from ..interceptor import Interceptor
 Resolver = Callable[[Context], Any]
 ResolverFor = Callable[[str, Any], Resolver]
 """Given a parameter's name and annotation, the resolver that supplies it."""
+Around = Callable[[Context, Callable[[], Any]], Any]
+"""A stage around the handler call: ``around(ctx, proceed)`` (see ``spine_around``)."""
+
+
+def _none(name: str, annotation: Any) -> Resolver | None:
+    return None
+
+
+@frozen
+class Extras:
+    """What extensions add to every plan: resolvers tried before the core's, stages around the handler."""
+
+    resolver: Callable[[str, Any], Resolver | None] = _none
+    arounds: tuple[Around, ...] = ()
+
+
+NO_EXTRAS = Extras()
 
 
 @frozen
@@ -29,6 +46,7 @@ class Plan:
     resolvers: tuple[Resolver, ...]
     interceptors: tuple[Interceptor, ...]
     annotations: tuple[Any, ...]
+    arounds: tuple[Around, ...] = ()
 
 
 def _owner(func: Callable[..., Any]) -> type | None:
@@ -77,6 +95,7 @@ def make_plan(
     container: Container,
     resolver_for: ResolverFor,
     interceptors: Sequence[Interceptor],
+    extras: Extras = NO_EXTRAS,
 ) -> Plan:
     """Bind ``handler`` and choose a resolver for each parameter; errors are BootErrors."""
     bound, params = bind(handler, container)
@@ -91,7 +110,7 @@ def make_plan(
     resolvers = []
     for pname, annotation in params:
         try:
-            resolvers.append(resolver_for(pname, annotation))
+            resolvers.append(extras.resolver(pname, annotation) or resolver_for(pname, annotation))
         except BootError as e:
             raise BootError(f"handler {name}: {e}") from None
-    return Plan(name, bound, tuple(resolvers), tuple(interceptors), tuple(a for _, a in params))
+    return Plan(name, bound, tuple(resolvers), tuple(interceptors), tuple(a for _, a in params), extras.arounds)

@@ -39,6 +39,7 @@ def batching(plan: Plan, decode: Callable[[bytes], Any], read: ReadOptions, disp
     def attempt(messages: list[IncomingMessage], events: list[Any]) -> None:
         with probe.span(messages[0]) as span:
             ctx = Context.for_message(messages[0], partial(getattr, span, "trace"))
+            ctx.messages = messages
             ctx.event = events
             invoke(plan, ctx, dispatch)
 

@@ -1,0 +1,20 @@
+"""Everything an extension plugin (``app.extend(...)``, e.g. spine-postgres) needs, from one place.
+
+An extension implements the ``spine_resolver``, ``spine_around`` and
+``spine_extension_*`` hooks (:mod:`spine_core.hookspecs`) and may add commands to
+the ``spine`` CLI through the ``spine.commands`` entry-point group; a broker's
+own needs are in :mod:`spine_core.broker`.
+"""
+
+from __future__ import annotations
+
+from .cli import AppTarget, Target, load_options
+from .logs import configure_logging
+from .pipeline.plan import Around, Resolver
+from .plugins import create_broker, plugin_manager
+from .serve import wait_for_signal
+
+__all__ = [
+    "AppTarget", "Around", "Resolver", "Target", "configure_logging", "create_broker", "load_options",
+    "plugin_manager", "wait_for_signal",
+]
