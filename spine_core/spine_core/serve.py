@@ -84,7 +84,7 @@ class Service:
             sock = self._sock or servers.listen(Address.parse(options.address))
             try:
                 self._inflight = InFlight(self.runtime.wsgi)
-                self._server = servers.create(http.server, self._inflight, sock, http.threads)
+                self._server = servers.create(http, self._inflight, sock)
             except BaseException:
                 sock.close()
                 raise

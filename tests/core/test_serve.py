@@ -143,6 +143,19 @@ def test_stop_finishes_an_in_flight_request(
     assert not stopper.is_alive()
 
 
+def test_an_unconfirmed_event_is_a_503_over_the_wire(
+    gate: Gate, broker: MemoryBroker, services: list[Service], server: str
+) -> None:
+    """A request whose event the broker cannot confirm gets a 503, never OK, on either server."""
+    service = start(http_app(gate), broker, services, server, publish_timeout=0.05)
+    assert service.port
+    broker.available = False
+    status, body = request(service.port, "POST", "/orders")
+    broker.available = True
+    assert status == 503, body
+    assert broker.messages("order.created") == []
+
+
 def refused(port: int) -> bool:
     """Whether a new connection to ``port`` is refused."""
     try:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from ..errors import BootError
-from ..options import Address
+from ..options import Address, HTTPOptions
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 NAMES = ("waitress", "granian")
@@ -49,16 +49,17 @@ def listen(address: Address) -> socket.socket:
     return sock
 
 
-def create(name: str, app: WSGIApp, sock: socket.socket, threads: int) -> HTTPServer:
-    """The server called ``name`` for ``app`` on ``sock`` with ``threads`` request threads."""
+def create(options: HTTPOptions, app: WSGIApp, sock: socket.socket) -> HTTPServer:
+    """The server ``options.server`` for ``app`` on ``sock``, with ``options.threads`` request threads."""
+    name = options.server
     if name == "waitress":
         from .waitress_server import WaitressServer
 
-        return WaitressServer(app, sock, threads)
+        return WaitressServer(app, sock, options.threads)
     if name == "granian":
         try:
             from .granian_server import GranianServer
         except ImportError as e:
             raise BootError(f"server 'granian' needs granian: pip install 'spine-core[granian]' ({e})") from None
-        return GranianServer(app, sock, threads)
+        return GranianServer(app, sock, options.threads, options.max_upload_size)
     raise BootError(f"unknown HTTP server {name!r}: choose one of {', '.join(NAMES)}")

@@ -15,8 +15,10 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import granian._futures
@@ -32,10 +34,68 @@ RUNTIME_THREADS = 1
 """Rust threads doing the network I/O; granian's default, and more do not help (its docs)."""
 
 
-class GranianServer:
-    """granian's WSGI worker on a bound socket; ``threads`` Python threads run the app."""
+SPOOL = 1024 * 1024
+"""A buffered chunked body larger than this goes to a temporary file (as waitress does)."""
 
-    def __init__(self, app: WSGIApp, sock: socket.socket, threads: int) -> None:
+
+DRAIN = 64 * 1024 * 1024
+"""At most this much of a body the app left unread is read and dropped after an error answer."""
+
+
+class RequestBody:
+    """WSGI middleware giving the app the request body as waitress does.
+
+    waitress reads a whole body before the app runs: a body sent without Content-Length
+    (chunked) is buffered and CONTENT_LENGTH set, and an error answered before the body
+    was read (a 413) reaches the client. granian streams the body: a chunked one comes
+    without a length, which Spine's body limits and Falcon's form parser rely on, and a
+    connection closed with unread data is reset, losing the answer. So on granian a chunked
+    body is buffered here first (past ``limit`` bytes: 413, the rest unread), and after an
+    error answer up to DRAIN bytes of what the app left unread are read and dropped.
+    """
+
+    def __init__(self, app: WSGIApp, limit: int) -> None:
+        self._app = app
+        self._limit = limit
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("CONTENT_LENGTH"):
+            return self._drained(environ, start_response)
+        if "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            return self._app(environ, start_response)
+        body = tempfile.SpooledTemporaryFile(max_size=SPOOL)
+        source, size = environ["wsgi.input"], 0
+        while chunk := source.read(65536):
+            size += len(chunk)
+            if size > self._limit:
+                body.close()
+                start_response("413 Payload Too Large", [("Content-Type", "application/json")])
+                return [b'{"message":"request body exceeds the limit of %d bytes"}' % self._limit]
+            body.write(chunk)
+        body.seek(0)
+        environ["wsgi.input"], environ["CONTENT_LENGTH"] = body, str(size)
+        return self._app(environ, start_response)
+
+    def _drained(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        statuses: list[str] = []
+
+        def record(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            statuses.append(status)
+            return start_response(status, headers, exc_info)
+
+        result = self._app(environ, record)
+        if statuses and statuses[-1][:1] in ("4", "5"):
+            source, left = environ["wsgi.input"], DRAIN
+            while left > 0 and (chunk := source.read(min(65536, left))):
+                left -= len(chunk)
+        return result
+
+
+class GranianServer:
+    """granian's WSGI worker on a bound socket; ``threads`` Python threads run the app, a chunked
+    request body is buffered up to ``max_body`` bytes."""
+
+    def __init__(self, app: WSGIApp, sock: socket.socket, threads: int, max_body: int) -> None:
         self._sock = sock
         # granian owns (and closes) the descriptor it is given: a duplicate, so ours stays valid.
         holder = native.SocketHolder(os.dup(sock.fileno()), False, BACKLOG)
@@ -44,7 +104,7 @@ class GranianServer:
             backpressure=BACKLOG, http_mode="1",
         )
         self._loop = asyncio.new_event_loop()  # required by the scheduler; WSGI calls never run on it
-        callback = granian.wsgi._callback_wrapper(app, {}, None)
+        callback = granian.wsgi._callback_wrapper(RequestBody(app, max_body), {}, None)
         self._scheduler = futures._new_cbscheduler(self._loop, callback, impl_asyncio=True)
         self._signal = native.WorkerSignal()
         self._stopped = threading.Event()
