@@ -123,3 +123,24 @@ def test_bad_address_is_a_boot_error(text: str) -> None:
     """An address without a numeric port fails with an example of a good one."""
     with pytest.raises(BootError, match="is not HOST:PORT"):
         Address.parse(text)
+
+
+def test_server_and_workers_from_environment() -> None:
+    """SPINE_SERVER picks the HTTP server, SPINE_WORKERS the number of processes; waitress and 1 by default."""
+    assert (Options().http.server, Options().workers) == ("waitress", 1)  # type: ignore[union-attr]
+    options = Options().with_env({"SPINE_SERVER": "granian", "SPINE_WORKERS": "4"})
+    assert (options.http.server, options.workers) == ("granian", 4)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two", ""])
+def test_bad_workers_is_a_boot_error(value: str) -> None:
+    with pytest.raises(BootError, match="SPINE_WORKERS"):
+        Options().with_env({"SPINE_WORKERS": value})
+
+
+def test_unknown_server_is_a_boot_error_naming_the_choices() -> None:
+    app = Spine()
+    app.route("GET", "/", lambda: "OK")
+    options = Options(address="127.0.0.1:0").with_env({"SPINE_SERVER": "gunicorn"})
+    with pytest.raises(BootError, match="unknown HTTP server 'gunicorn': choose one of waitress, granian"):
+        app.start(options)

@@ -13,6 +13,7 @@ These are granian internals, so ``spine-core[granian]`` pins granian's minor ver
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import tempfile
@@ -91,11 +92,20 @@ class RequestBody:
         return result
 
 
+def quiet_granian_worker() -> None:
+    """granian's worker logs "Started worker-1" and "Stopping worker-1", which say nothing here:
+    unless the application set that logger's level, only its warnings and errors are logged."""
+    worker_log = logging.getLogger("_granian")
+    if worker_log.level == logging.NOTSET:
+        worker_log.setLevel(logging.WARNING)
+
+
 class GranianServer:
     """granian's WSGI worker on a bound socket; ``threads`` Python threads run the app, a chunked
     request body is buffered up to ``max_body`` bytes."""
 
     def __init__(self, app: WSGIApp, sock: socket.socket, threads: int, max_body: int) -> None:
+        quiet_granian_worker()
         self._sock = sock
         # granian owns (and closes) the descriptor it is given: a duplicate, so ours stays valid.
         holder = native.SocketHolder(os.dup(sock.fileno()), False, BACKLOG)
