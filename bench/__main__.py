@@ -3,7 +3,9 @@
 Options: ``--reps N`` repetitions per figure (median reported, default 3),
 ``--seconds S`` per load run (default 5), ``--messages N`` for the consumer
 benchmark (default 100,000), ``--orders N`` for end to end (default 500),
-``--only breakdown,publish,consumer,memory,e2e`` to run a subset, ``--out PATH``.
+``--only breakdown,publish,consumer,memory,e2e,codecs`` to run a subset, ``--servers WORD,...``
+to run only the publish servers whose names hold one of the words (``granian``, ``faststream``,
+``2 workers``...), ``--out PATH``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from .load import generator
 from .report import print_report, targets
 
 RESULTS = Path(__file__).with_name("results")
-SECTIONS = ("breakdown", "publish", "consumer", "memory", "e2e")
+SECTIONS = ("breakdown", "publish", "consumer", "memory", "e2e", "codecs")
 OTHER_FETCH_WAIT_MS = 100
 """The e2e benchmark also runs with this fetch.wait.max.ms (the plugin's default before), for the trade-off."""
 
@@ -82,6 +84,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=500)
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--only", default=",".join(SECTIONS))
+    parser.add_argument("--servers", default="")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args()
     only = set(args.only.split(","))
@@ -102,10 +105,11 @@ def main() -> None:
             results.setdefault("errors", {})[name] = f"{type(e).__name__}: {e}"
 
     section("breakdown", "breakdown_us", lambda: run_json(["-m", "bench.breakdown"]))
+    section("codecs", "codecs_us", lambda: run_json(["-m", "bench.codecs"]))
     section("memory", "memory", lambda: memory_bench(args.reps, args.events))
     if only & {"publish", "consumer", "e2e"}:
         with Tansu.start() as tansu:
-            section("publish", "publish", lambda: publish.run(tansu, args.reps, args.seconds))
+            section("publish", "publish", lambda: publish.run(tansu, args.reps, args.seconds, args.servers))
             section("consumer", "consumer", lambda: consumer_bench(tansu, args.reps, args.messages))
             section("e2e", "e2e", lambda: e2e_bench(tansu, args.reps, args.orders))
     results["duration_s"] = time.monotonic() - started

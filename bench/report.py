@@ -22,6 +22,9 @@ def figures(r: dict[str, Any]) -> list[Row]:
     rows: list[Row] = []
     for name, us in (r.get("breakdown_us") or {}).items():
         rows.append(("0 cpu/call", name, f"{us:.1f} us"))
+    for event, codecs in (r.get("codecs_us") or {}).items():
+        for name, us in codecs.items():
+            rows.append(("6 json", f"{name}, {event}", f"{us:.2f} us"))
     if "publish" in r:
         rows += _publish_rows(r["publish"])
     if "consumer" in r:
@@ -90,6 +93,8 @@ Target = tuple[str, Callable[[dict[str, Any]], float | None], str, Callable[[flo
 SPINE = "spine order service, kafka"
 BARE = "bare falcon+waitress"
 HAND = "hand-rolled confluent-kafka route"
+MEMORY = "spine order service, memory"
+FASTSTREAM = "fastapi+faststream (uvicorn, uvloop, httptools)"
 
 
 def _ratio(a: Any, b: Any) -> float | None:
@@ -124,6 +129,28 @@ TARGETS: list[Target] = [
     ("publish c=16: spine kafka / bare req/s",
      _of(_ratio, _publish(f"{SPINE} c=16", "rps"), _publish(f"{BARE} c=16", "rps")),
      ">= 0.67", lambda v, r: v >= 0.67),
+    ("waitress c=16: spine kafka / hand-rolled req/s",
+     _of(_ratio, _publish(f"{SPINE} c=16", "rps"), _publish(f"{HAND} c=16", "rps")), ">= 0.9", lambda v, r: v >= 0.9),
+    ("waitress c=16: spine memory / bare req/s",
+     _of(_ratio, _publish(f"{MEMORY} c=16", "rps"), _publish(f"{BARE} c=16", "rps")), ">= 0.8", lambda v, r: v >= 0.8),
+    ("granian c=16: spine kafka / fastapi+faststream req/s",
+     _of(_ratio, _publish(f"{SPINE}, granian c=16", "rps"), _publish(f"{FASTSTREAM} c=16", "rps")),
+     "> 1.0", lambda v, r: v > 1.0),
+    ("granian c=16: spine kafka / hand-rolled granian req/s",
+     _of(_ratio, _publish(f"{SPINE}, granian c=16", "rps"), _publish(f"{HAND}, granian c=16", "rps")),
+     "> 1.0", lambda v, r: v > 1.0),
+    ("granian c=16: spine memory / bare granian req/s",
+     _of(_ratio, _publish(f"{MEMORY}, granian c=16", "rps"), _publish("bare falcon+granian c=16", "rps")),
+     ">= 0.5", lambda v, r: v >= 0.5),
+    ("c=16: spine kafka 2 workers / 1 worker req/s (waitress)",
+     _of(_ratio, _publish(f"{SPINE}, 2 workers c=16", "rps"), _publish(f"{SPINE} c=16", "rps")),
+     "(2 cores)", lambda v, r: True),
+    ("c=16: spine kafka 2 workers / 1 worker req/s (granian)",
+     _of(_ratio, _publish(f"{SPINE}, granian, 2 workers c=16", "rps"), _publish(f"{SPINE}, granian c=16", "rps")),
+     "(2 cores)", lambda v, r: True),
+    ("c=1 p50: spine kafka / fastapi+faststream",
+     _of(_ratio, _publish(f"{SPINE}, granian c=1", "p50_ms"), _publish(f"{FASTSTREAM} c=1", "p50_ms")),
+     "(granian)", lambda v, r: True),
     ("publish c=16: hand-rolled / bare req/s",
      _of(_ratio, _publish(f"{HAND} c=16", "rps"), _publish(f"{BARE} c=16", "rps")),
      "(reference)", lambda v, r: True),
