@@ -40,27 +40,32 @@ def consumer_bench(tansu: Tansu, reps: int, count: int) -> dict[str, Any]:
     topic = f"bench-{uuid.uuid4().hex[:8]}.order.created"  # a prefix of its own: the publish runs filled order.created
     create_topic(tansu.bootstrap_servers, topic)
     run_json(["-m", "bench.stock", "preload", tansu.bootstrap_servers, topic, str(count)])
+    stock, faststream = "bench.stock", "bench.faststream_consumer"
     modes = {
-        "raw": ("raw", {}),
-        "inline": ("inline", {}),
-        "spine": ("spine", {}),
-        "spine, 1 worker": ("spine", {"SPINE_KAFKA_WORKERS": "1"}),
-        "spine, metrics off": ("spine", {"SPINE_METRICS": "0"}),
+        "raw": (stock, "raw", {}),
+        "inline": (stock, "inline", {}),
+        "spine": (stock, "spine", {}),
+        "spine, 1 worker": (stock, "spine", {"SPINE_KAFKA_WORKERS": "1"}),
+        "spine, metrics off": (stock, "spine", {"SPINE_METRICS": "0"}),
+        "faststream subscriber": (faststream, "one", {}),
+        "faststream batch subscriber": (faststream, "batch", {}),
     }
     samples: dict[str, list[dict[str, float]]] = {m: [] for m in modes}
     for _ in range(reps):
-        for label, (mode, env) in modes.items():
+        for label, (module, mode, env) in modes.items():
             group = f"bench-{mode}-{uuid.uuid4().hex[:8]}"
-            args = ["-m", "bench.stock", mode, tansu.bootstrap_servers, topic, str(count), group]
-            samples[label].append(run_json(args, env))
+            args = ["-m", module, mode, tansu.bootstrap_servers, topic, str(count), group]
+            samples[label].append(run_json(args, env, timeout=900))
     return {"messages": count, "rows": {m: median_row(s) for m, s in samples.items()}}
 
 
 def memory_bench(reps: int, events: int) -> dict[str, Any]:
     """Benchmark 3: memory broker roundtrip (own process per repetition) and the scenario test."""
     rows = [run_json(["-m", "bench.memory", str(events)]) for _ in range(reps)]
+    faststream = [run_json(["-m", "bench.faststream_consumer", "memory", str(events)]) for _ in range(reps)]
     tests = [scenario.run() for _ in range(reps)]
-    return {"events": events, "roundtrip": median_row(rows), "scenario_test": median_row(tests)}
+    return {"events": events, "roundtrip": median_row(rows), "faststream_testbroker": median_row(faststream),
+            "scenario_test": median_row(tests)}
 
 
 def e2e_bench(tansu: Tansu, reps: int, orders: int) -> dict[str, Any]:

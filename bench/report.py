@@ -14,6 +14,8 @@ def _f(value: float, digits: int = 0) -> str:
 
 CONSUMER_LABELS = {
     "raw": "raw confluent-kafka loop",
+    "faststream subscriber": "faststream subscriber (aiokafka), one event per call",
+    "faststream batch subscriber": "faststream batch subscriber (batch=True, max_records=500)",
     "inline": "raw loop + Spine's per-message work, no worker threads",
 }
 
@@ -67,6 +69,10 @@ def _memory_rows(memory: dict[str, Any]) -> list[Row]:
         ("3 in memory", "publish -> handler entered",
          f"mean {m['mean_us']:.0f} us  p50 {m['p50_us']:.0f} us  p99 {m['p99_us']:.0f} us"),
     ]
+    f = memory.get("faststream_testbroker")
+    if f:
+        rows.append(("3 in memory", "faststream TestKafkaBroker: publish -> handler entered",
+                     f"mean {f['mean_us']:.0f} us  p50 {f['p50_us']:.0f} us  p99 {f['p99_us']:.0f} us"))
     if "publish_call_mean_us" in m:
         rows.append(("3 in memory", "of which the publishing call (encode, hooks, append)",
                      f"mean {m['publish_call_mean_us']:.0f} us"))
@@ -167,6 +173,13 @@ TARGETS: list[Target] = [
     ("metrics cost, consumer: 1 - on/off msg/s",
      _of(_cost, _consumer("spine"), _consumer("spine, metrics off")), "< 0.10", lambda v, r: v < 0.10),
     ("memory roundtrip mean us", lambda r: _get(r, "memory", "roundtrip", "mean_us"), "< 50 us", lambda v, r: v < 50),
+    ("memory roundtrip: spine / faststream TestKafkaBroker mean",
+     _of(_ratio, lambda r: _get(r, "memory", "roundtrip", "mean_us"),
+         lambda r: _get(r, "memory", "faststream_testbroker", "mean_us")), "<= 0.5", lambda v, r: v <= 0.5),
+    ("consumer: faststream batch subscriber / raw msg/s",
+     _of(_ratio, _consumer("faststream batch subscriber"), _consumer("raw")), "(reference)", lambda v, r: True),
+    ("consumer: spine / faststream batch subscriber msg/s",
+     _of(_ratio, _consumer("spine"), _consumer("faststream batch subscriber")), "(reference)", lambda v, r: True),
     ("e2e over kafka p50 ms (plugin default)", _e2e_default, "< 10 ms", lambda v, r: v < 10),
     ("peak RSS, largest service on kafka MB",
      lambda r: max(_services_rss(r)) if _services_rss(r) else None, "< 45 MB", lambda v, r: v < 45),
