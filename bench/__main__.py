@@ -31,6 +31,7 @@ from .report import print_report, targets
 
 RESULTS = Path(__file__).with_name("results")
 SECTIONS = ("breakdown", "publish", "consumer", "memory", "e2e", "codecs")
+FASTSTREAM_E2E = "fastapi+faststream, fetch_max_wait_ms as the plugin's default"
 OTHER_FETCH_WAIT_MS = 100
 """The e2e benchmark also runs with this fetch.wait.max.ms (the plugin's default before), for the trade-off."""
 
@@ -78,6 +79,7 @@ def e2e_bench(tansu: Tansu, reps: int, orders: int) -> dict[str, Any]:
     )
     for label, wait in settings:
         rows[label] = median_row([e2e.run(tansu, orders, wait) for _ in range(reps)])
+    rows[FASTSTREAM_E2E] = median_row([e2e.run(tansu, orders, stack="faststream") for _ in range(reps)])
     return {"orders": orders, "rows": rows}
 
 
