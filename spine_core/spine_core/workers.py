@@ -9,6 +9,7 @@ timeout and a grace period) and exits 0 only if every worker did.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
@@ -108,6 +109,7 @@ class Supervisor:
         return code
 
     def _spawn(self, slot: int, wakeup: Wakeup) -> None:
+        supervisor = os.getpid()
         pid = os.fork()
         if pid:
             self.workers[pid] = (slot, time.monotonic())
@@ -120,6 +122,7 @@ class Supervisor:
         receiver.close()
         sender.close()
         os.setpgid(0, 0)  # a terminal's Ctrl-C reaches the supervisor only; it stops the workers
+        _stop_with_parent(supervisor)
         code = 1
         try:
             run_until_signal([Service(Runtime(self.app, self.options), self.sock)], ignore_repeats=True)
@@ -158,3 +161,14 @@ class Supervisor:
             slot, started = self.workers.pop(pid)
             reaped.append((slot, os.waitstatus_to_exitcode(status), time.monotonic() - started))
         return reaped
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _stop_with_parent(supervisor: int) -> None:
+    """Have the kernel send this worker SIGTERM if the supervisor dies (even by SIGKILL), so
+    that no worker is left serving alone (Linux; elsewhere a no-op)."""
+    libc = ctypes.CDLL(None)  # the process's own symbols, libc's among them
+    if hasattr(libc, "prctl") and libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM) == 0 and os.getppid() != supervisor:
+        os.kill(os.getpid(), signal.SIGTERM)  # the supervisor died before the request took effect

@@ -387,3 +387,21 @@ def test_waitress_queue_warnings_are_quiet_unless_configured(monkeypatch: pytest
     monkeypatch.setattr(queue_log, "level", logging.INFO)
     quiet_waitress_queue()
     assert queue_log.level == logging.INFO
+
+
+def test_workers_stop_when_the_supervisor_is_killed(tmp_path: Path) -> None:
+    """A supervisor killed with SIGKILL leaves no worker serving: each one gets SIGTERM and exits."""
+    proc, _, log = service_process(tmp_path, SPINE_WORKERS="2")
+    try:
+        log.wait_for("2 workers listening on http://127.0.0.1:")
+        wait_until(lambda: sum("waitress listening on" in x for x in log.lines) == 2, "both workers serve")
+        workers = workers_of(proc.pid)
+        assert len(workers) == 2
+        proc.kill()
+        proc.wait()
+        wait_until(lambda: sum("SIGTERM received: shutting down" in x for x in log.lines) == 2, "both workers stop")
+        wait_until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers), "both workers exited")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
