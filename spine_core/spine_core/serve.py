@@ -48,15 +48,6 @@ class InFlight:
             return self._idle.wait_for(lambda: not self._count, max(0.0, deadline - time.monotonic()))
 
 
-def quiet_waitress_queue() -> None:
-    """waitress logs a warning for every request that waits for a thread ("Task queue depth
-    is N"): under load, a log line per request, which costs CPU where it hurts. Unless the
-    application set that logger's level, only its errors are logged."""
-    queue_log = logging.getLogger("waitress.queue")
-    if queue_log.level == logging.NOTSET:
-        queue_log.setLevel(logging.ERROR)
-
-
 class Service:
     """A started app: its broker consuming and, with HTTP options, its HTTP server serving.
 
@@ -89,16 +80,16 @@ class Service:
                 sock.close()
                 raise
             host, self._port = sock.getsockname()[:2]
+            name = http.server
         try:
             self.runtime.start()
         except BaseException:
             if self._server is not None:
-                self._server.stop_accepting()
                 self._server.close(time.monotonic())
             raise
         if self._server is not None:
             self._server.start()
-            log.info("%s listening on http://%s:%s", http.server if http else "", host, self._port)
+            log.info("%s listening on http://%s:%s", name, host, self._port)
         return self
 
     def stop(self, timeout: float | None = None) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from spine_core import BootError, Context, Spine, publish
+from spine_core import BootError, Context, Spine, hookimpl, publish
 from spine_core.messages import ACK, IncomingMessage, Subscription
 from spine_core.options import BrokerConfig
 from spine_core.serve import Service
@@ -242,6 +242,26 @@ def test_stop_finishes_an_in_flight_message(gate: Gate, broker: MemoryBroker, se
     broker.drain(DEADLINE)
     broker.leave(successor, DEADLINE)
     assert redelivered == [], "the message was acknowledged before the service stopped"
+
+
+class FailingStart(MemoryPlugin):
+    """A broker plugin whose clients cannot start."""
+
+    @hookimpl
+    def spine_broker_start(self) -> None:
+        raise ConnectionError("broker unreachable")
+
+
+def test_a_failed_start_leaves_the_port_free(gate: Gate, broker: MemoryBroker, server: str) -> None:
+    """When the broker cannot start, the bound socket is closed again: the port can be bound anew."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    opts = options(server=server, address=f"127.0.0.1:{port}")
+    with pytest.raises(ConnectionError, match="broker unreachable"):
+        http_app(gate).start(opts, broker=FailingStart(BrokerConfig.from_options(opts), broker))
+    with socket.socket() as again:
+        again.bind(("127.0.0.1", port))  # EADDRINUSE if the service's socket were left open
 
 
 def test_bad_address_fails_before_anything_starts(gate: Gate, broker: MemoryBroker, services: list[Service]) -> None:

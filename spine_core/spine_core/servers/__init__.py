@@ -32,7 +32,8 @@ class HTTPServer(Protocol):
         """Wait until every response produced was sent or ``deadline`` (monotonic) passed."""
 
     def close(self, deadline: float) -> None:
-        """Close every connection and end the server's threads."""
+        """Close every connection and the listening socket, and end the server's threads
+        (also when it never started)."""
 
 
 def listen(address: Address) -> socket.socket:

@@ -107,8 +107,10 @@ class GranianServer:
     def __init__(self, app: WSGIApp, sock: socket.socket, threads: int, max_body: int) -> None:
         quiet_granian_worker()
         self._sock = sock
-        # granian owns (and closes) the descriptor it is given: a duplicate, so ours stays valid.
-        holder = native.SocketHolder(os.dup(sock.fileno()), False, BACKLOG)
+        # granian owns (and closes) the descriptor it serves on: a duplicate, so ours stays valid.
+        self._fd = os.dup(sock.fileno())
+        self._started = False
+        holder = native.SocketHolder(self._fd, False, BACKLOG)
         self._worker = native.WSGIWorker(
             worker_id=1, sock=(None, holder), ipc=None, threads=RUNTIME_THREADS, py_threads=threads,
             backpressure=BACKLOG, http_mode="1",
@@ -121,6 +123,7 @@ class GranianServer:
         self._signal.add_cb(self._stopped.set)
 
     def start(self) -> None:
+        self._started = True
         self._worker.serve_mtr(self._scheduler, self._loop, self._signal)
 
     def stop_accepting(self) -> None:
@@ -131,5 +134,9 @@ class GranianServer:
         return self._stopped.wait(max(0.0, deadline - time.monotonic()))
 
     def close(self, deadline: float) -> None:
-        self.drain(deadline)
+        if self._started:
+            self.drain(deadline)
+        else:
+            self._sock.close()
+            os.close(self._fd)
         self._loop.close()

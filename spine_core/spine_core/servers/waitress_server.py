@@ -55,6 +55,9 @@ class WaitressServer:
     def close(self, deadline: float) -> None:
         server = self.server
         server.task_dispatcher.shutdown(timeout=max(0.0, deadline - time.monotonic()))
+        if not self._thread.is_alive():  # never started (or already ended): no loop thread to do it
+            wasyncore.close_all(server._map)
+            return
         # Close every socket, idle keep-alive ones included, in the loop thread, so it ends now.
         server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
         if self._thread.is_alive():
