@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from spine_core import BootError, BrokerOptions, Options, ReadOptions, Spine, WriteOptions
@@ -144,3 +146,13 @@ def test_unknown_server_is_a_boot_error_naming_the_choices() -> None:
     options = Options(address="127.0.0.1:0").with_env({"SPINE_SERVER": "gunicorn"})
     with pytest.raises(BootError, match="unknown HTTP server 'gunicorn': choose one of waitress, granian"):
         app.start(options)
+
+
+def test_granian_without_the_extra_is_a_boot_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Choosing granian where it is not installed says how to install it."""
+    monkeypatch.setitem(sys.modules, "granian", None)  # as if not installed: importing it raises ImportError
+    monkeypatch.delitem(sys.modules, "spine_core.servers.granian_server", raising=False)
+    app = Spine()
+    app.route("GET", "/", lambda: "OK")
+    with pytest.raises(BootError, match=r"needs granian: pip install 'spine-core\[granian\]'"):
+        app.start(Options(address="127.0.0.1:0").with_env({"SPINE_SERVER": "granian"}))
