@@ -222,12 +222,18 @@ def test_idle_keep_alive_connection_does_not_hold_stop(
     idle.close()
 
 
-def test_stop_finishes_an_in_flight_message(gate: Gate, broker: MemoryBroker, services: list[Service]) -> None:
-    """A message being handled when stop begins is finished and acknowledged, not redelivered."""
+@pytest.mark.parametrize("http", [False, True], ids=["no http", "beside the server"])
+def test_stop_finishes_an_in_flight_message(
+    gate: Gate, broker: MemoryBroker, services: list[Service], server: str, http: bool
+) -> None:
+    """A message being handled when stop begins is finished and acknowledged, not redelivered;
+    also when the consumer runs beside the HTTP server (which answers its health meanwhile)."""
     app = Spine()
     app.container.provide(Gate, gate)
     app.consumers().register("order.created", Gate.consume)
-    service = start(app, broker, services, "waitress", group="stock", http=False)
+    service = start(app, broker, services, server, group="stock", http=http)
+    if http:
+        assert service.port and request(service.port, "GET", "/health/ready")[0] == 200
     send(broker, OrderCreated(42))
     assert gate.entered.wait(DEADLINE)
     stopper = in_thread(service.stop)
