@@ -51,8 +51,8 @@ class RequestBody:
     was read (a 413) reaches the client. granian streams the body: a chunked one comes
     without a length, which Spine's body limits and Falcon's form parser rely on, and a
     connection closed with unread data is reset, losing the answer. So on granian a chunked
-    body is buffered here first (past ``limit`` bytes: 413, the rest unread), and after an
-    error answer up to DRAIN bytes of what the app left unread are read and dropped.
+    body is buffered here first (past ``limit`` bytes: 413), and after an error answer up
+    to DRAIN bytes of what was left unread are read and dropped.
     """
 
     def __init__(self, app: WSGIApp, limit: int) -> None:
@@ -60,8 +60,9 @@ class RequestBody:
         self._limit = limit
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("CONTENT_LENGTH"):
-            return self._drained(environ, start_response)
+        length = environ.get("CONTENT_LENGTH")
+        if length:
+            return self._app(environ, start_response) if length == "0" else self._drained(environ, start_response)
         if "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
             return self._app(environ, start_response)
         body = tempfile.SpooledTemporaryFile(max_size=SPOOL)
@@ -70,6 +71,7 @@ class RequestBody:
             size += len(chunk)
             if size > self._limit:
                 body.close()
+                _discard(source)
                 start_response("413 Payload Too Large", [("Content-Type", "application/json")])
                 return [b'{"message":"request body exceeds the limit of %d bytes"}' % self._limit]
             body.write(chunk)
@@ -86,10 +88,15 @@ class RequestBody:
 
         result = self._app(environ, record)
         if statuses and statuses[-1][:1] in ("4", "5"):
-            source, left = environ["wsgi.input"], DRAIN
-            while left > 0 and (chunk := source.read(min(65536, left))):
-                left -= len(chunk)
+            _discard(environ["wsgi.input"])
         return result
+
+
+def _discard(source: Any) -> None:
+    """Read and drop up to DRAIN bytes of what is left of a request body."""
+    left = DRAIN
+    while left > 0 and (chunk := source.read(min(65536, left))):
+        left -= len(chunk)
 
 
 def quiet_granian_worker() -> None:
