@@ -2,19 +2,24 @@
 
 ``python -m bench.faststream_app PORT BOOTSTRAP TOPIC``: uvicorn (uvloop, httptools, one
 worker) serving ``POST /orders/{order_id}``, which publishes ``{"order_id", "at"}`` keyed by
-the order id with FastStream's Kafka broker (aiokafka; acks=all as Spine's producer, not idempotent:
-Tansu refuses aiokafka's producer id) and answers ``OK`` once the broker confirmed it (``publish`` awaits the delivery).
+the order id with FastStream's Kafka broker (aiokafka; acks=all as Spine's producer, not
+idempotent: Tansu refuses aiokafka's producer id) and answers ``OK`` once the broker
+confirmed it (``publish`` awaits the delivery).
 """
 
 from __future__ import annotations
 
 import sys
+import warnings
 from datetime import datetime, timezone
 
 import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
-from faststream.kafka.fastapi import KafkaRouter
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)  # moving to the faststream_fastapi package; 0.7 has it
+    from faststream.kafka.fastapi import KafkaRouter
 
 
 def create_app(bootstrap: str, topic: str) -> FastAPI:
