@@ -3,7 +3,9 @@
 Options: ``--reps N`` repetitions per figure (median reported, default 3),
 ``--seconds S`` per load run (default 5), ``--messages N`` for the consumer
 benchmark (default 100,000), ``--orders N`` for end to end (default 500),
-``--only breakdown,publish,consumer,memory,e2e,outbox`` to run a subset, ``--out PATH``.
+``--only breakdown,publish,consumer,memory,e2e,outbox,codecs`` to run a subset, ``--servers WORD,...``
+to run only the publish servers whose names hold one of the words (``granian``, ``faststream``,
+``2 workers``...), ``--out PATH``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from .load import generator
 from .report import print_report, targets
 
 RESULTS = Path(__file__).with_name("results")
-SECTIONS = ("breakdown", "publish", "consumer", "memory", "e2e", "outbox")
+SECTIONS = ("breakdown", "publish", "consumer", "memory", "e2e", "outbox", "codecs")
+FASTSTREAM_E2E = "fastapi+faststream, fetch_max_wait_ms as the plugin's default"
 OTHER_FETCH_WAIT_MS = 100
 """The e2e benchmark also runs with this fetch.wait.max.ms (the plugin's default before), for the trade-off."""
 
@@ -38,27 +41,32 @@ def consumer_bench(tansu: Tansu, reps: int, count: int) -> dict[str, Any]:
     topic = f"bench-{uuid.uuid4().hex[:8]}.order.created"  # a prefix of its own: the publish runs filled order.created
     create_topic(tansu.bootstrap_servers, topic)
     run_json(["-m", "bench.stock", "preload", tansu.bootstrap_servers, topic, str(count)])
+    stock, faststream = "bench.stock", "bench.faststream_consumer"
     modes = {
-        "raw": ("raw", {}),
-        "inline": ("inline", {}),
-        "spine": ("spine", {}),
-        "spine, 1 worker": ("spine", {"SPINE_KAFKA_WORKERS": "1"}),
-        "spine, metrics off": ("spine", {"SPINE_METRICS": "0"}),
+        "raw": (stock, "raw", {}),
+        "inline": (stock, "inline", {}),
+        "spine": (stock, "spine", {}),
+        "spine, 1 worker": (stock, "spine", {"SPINE_KAFKA_WORKERS": "1"}),
+        "spine, metrics off": (stock, "spine", {"SPINE_METRICS": "0"}),
+        "faststream subscriber": (faststream, "one", {}),
+        "faststream batch subscriber": (faststream, "batch", {}),
     }
     samples: dict[str, list[dict[str, float]]] = {m: [] for m in modes}
     for _ in range(reps):
-        for label, (mode, env) in modes.items():
+        for label, (module, mode, env) in modes.items():
             group = f"bench-{mode}-{uuid.uuid4().hex[:8]}"
-            args = ["-m", "bench.stock", mode, tansu.bootstrap_servers, topic, str(count), group]
-            samples[label].append(run_json(args, env))
+            args = ["-m", module, mode, tansu.bootstrap_servers, topic, str(count), group]
+            samples[label].append(run_json(args, env, timeout=900))
     return {"messages": count, "rows": {m: median_row(s) for m, s in samples.items()}}
 
 
 def memory_bench(reps: int, events: int) -> dict[str, Any]:
     """Benchmark 3: memory broker roundtrip (own process per repetition) and the scenario test."""
     rows = [run_json(["-m", "bench.memory", str(events)]) for _ in range(reps)]
+    faststream = [run_json(["-m", "bench.faststream_consumer", "memory", str(events)]) for _ in range(reps)]
     tests = [scenario.run() for _ in range(reps)]
-    return {"events": events, "roundtrip": median_row(rows), "scenario_test": median_row(tests)}
+    return {"events": events, "roundtrip": median_row(rows), "faststream_testbroker": median_row(faststream),
+            "scenario_test": median_row(tests)}
 
 
 def e2e_bench(tansu: Tansu, reps: int, orders: int) -> dict[str, Any]:
@@ -71,6 +79,7 @@ def e2e_bench(tansu: Tansu, reps: int, orders: int) -> dict[str, Any]:
     )
     for label, wait in settings:
         rows[label] = median_row([e2e.run(tansu, orders, wait) for _ in range(reps)])
+    rows[FASTSTREAM_E2E] = median_row([e2e.run(tansu, orders, stack="faststream") for _ in range(reps)])
     return {"orders": orders, "rows": rows}
 
 
@@ -82,6 +91,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=500)
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--only", default=",".join(SECTIONS))
+    parser.add_argument("--servers", default="")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args()
     only = set(args.only.split(","))
@@ -102,10 +112,11 @@ def main() -> None:
             results.setdefault("errors", {})[name] = f"{type(e).__name__}: {e}"
 
     section("breakdown", "breakdown_us", lambda: run_json(["-m", "bench.breakdown"]))
+    section("codecs", "codecs_us", lambda: run_json(["-m", "bench.codecs"]))
     section("memory", "memory", lambda: memory_bench(args.reps, args.events))
     if only & {"publish", "consumer", "e2e", "outbox"}:
         with Tansu.start() as tansu:
-            section("publish", "publish", lambda: publish.run(tansu, args.reps, args.seconds))
+            section("publish", "publish", lambda: publish.run(tansu, args.reps, args.seconds, args.servers))
             section("consumer", "consumer", lambda: consumer_bench(tansu, args.reps, args.messages))
             section("e2e", "e2e", lambda: e2e_bench(tansu, args.reps, args.orders))
             section("outbox", "outbox", lambda: outbox.run(tansu, args.reps, args.seconds, args.events))

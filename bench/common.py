@@ -82,6 +82,25 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its children (worker processes), those alive now."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except FileNotFoundError:
+        children = []
+    return [pid, *(int(c) for c in children)]
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of ``pid`` and its live children (a worker restarted meanwhile would be missed)."""
+    return sum(cpu_seconds(p) for p in _tree(pid))
+
+
+def tree_peak_rss_mb(pid: int) -> float:
+    """Sum of the peak RSS of ``pid`` and its live children."""
+    return sum(peak_rss_mb(p) for p in _tree(pid))
+
+
 def percentile(sorted_values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile of already sorted values."""
     index = min(len(sorted_values) - 1, max(0, round(q / 100 * len(sorted_values) + 0.5) - 1))

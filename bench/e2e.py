@@ -18,6 +18,7 @@ from typing import Any
 from spine_kafka.tansu import Tansu
 
 from .common import free_port, peak_rss_mb, percentile, spawn, stop, wait_port
+from .kafka import create_topic
 
 clock = time.perf_counter
 
@@ -29,10 +30,12 @@ def _order_service(tansu: Tansu, port: int, prefix: str) -> subprocess.Popen[Any
     })
 
 
-def run(tansu: Tansu, orders: int, fetch_wait_ms: int | None = None) -> dict[str, Any]:
+def run(tansu: Tansu, orders: int, fetch_wait_ms: int | None = None, stack: str = "spine") -> dict[str, Any]:
     """p50/p99 of POST → handler entered over ``orders`` sequential orders.
 
     ``fetch_wait_ms`` overrides the stock service's ``fetch.wait.max.ms`` (None: the plugin's default).
+    ``stack="faststream"``: both services are FastAPI+FastStream's instead (bench.faststream_app and
+    bench.faststream_consumer's ``notify``) on the same Kafka.
     """
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     udp.bind(("127.0.0.1", 0))
@@ -44,9 +47,17 @@ def run(tansu: Tansu, orders: int, fetch_wait_ms: int | None = None) -> dict[str
     run_id = uuid.uuid4().hex[:8]
     group = f"stock-e2e-{run_id}"
     env["SPINE_KAFKA_TOPIC_PREFIX"] = f"e2e-{run_id}."  # topics of its own: the publish runs filled order.created
-    stock = spawn(["-m", "bench.stock", "notify", tansu.bootstrap_servers, str(udp.getsockname()[1]), group], env,
-                  stdout=subprocess.PIPE, text=True)
-    orders_proc = _order_service(tansu, http_port, env["SPINE_KAFKA_TOPIC_PREFIX"])
+    udp_port = str(udp.getsockname()[1])
+    if stack == "faststream":
+        topic = env["SPINE_KAFKA_TOPIC_PREFIX"] + "order.created"
+        create_topic(tansu.bootstrap_servers, topic)  # aiokafka would see a topic made later only at its next refresh
+        stock = spawn(["-m", "bench.faststream_consumer", "notify", tansu.bootstrap_servers, udp_port, group, topic],
+                      env, stdout=subprocess.PIPE, text=True)
+        orders_proc = spawn(["-m", "bench.faststream_app", str(http_port), tansu.bootstrap_servers, topic])
+    else:
+        stock = spawn(["-m", "bench.stock", "notify", tansu.bootstrap_servers, udp_port, group], env,
+                      stdout=subprocess.PIPE, text=True)
+        orders_proc = _order_service(tansu, http_port, env["SPINE_KAFKA_TOPIC_PREFIX"])
     try:
         assert stock.stdout is not None
         if stock.stdout.readline().strip() != "started":

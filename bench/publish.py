@@ -15,53 +15,64 @@ from typing import Any
 from spine_core.options import HTTPOptions
 from spine_kafka.tansu import Tansu
 
-from .common import cpu_seconds, free_port, median_row, peak_rss_mb, spawn, stop, wait_port
+from .common import free_port, median_row, spawn, stop, tree_cpu_seconds, tree_peak_rss_mb, wait_port
 from .kafka import create_topic
 from .load import post_load
 
 THREADS = HTTPOptions().threads
 LOGS = Path(__file__).with_name("results")
 TOPIC = "order.created"
+FASTSTREAM = "fastapi+faststream (uvicorn, uvloop, httptools)"
 
 
 def _servers(tansu: Tansu) -> dict[str, tuple[list[str], dict[str, str]]]:
     quiet = {"SPINE_LOG_LEVEL": "WARNING"}
-    return {
-        "bare falcon+waitress": (["-m", "bench.servers", "bare", "{port}", str(THREADS)], {}),
-        "hand-rolled confluent-kafka route": (
-            ["-m", "bench.servers", "handrolled", "{port}", str(THREADS), tansu.bootstrap_servers, TOPIC], {},
-        ),
-        "spine order service, memory": (["-m", "apps.order_app"], {**quiet, "SPINE_BROKER": "memory"}),
-        "spine order service, kafka": (
-            ["-m", "apps.order_app"],
-            {**quiet, "SPINE_BROKER": "kafka", "SPINE_KAFKA_BOOTSTRAP_SERVERS": tansu.bootstrap_servers},
-        ),
-        "spine order service, kafka, metrics off": (
-            ["-m", "apps.order_app"],
-            {**quiet, "SPINE_BROKER": "kafka", "SPINE_KAFKA_BOOTSTRAP_SERVERS": tansu.bootstrap_servers,
-             "SPINE_METRICS": "0"},
-        ),
-    }
+    kafka = {**quiet, "SPINE_BROKER": "kafka", "SPINE_KAFKA_BOOTSTRAP_SERVERS": tansu.bootstrap_servers}
+    rows: dict[str, tuple[list[str], dict[str, str]]] = {}
+    for server in ("waitress", "granian"):
+        tail = [] if server == "waitress" else [server]
+        suffix = "" if server == "waitress" else ", granian"
+        rows.update({
+            f"bare falcon+{server}": (["-m", "bench.servers", "bare", "{port}", str(THREADS), *tail], {}),
+            f"hand-rolled confluent-kafka route{suffix}": (
+                ["-m", "bench.servers", "handrolled", "{port}", str(THREADS), tansu.bootstrap_servers, TOPIC, *tail],
+                {},
+            ),
+            f"spine order service, memory{suffix}": (
+                ["-m", "apps.order_app"], {**quiet, "SPINE_BROKER": "memory", "SPINE_SERVER": server},
+            ),
+            f"spine order service, kafka{suffix}": (["-m", "apps.order_app"], {**kafka, "SPINE_SERVER": server}),
+            f"spine order service, kafka{suffix}, 2 workers": (
+                ["-m", "apps.order_app"], {**kafka, "SPINE_SERVER": server, "SPINE_WORKERS": "2"},
+            ),
+        })
+    rows["spine order service, kafka, metrics off"] = (["-m", "apps.order_app"], {**kafka, "SPINE_METRICS": "0"})
+    rows[FASTSTREAM] = (["-m", "bench.faststream_app", "{port}", tansu.bootstrap_servers, TOPIC], {})
+    return rows
 
 
 def _measured(
     tansu: Tansu, proc: subprocess.Popen[Any], port: int, concurrency: int, seconds: float
 ) -> dict[str, float]:
     """One load run, with the CPU time per request the server and the broker spent."""
-    server, broker = cpu_seconds(proc.pid), cpu_seconds(tansu.process.pid)
+    server, broker = tree_cpu_seconds(proc.pid), tree_cpu_seconds(tansu.process.pid)
     figures = post_load(port, concurrency, seconds)
     requests = figures["rps"] * max(1, round(seconds))
-    figures["server_cpu_us_per_req"] = (cpu_seconds(proc.pid) - server) / requests * 1e6
-    figures["broker_cpu_us_per_req"] = (cpu_seconds(tansu.process.pid) - broker) / requests * 1e6
+    figures["server_cpu_us_per_req"] = (tree_cpu_seconds(proc.pid) - server) / requests * 1e6
+    figures["broker_cpu_us_per_req"] = (tree_cpu_seconds(tansu.process.pid) - broker) / requests * 1e6
     return figures
 
 
-def run(tansu: Tansu, reps: int, seconds: float) -> dict[str, Any]:
-    """Requests/s and latency at concurrency 1 and 16 per server, then each one's VmHWM."""
+def run(tansu: Tansu, reps: int, seconds: float, only: str = "") -> dict[str, Any]:
+    """Requests/s and latency at concurrency 1 and 16 per server, then each one's VmHWM (summed
+    over its worker processes). ``only``: comma-separated words, a server runs if its name has one."""
     create_topic(tansu.bootstrap_servers, TOPIC)
     procs: dict[str, tuple[subprocess.Popen[Any], int]] = {}
+    words = [w for w in only.split(",") if w]
     try:
         for name, (args, env) in _servers(tansu).items():
+            if words and not any(w in name for w in words):
+                continue
             port = free_port()
             args = [a.replace("{port}", str(port)) for a in args]
             log = LOGS / (name.replace(" ", "_").replace(",", "") + ".log")
@@ -79,7 +90,7 @@ def run(tansu: Tansu, reps: int, seconds: float) -> dict[str, Any]:
                     sample = _measured(tansu, proc, port, concurrency, seconds)
                     samples.setdefault((name, concurrency), []).append(sample)
         rows = {f"{name} c={c}": median_row(s) for (name, c), s in samples.items()}
-        rss = {name: peak_rss_mb(proc.pid) for name, (proc, _) in procs.items()}
+        rss = {name: tree_peak_rss_mb(proc.pid) for name, (proc, _) in procs.items()}
         return {"threads": THREADS, "seconds": seconds, "rows": rows, "peak_rss_mb": rss}
     finally:
         for proc, _ in procs.values():

@@ -14,6 +14,8 @@ def _f(value: float, digits: int = 0) -> str:
 
 CONSUMER_LABELS = {
     "raw": "raw confluent-kafka loop",
+    "faststream subscriber": "faststream subscriber (aiokafka), one event per call",
+    "faststream batch subscriber": "faststream batch subscriber (batch=True, max_records=500)",
     "inline": "raw loop + Spine's per-message work, no worker threads",
 }
 
@@ -22,6 +24,9 @@ def figures(r: dict[str, Any]) -> list[Row]:
     rows: list[Row] = []
     for name, us in (r.get("breakdown_us") or {}).items():
         rows.append(("0 cpu/call", name, f"{us:.1f} us"))
+    for event, codecs in (r.get("codecs_us") or {}).items():
+        for name, us in codecs.items():
+            rows.append(("6 json", f"{name}, {event}", f"{us:.2f} us"))
     if "publish" in r:
         rows += _publish_rows(r["publish"])
     if "consumer" in r:
@@ -64,6 +69,10 @@ def _memory_rows(memory: dict[str, Any]) -> list[Row]:
         ("3 in memory", "publish -> handler entered",
          f"mean {m['mean_us']:.0f} us  p50 {m['p50_us']:.0f} us  p99 {m['p99_us']:.0f} us"),
     ]
+    f = memory.get("faststream_testbroker")
+    if f:
+        rows.append(("3 in memory", "faststream TestKafkaBroker: publish -> handler entered",
+                     f"mean {f['mean_us']:.0f} us  p50 {f['p50_us']:.0f} us  p99 {f['p99_us']:.0f} us"))
     if "publish_call_mean_us" in m:
         rows.append(("3 in memory", "of which the publishing call (encode, hooks, append)",
                      f"mean {m['publish_call_mean_us']:.0f} us"))
@@ -90,6 +99,8 @@ Target = tuple[str, Callable[[dict[str, Any]], float | None], str, Callable[[flo
 SPINE = "spine order service, kafka"
 BARE = "bare falcon+waitress"
 HAND = "hand-rolled confluent-kafka route"
+MEMORY = "spine order service, memory"
+FASTSTREAM = "fastapi+faststream (uvicorn, uvloop, httptools)"
 
 
 def _ratio(a: Any, b: Any) -> float | None:
@@ -124,6 +135,28 @@ TARGETS: list[Target] = [
     ("publish c=16: spine kafka / bare req/s",
      _of(_ratio, _publish(f"{SPINE} c=16", "rps"), _publish(f"{BARE} c=16", "rps")),
      ">= 0.67", lambda v, r: v >= 0.67),
+    ("waitress c=16: spine kafka / hand-rolled req/s",
+     _of(_ratio, _publish(f"{SPINE} c=16", "rps"), _publish(f"{HAND} c=16", "rps")), ">= 0.9", lambda v, r: v >= 0.9),
+    ("waitress c=16: spine memory / bare req/s",
+     _of(_ratio, _publish(f"{MEMORY} c=16", "rps"), _publish(f"{BARE} c=16", "rps")), ">= 0.8", lambda v, r: v >= 0.8),
+    ("granian c=16: spine kafka / fastapi+faststream req/s",
+     _of(_ratio, _publish(f"{SPINE}, granian c=16", "rps"), _publish(f"{FASTSTREAM} c=16", "rps")),
+     "> 1.0", lambda v, r: v > 1.0),
+    ("granian c=16: spine kafka / hand-rolled granian req/s",
+     _of(_ratio, _publish(f"{SPINE}, granian c=16", "rps"), _publish(f"{HAND}, granian c=16", "rps")),
+     "> 1.0", lambda v, r: v > 1.0),
+    ("granian c=16: spine memory / bare granian req/s",
+     _of(_ratio, _publish(f"{MEMORY}, granian c=16", "rps"), _publish("bare falcon+granian c=16", "rps")),
+     ">= 0.5", lambda v, r: v >= 0.5),
+    ("c=16: spine kafka 2 workers / 1 worker req/s (waitress)",
+     _of(_ratio, _publish(f"{SPINE}, 2 workers c=16", "rps"), _publish(f"{SPINE} c=16", "rps")),
+     "(2 cores)", lambda v, r: True),
+    ("c=16: spine kafka 2 workers / 1 worker req/s (granian)",
+     _of(_ratio, _publish(f"{SPINE}, granian, 2 workers c=16", "rps"), _publish(f"{SPINE}, granian c=16", "rps")),
+     "(2 cores)", lambda v, r: True),
+    ("c=1 p50: spine kafka / fastapi+faststream",
+     _of(_ratio, _publish(f"{SPINE}, granian c=1", "p50_ms"), _publish(f"{FASTSTREAM} c=1", "p50_ms")),
+     "(granian)", lambda v, r: True),
     ("publish c=16: hand-rolled / bare req/s",
      _of(_ratio, _publish(f"{HAND} c=16", "rps"), _publish(f"{BARE} c=16", "rps")),
      "(reference)", lambda v, r: True),
@@ -140,7 +173,17 @@ TARGETS: list[Target] = [
     ("metrics cost, consumer: 1 - on/off msg/s",
      _of(_cost, _consumer("spine"), _consumer("spine, metrics off")), "< 0.10", lambda v, r: v < 0.10),
     ("memory roundtrip mean us", lambda r: _get(r, "memory", "roundtrip", "mean_us"), "< 50 us", lambda v, r: v < 50),
-    ("e2e over kafka p50 ms (plugin default)", _e2e_default, "< 10 ms", lambda v, r: v < 10),
+    ("memory roundtrip: spine / faststream TestKafkaBroker mean",
+     _of(_ratio, lambda r: _get(r, "memory", "roundtrip", "mean_us"),
+         lambda r: _get(r, "memory", "faststream_testbroker", "mean_us")), "<= 0.5", lambda v, r: v <= 0.5),
+    ("consumer: faststream batch subscriber / raw msg/s",
+     _of(_ratio, _consumer("faststream batch subscriber"), _consumer("raw")), "(reference)", lambda v, r: True),
+    ("consumer: spine / faststream batch subscriber msg/s",
+     _of(_ratio, _consumer("spine"), _consumer("faststream batch subscriber")), "(reference)", lambda v, r: True),
+    ("e2e over kafka p50 ms (plugin default)", _e2e_default, "<= 5 ms", lambda v, r: v <= 5),
+    ("e2e over kafka p50: spine / fastapi+faststream",
+     _of(_ratio, _e2e_default, lambda r: next((v["p50_ms"] for k, v in (_get(r, "e2e", "rows") or {}).items()
+                                               if k.startswith("fastapi")), None)), "< 1.0", lambda v, r: v < 1.0),
     ("peak RSS, largest service on kafka MB",
      lambda r: max(_services_rss(r)) if _services_rss(r) else None, "< 45 MB", lambda v, r: v < 45),
 ]
@@ -150,7 +193,7 @@ def _services_rss(r: dict[str, Any]) -> list[float]:
     """Peak RSS of the order and stock services on Kafka after serving (the memory broker
     keeps every message in the process, the reference servers are not services)."""
     values = [v for k, v in (_get(r, "publish", "peak_rss_mb") or {}).items() if k == SPINE]
-    values += [v["stock_peak_rss_mb"] for v in (_get(r, "e2e", "rows") or {}).values()]
+    values += [v["stock_peak_rss_mb"] for k, v in (_get(r, "e2e", "rows") or {}).items() if not k.startswith("fastapi")]
     return values
 
 

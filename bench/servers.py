@@ -1,9 +1,12 @@
 """The reference servers of the publish benchmark, each its own process.
 
-``python -m bench.servers bare PORT THREADS``: Falcon on waitress, ``POST /orders/{id}``
+``SERVER`` is ``waitress`` or ``granian`` (granian's WSGI worker embedded in the process as
+Spine runs it, ``spine_core.servers.granian_server``: one Rust thread, THREADS Python threads).
+
+``python -m bench.servers bare PORT THREADS [SERVER]``: Falcon, ``POST /orders/{id}``
 answers ``OK`` and publishes nothing (the ceiling).
 
-``python -m bench.servers handrolled PORT THREADS BOOTSTRAP TOPIC``: what a user would
+``python -m bench.servers handrolled PORT THREADS BOOTSTRAP TOPIC [SERVER]``: what a user would
 write without Spine: the same route produces ``{"order_id", "at"}`` with one shared
 confluent-kafka producer (Spine's producer defaults: idempotent, acks=all, linger.ms=0),
 waits for the delivery report (served by a polling thread) and only then answers.
@@ -61,9 +64,18 @@ class HandRolled:
 def main() -> None:
     kind, port, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     resource = Bare() if kind == "bare" else HandRolled(sys.argv[4], sys.argv[5])
+    server = sys.argv[4 if kind == "bare" else 6] if len(sys.argv) > (4 if kind == "bare" else 6) else "waitress"
     app = falcon.App()
     app.add_route("/orders/{order_id:int}", resource)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if server == "granian":
+        from spine_core.options import Address
+        from spine_core.servers import listen
+        from spine_core.servers.granian_server import GranianServer
+
+        GranianServer(app, listen(Address("127.0.0.1", port)), threads, 1 << 20).start()
+        signal.pause()
+        return
     waitress.serve(app, host="127.0.0.1", port=port, threads=threads, _quiet=True)
 
 

@@ -16,7 +16,8 @@ from .interceptor import Interceptor
 from .logs import configure_logging
 from .options import Options
 from .runtime import Runtime
-from .serve import Service, run_until_signal
+from .serve import Service
+from .workers import serve
 
 log = logging.getLogger("spine")
 
@@ -85,7 +86,7 @@ class Spine:
         """Serve until SIGINT or SIGTERM, then shut down gracefully."""
         configure_logging()
         try:
-            run_until_signal([Service(self.runtime(options))])
+            serve(self, (options or Options()).with_env())
         except (BootError, OSError) as e:  # wiring mistakes, a busy port: one clear line, no traceback
             log.error("cannot start: %s", e)
             raise SystemExit(2) from None

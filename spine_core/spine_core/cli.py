@@ -28,8 +28,8 @@ from .app import Spine
 from .errors import BootError
 from .logs import configure_logging
 from .options import Options
-from .runtime import Runtime
-from .serve import Service, run_until_signal
+from .servers import NAMES
+from .workers import serve
 
 _MISSING = object()
 
@@ -151,12 +151,19 @@ def cli() -> None:
 @_OPTIONS
 @click.option("--address", metavar="HOST:PORT", help="HTTP address, over SPINE_ADDRESS and the options.")
 @click.option("--broker", metavar="NAME", help="Broker plugin, over SPINE_BROKER and the options.")
-def run(target: Target, options_ref: str | None, address: str | None, broker: str | None) -> None:
+@click.option("--server", type=click.Choice(NAMES), help="HTTP server, over SPINE_SERVER and the options.")
+@click.option("--workers", type=click.IntRange(min=1), help="Worker processes, over SPINE_WORKERS and the options.")
+def run(
+    target: Target, options_ref: str | None, address: str | None, broker: str | None, server: str | None,
+    workers: int | None,
+) -> None:
     """Serve the app until SIGINT or SIGTERM, then shut down gracefully."""
-    options = load_options(target, options_ref, address=address, broker=broker)
+    options = load_options(
+        target, options_ref, address=address, broker=broker, server=server, workers=str(workers or ""),
+    )
     try:
         configure_logging()
-        run_until_signal([Service(Runtime(target.app, options))])
+        serve(target.app, options)
     except BootError as e:
         raise click.ClickException(str(e)) from None
 

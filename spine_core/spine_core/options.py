@@ -65,7 +65,8 @@ class BrokerOptions:
 
 @define(kw_only=True)
 class HTTPOptions:
-    """The HTTP server: a prefix for every route, waitress's worker threads, and request limits.
+    """The HTTP server: which one (``waitress`` or ``granian``, see the serving guide), a prefix
+    for every route, the threads running requests, and request limits.
 
     ``max_body_size`` is the largest request body accepted, in bytes, and ``max_upload_size``
     the largest form or multipart one (larger ones are answered 413 unread); ``max_page_size``
@@ -75,6 +76,7 @@ class HTTPOptions:
     first byte, is closed, checked every ``cleanup_interval`` seconds.
     """
 
+    server: str = "waitress"
     global_prefix: str = ""
     threads: int = 8
     max_body_size: int = 1024 * 1024
@@ -98,9 +100,14 @@ class OpsOptions:
 
 @define(kw_only=True)
 class Options:
-    """Everything ``Spine.run`` needs; ``http=None`` serves no HTTP."""
+    """Everything ``Spine.run`` needs; ``http=None`` serves no HTTP.
+
+    ``workers`` > 1 runs that many worker processes sharing the listening socket, each
+    with its own broker clients (so each is a member of the consumer group).
+    """
 
     address: str = ":8080"
+    workers: int = 1
     enable_graceful_shutdown: bool = True
     shutdown_timeout: float = 10.0
     broker: BrokerOptions = Factory(BrokerOptions)
@@ -142,7 +149,16 @@ class Options:
         ops = self.ops
         if "SPINE_METRICS" in env:
             ops = evolve(ops, metrics=_flag("SPINE_METRICS", env["SPINE_METRICS"]))
-        return evolve(self, broker=broker, address=address, shutdown_timeout=shutdown_timeout, ops=ops)
+        http = self.http
+        if "SPINE_SERVER" in env and http is not None:
+            http = evolve(http, server=env["SPINE_SERVER"])
+        workers = self.workers
+        if "SPINE_WORKERS" in env:
+            workers = _count("SPINE_WORKERS", env["SPINE_WORKERS"])
+        return evolve(
+            self, broker=broker, address=address, shutdown_timeout=shutdown_timeout, ops=ops, http=http,
+            workers=workers,
+        )
 
 
 @frozen
@@ -185,6 +201,12 @@ def _seconds(var: str, value: str) -> float:
         return float(value)
     except ValueError:
         raise BootError(f"{var}={value!r} is not a number of seconds") from None
+
+
+def _count(var: str, value: str) -> int:
+    if not value.strip().isdigit() or int(value) < 1:
+        raise BootError(f"{var}={value!r} is not a whole number of at least 1")
+    return int(value)
 
 
 def _flag(var: str, value: str) -> bool:

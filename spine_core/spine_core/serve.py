@@ -1,4 +1,4 @@
-"""Serving: waitress in a thread, the broker's consumers, signals and graceful shutdown."""
+"""Serving: the HTTP server in background threads, the broker's consumers, signals and graceful shutdown."""
 
 from __future__ import annotations
 
@@ -10,18 +10,13 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import waitress
-from waitress import wasyncore
-from waitress.channel import HTTPChannel
-
+from . import servers
 from .errors import BootError
-from .http.server import use_spine_channels, waitress_arguments
 from .options import Address
 from .runtime import Runtime
+from .servers import HTTPServer, WSGIApp
 
 log = logging.getLogger("spine")
-
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class InFlight:
@@ -54,54 +49,48 @@ class InFlight:
             return self._idle.wait_for(lambda: not self._count, max(0.0, deadline - time.monotonic()))
 
 
-def quiet_waitress_queue() -> None:
-    """waitress logs a warning for every request that waits for a thread ("Task queue depth
-    is N"): under load, a log line per request, which costs CPU where it hurts. Unless the
-    application set that logger's level, only its errors are logged."""
-    queue_log = logging.getLogger("waitress.queue")
-    if queue_log.level == logging.NOTSET:
-        queue_log.setLevel(logging.ERROR)
-
-
 class Service:
-    """A started app: its broker consuming and, with HTTP options, waitress serving."""
+    """A started app: its broker consuming and, with HTTP options, its HTTP server serving.
 
-    def __init__(self, runtime: Runtime) -> None:
+    ``sock`` is a listening socket to serve on (worker processes share their parent's);
+    without one, the service binds the options' address itself.
+    """
+
+    def __init__(self, runtime: Runtime, sock: socket.socket | None = None) -> None:
         self.runtime = runtime
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
+        self._sock = sock
+        self._server: HTTPServer | None = None
         self._inflight: InFlight | None = None
+        self._port: int | None = None
 
     @property
     def port(self) -> int | None:
         """The bound HTTP port (useful with ``:0``), or None without HTTP."""
-        return self._server.effective_port if self._server is not None else None
+        return self._port if self._server is not None else None
 
     def start(self) -> Service:
         options = self.runtime.options
-        if self.runtime.wsgi is not None and options.http is not None:
+        http = options.http
+        if self.runtime.wsgi is not None and http is not None:
             # Bind first: a bad address or a busy port must fail before consumers start.
-            address = Address.parse(options.address)
-            self._inflight = InFlight(self.runtime.wsgi)
-            quiet_waitress_queue()
+            sock = self._sock or _listen(options.address)
             try:
-                self._server = waitress.create_server(
-                    self._inflight, host=address.host, port=address.port, ident="spine",
-                    clear_untrusted_proxy_headers=True, **waitress_arguments(options.http),
-                )
-            except OSError as e:  # a busy port or a foreign address: one clear line
-                raise BootError(f"cannot listen on {options.address}: {e.strerror or e}") from e
-            use_spine_channels(self._server)
+                self._inflight = InFlight(self.runtime.wsgi)
+                self._server = servers.create(http, self._inflight, sock)
+            except BaseException:
+                sock.close()
+                raise
+            host, self._port = sock.getsockname()[:2]
+            name = http.server
         try:
             self.runtime.start()
         except BaseException:
             if self._server is not None:
-                self._server.close()
+                self._server.close(time.monotonic())
             raise
         if self._server is not None:
-            self._thread = threading.Thread(target=self._server.run, name="spine-http", daemon=True)
-            self._thread.start()
-            log.info("listening on http://%s:%s", address.host, self.port)
+            self._server.start()
+            log.info("%s listening on http://%s:%s", name, host, self._port)
         return self
 
     def stop(self, timeout: float | None = None) -> None:
@@ -113,33 +102,21 @@ class Service:
         if timeout is None:
             timeout = options.shutdown_timeout if options.enable_graceful_shutdown else 0.0
         deadline = time.monotonic() + timeout
-        if self._server is not None and self._inflight is not None:
-            server = self._server
-            server.accepting = False
-            # Close the listening socket in waitress's loop thread: new connections are refused at once.
-            server.trigger.pull_trigger(lambda: wasyncore.dispatcher.close(server))
+        server, self._server = self._server, None
+        if server is not None and self._inflight is not None:
+            server.stop_accepting()
             self._inflight.draining = True
             if not self._inflight.wait_idle(deadline):
                 log.warning("shutdown timeout: HTTP requests still in flight")
-            self._wait_flushed(deadline)
+            server.drain(deadline)
+        # The broker closes after the requests: each one waited for its events' confirmation.
         self.runtime.close(max(0.0, deadline - time.monotonic()))
-        if self._server is not None:
-            server, self._server = self._server, None
-            server.task_dispatcher.shutdown(timeout=max(0.0, deadline - time.monotonic()))
-            # Close every socket, idle keep-alive ones included, in the loop thread, so it ends now.
-            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-            if self._thread is not None:
-                self._thread.join(timeout=max(0.1, deadline - time.monotonic()))
-
-    def _wait_flushed(self, deadline: float) -> None:
-        """Let waitress send the responses already produced before its sockets close."""
-        channels = [c for c in list(self._server._map.values()) if isinstance(c, HTTPChannel)]
-        while time.monotonic() < deadline and any(c.requests or c.total_outbufs_len for c in channels):
-            time.sleep(0.005)
+        if server is not None:
+            server.close(deadline)
 
 
-def wait_for_signal() -> int:
-    """Block the main thread until SIGINT or SIGTERM arrives; return its number.
+def wait_for_signal(signals: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM)) -> int:
+    """Block the main thread until one of ``signals`` arrives; return its number.
 
     The handlers only write to a socket (``signal.set_wakeup_fd``): a handler
     that took a lock could deadlock with the code it interrupted.
@@ -147,9 +124,12 @@ def wait_for_signal() -> int:
     receiver, sender = socket.socketpair()
     sender.setblocking(False)
     previous = signal.set_wakeup_fd(sender.fileno())
-    handlers = {sig: signal.signal(sig, lambda signum, frame: None) for sig in (signal.SIGINT, signal.SIGTERM)}
+    handlers = {sig: signal.signal(sig, lambda signum, frame: None) for sig in signals}
     try:
-        return receiver.recv(1)[0]
+        while True:
+            signum = receiver.recv(1)[0]
+            if signum in signals:
+                return signum
     finally:
         signal.set_wakeup_fd(previous)
         for sig, handler in handlers.items():
@@ -158,15 +138,30 @@ def wait_for_signal() -> int:
         sender.close()
 
 
-def run_until_signal(services: list[Service]) -> None:
-    """Start ``services``, wait for SIGINT or SIGTERM, then stop them all gracefully."""
+def run_until_signal(services: list[Service], ignore_repeats: bool = False) -> None:
+    """Start ``services``, wait for SIGINT or SIGTERM, then stop them all gracefully.
+
+    With ``ignore_repeats`` (a worker process, which its supervisor kills if it must),
+    a second signal does not interrupt the graceful stop.
+    """
     started = []
     try:
         for service in services:
             started.append(service.start())
         signum = wait_for_signal()
         log.info("%s received: shutting down", signal.Signals(signum).name)
+        if ignore_repeats:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, signal.SIG_IGN)
     finally:
         for service in reversed(started):
             service.stop()
     log.info("stopped")
+
+
+def _listen(address: str) -> socket.socket:
+    """The listening socket of ``address``; a busy port or a foreign address is one clear line."""
+    try:
+        return servers.listen(Address.parse(address))
+    except OSError as e:
+        raise BootError(f"cannot listen on {address}: {e.strerror or e}") from e

@@ -56,6 +56,7 @@ def options(
     initial_delay: float = 0.01,
     address: str = "127.0.0.1:0",
     shutdown_timeout: float = 5.0,
+    server: str = "waitress",
 ) -> Options:
     """Options for a test app on the memory broker; fast retries by default."""
     read = None
@@ -70,8 +71,12 @@ def options(
             write=WriteOptions(publish_timeout=publish_timeout) if write else None,
             read=read,
         ),
-        http=HTTPOptions() if http else None,
+        http=HTTPOptions(server=server) if http else None,
     )
+
+
+SERVERS = ("waitress", "granian")
+"""Every HTTP server a Service can run; served tests run on each."""
 
 
 def payload(value: bytes) -> object:

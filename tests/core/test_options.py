@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from spine_core import BootError, BrokerOptions, Options, ReadOptions, Spine, WriteOptions
@@ -123,3 +125,34 @@ def test_bad_address_is_a_boot_error(text: str) -> None:
     """An address without a numeric port fails with an example of a good one."""
     with pytest.raises(BootError, match="is not HOST:PORT"):
         Address.parse(text)
+
+
+def test_server_and_workers_from_environment() -> None:
+    """SPINE_SERVER picks the HTTP server, SPINE_WORKERS the number of processes; waitress and 1 by default."""
+    assert (Options().http.server, Options().workers) == ("waitress", 1)  # type: ignore[union-attr]
+    options = Options().with_env({"SPINE_SERVER": "granian", "SPINE_WORKERS": "4"})
+    assert (options.http.server, options.workers) == ("granian", 4)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two", ""])
+def test_bad_workers_is_a_boot_error(value: str) -> None:
+    with pytest.raises(BootError, match="SPINE_WORKERS"):
+        Options().with_env({"SPINE_WORKERS": value})
+
+
+def test_unknown_server_is_a_boot_error_naming_the_choices() -> None:
+    app = Spine()
+    app.route("GET", "/", lambda: "OK")
+    options = Options(address="127.0.0.1:0").with_env({"SPINE_SERVER": "gunicorn"})
+    with pytest.raises(BootError, match="unknown HTTP server 'gunicorn': choose one of waitress, granian"):
+        app.start(options)
+
+
+def test_granian_without_the_extra_is_a_boot_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Choosing granian where it is not installed says how to install it."""
+    monkeypatch.setitem(sys.modules, "granian", None)  # as if not installed: importing it raises ImportError
+    monkeypatch.delitem(sys.modules, "spine_core.servers.granian_server", raising=False)
+    app = Spine()
+    app.route("GET", "/", lambda: "OK")
+    with pytest.raises(BootError, match=r"needs granian: pip install 'spine-core\[granian\]'"):
+        app.start(Options(address="127.0.0.1:0").with_env({"SPINE_SERVER": "granian"}))

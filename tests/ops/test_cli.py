@@ -106,20 +106,22 @@ def test_help_everywhere(args: list[str]) -> None:
     assert code == 0 and out.startswith("Usage: spine")
 
 
-def test_run_serves_like_python_m_and_stops_on_sigterm() -> None:
-    """``spine run apps.order_app:create_app`` with ``--broker``/``--address`` overrides: JSON log
-    lines, the seed route, health and metrics endpoints; SIGTERM exits 0."""
+@pytest.mark.parametrize("server", ["waitress", "granian"])
+def test_run_serves_like_python_m_and_stops_on_sigterm(server: str) -> None:
+    """``spine run apps.order_app:create_app`` with ``--broker``/``--address``/``--server`` overrides:
+    JSON log lines, the seed route, health and metrics endpoints; SIGTERM exits 0."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPINE_")}
     env.update(PYTHONUNBUFFERED="1", SPINE_LOG_FORMAT="json", SPINE_ADDRESS="127.0.0.1:1", SPINE_BROKER="kafka")
     proc = subprocess.Popen(
         [sys.executable, "-m", "spine_core.cli", "run", "apps.order_app:create_app",
-         "--broker", "memory", "--address", "127.0.0.1:0"],
+         "--broker", "memory", "--address", "127.0.0.1:0", "--server", server],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
         assert proc.stdout is not None
         first = json.loads(proc.stdout.readline())
         assert first["level"] == "INFO" and first["logger"] == "spine", first
+        assert first["message"].startswith(f"{server} listening on"), first
         port = int(first["message"].rsplit(":", 1)[1])
         base = f"http://127.0.0.1:{port}"
         with urllib.request.urlopen(urllib.request.Request(f"{base}/orders/12345", method="POST"), timeout=10) as r:

@@ -7,6 +7,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 
+import pytest
 from attrs import evolve
 
 from apps import stock_app
@@ -63,9 +64,12 @@ def test_paths_are_configurable(spine_app: Callable[..., StartedApp]) -> None:
     assert client.simulate_get("/health/live").status_code == 404
 
 
-def test_consumer_only_service_serves_health_on_its_address(memory_broker: MemoryBroker) -> None:
+@pytest.mark.parametrize("server", ["waitress", "granian"])
+def test_consumer_only_service_serves_health_on_its_address(memory_broker: MemoryBroker, server: str) -> None:
     """The stock service (no routes) answers the health endpoints over a real socket."""
     options = evolve(stock_app.options(), address="127.0.0.1:0")
+    assert options.http is not None
+    options = evolve(options, http=evolve(options.http, server=server))
     options = evolve(options, broker=evolve(options.broker, name="memory"))
     plugin = MemoryPlugin(BrokerConfig.from_options(options), memory_broker)
     service = Service(Runtime(stock_app.create_app(), options, plugin)).start()
