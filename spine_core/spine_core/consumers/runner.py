@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime, timezone
 from collections.abc import Callable, Mapping
 from functools import partial
 
@@ -27,6 +28,7 @@ def dead_letter_reason(message: IncomingMessage, error: BaseException, attempts:
         Headers.ERROR_MESSAGE: str(error)[:1000],
         Headers.ATTEMPTS: str(attempts),
         Headers.ORIGINAL_TOPIC: message.topic,
+        Headers.DEAD_LETTERED_AT: datetime.now(timezone.utc).isoformat(),
     }
     reason.update({f"dead-letter-original-{k}": v for k, v in message.position.items()})
     return reason
