@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from spine_core import BrokerOptions, HTTPOptions, Options, Spine, WriteOptions
 
+from ..events import OrderCreated
 from .controller import OrderController
 
 
 def create_app() -> Spine:
     app = Spine()
     app.constructor(OrderController)
-    app.route("POST", "/orders/:order_id", OrderController.create)
+    app.route("POST", "/orders/:order_id", OrderController.create, publishes=[OrderCreated])
     return app
 
 

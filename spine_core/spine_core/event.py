@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
+import attrs
 from cattrs.preconf.json import make_converter
+
+from .errors import BootError
 
 T = TypeVar("T")
 
@@ -55,3 +59,30 @@ def decoder(cls: type[T]) -> Callable[[bytes | str], T]:
         return value
 
     return decode_one
+
+
+def event_classes(classes: Sequence[Any], where: str) -> tuple[type, ...]:
+    """``classes`` declared as published by ``where`` (a route or consumer), checked to be
+    attrs event classes whose topic is known without an instance; else a BootError."""
+    for cls in classes:
+        if not (isinstance(cls, type) and attrs.has(cls)):
+            raise BootError(f"{where}: publishes={cls!r} is not an attrs class")
+        if not (callable(getattr(cls, "name", None)) and callable(getattr(cls, "occurred_at", None))):
+            raise BootError(f"{where}: publishes {cls.__qualname__}, which is not an event (no name() and occurred_at())")
+        topic_of(cls, where)
+    return tuple(classes)
+
+
+def topic_of(cls: type, where: str = "") -> str:
+    """The topic of event class ``cls``: its ``name()``, which must not depend on the instance."""
+    method = inspect.getattr_static(cls, "name")
+    try:
+        name = cls.name() if isinstance(method, (staticmethod, classmethod)) else method(None)  # type: ignore[attr-defined]
+    except Exception as e:
+        raise BootError(
+            f"{where or cls.__qualname__}: {cls.__qualname__}.name() must return the topic without using the "
+            f"instance to be declared ({type(e).__name__}: {e})"
+        ) from None
+    if not isinstance(name, str) or not name:
+        raise BootError(f"{where or cls.__qualname__}: {cls.__qualname__}.name() returned {name!r}, not a topic")
+    return name

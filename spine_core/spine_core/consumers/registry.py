@@ -8,6 +8,7 @@ from typing import Any
 from attrs import frozen
 
 from ..errors import BootError
+from ..event import event_classes
 from ..interceptor import Interceptor
 
 
@@ -18,6 +19,8 @@ class Registration:
     topic: str
     handler: Callable[..., Any]
     interceptors: Sequence[Interceptor | type] = ()
+    publishes: Sequence[type] = ()
+    """Event classes the handler publishes, declared for the AsyncAPI document."""
 
 
 class ConsumerRegistry:
@@ -27,11 +30,16 @@ class ConsumerRegistry:
         self.registrations: dict[str, Registration] = {}
         self.interceptors: list[Interceptor | type] = []
 
-    def register(self, topic: str, handler: Callable[..., Any], *, interceptors: Sequence[Any] = ()) -> None:
-        """Handle every event published as ``topic`` with ``handler``."""
+    def register(
+        self, topic: str, handler: Callable[..., Any], *, interceptors: Sequence[Any] = (),
+        publishes: Sequence[Any] = (),
+    ) -> None:
+        """Handle every event published as ``topic`` with ``handler``, which publishes
+        (at most) the event classes ``publishes``."""
         if topic in self.registrations:
             raise BootError(f"topic {topic!r} already has a consumer")
-        self.registrations[topic] = Registration(topic, handler, tuple(interceptors))
+        declared = event_classes(publishes, f"consumer of {topic!r}")
+        self.registrations[topic] = Registration(topic, handler, tuple(interceptors), declared)
 
     def interceptor(self, *interceptors: Interceptor | type) -> None:
         """Add interceptors run around every consumer handler."""
