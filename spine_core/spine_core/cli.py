@@ -202,6 +202,9 @@ def list_plugins() -> None:
     _table(["NAME", "DISTRIBUTION", "VERSION", "OBJECT"], rows)
 
 
+from .contracts import commands as _contracts  # noqa: E402,F401  (registers asyncapi, contracts)
+
+
 def main() -> None:
     """Entry point of the ``spine`` console script."""
     cli(prog_name="spine")

@@ -68,7 +68,8 @@ def event_classes(classes: Sequence[Any], where: str) -> tuple[type, ...]:
         if not (isinstance(cls, type) and attrs.has(cls)):
             raise BootError(f"{where}: publishes={cls!r} is not an attrs class")
         if not (callable(getattr(cls, "name", None)) and callable(getattr(cls, "occurred_at", None))):
-            raise BootError(f"{where}: publishes {cls.__qualname__}, which is not an event (no name() and occurred_at())")
+            raise BootError(f"{where}: publishes {cls.__qualname__}, which is not an event (needs name() and "
+                            "occurred_at())")
         topic_of(cls, where)
     return tuple(classes)
 
@@ -77,7 +78,8 @@ def topic_of(cls: type, where: str = "") -> str:
     """The topic of event class ``cls``: its ``name()``, which must not depend on the instance."""
     method = inspect.getattr_static(cls, "name")
     try:
-        name = cls.name() if isinstance(method, (staticmethod, classmethod)) else method(None)  # type: ignore[attr-defined]
+        static = isinstance(method, (staticmethod, classmethod))
+        name = cls.name() if static else method(None)  # type: ignore[attr-defined]
     except Exception as e:
         raise BootError(
             f"{where or cls.__qualname__}: {cls.__qualname__}.name() must return the topic without using the "
