@@ -6,9 +6,10 @@ import time
 from collections.abc import Sequence
 
 from spine_core import hookimpl
-from spine_core.messages import Health, OutgoingMessage, Subscription
+from spine_core.messages import Health, OutgoingMessage, StoredDeadLetter, Subscription
 from spine_core.options import BrokerConfig
 
+from . import dlq
 from .broker import Member, MemoryBroker
 
 
@@ -40,3 +41,13 @@ class MemoryPlugin:
     @hookimpl
     def spine_subscribe(self, group_id: str, subscriptions: Sequence[Subscription]) -> None:
         self._members.append(self.broker.join(group_id, subscriptions))
+
+    @hookimpl
+    def spine_dlq_list(self, topic: str, timeout: float) -> Sequence[StoredDeadLetter]:
+        return dlq.list_waiting(self.broker, topic)
+
+    @hookimpl
+    def spine_dlq_replay(
+        self, topic: str, event_ids: Sequence[str] | None, timeout: float
+    ) -> Sequence[StoredDeadLetter]:
+        return dlq.replay(self.broker, topic, event_ids, timeout)
