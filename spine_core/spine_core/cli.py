@@ -203,6 +203,7 @@ def list_plugins() -> None:
 
 
 from .contracts import commands as _contracts  # noqa: E402,F401  (registers asyncapi, contracts)
+from .dlq import commands as _dlq  # noqa: E402,F401  (registers dlq)
 
 
 def main() -> None:
