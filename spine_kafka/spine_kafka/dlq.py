@@ -43,8 +43,9 @@ def read(config: dict[str, Any], topic: str, timeout: float) -> list[StoredDeadL
                 if time.monotonic() >= deadline:
                     raise DeadLetterError(f"kafka did not return all of {topic} within {timeout:.1f}s")
                 continue
-            if message.error() is not None:
-                raise DeadLetterError(f"reading {topic} failed: {message.error().str()}")
+            error = message.error()
+            if error is not None:
+                raise DeadLetterError(f"reading {topic} failed: {error.str()}")
             partition, offset = message.partition() or 0, message.offset() or 0
             found[partition].append(_stored(message, partition, offset))
             if partition in ends and offset >= ends[partition][1] - 1:
