@@ -8,9 +8,10 @@ from collections.abc import Mapping, Sequence
 
 from spine_core import hookimpl
 from spine_core.errors import BootError
-from spine_core.messages import Health, OutgoingMessage, Subscription
+from spine_core.messages import Health, OutgoingMessage, StoredDeadLetter, Subscription
 from spine_core.options import BrokerConfig, WriteOptions
 
+from . import dlq
 from .config import RabbitMQSettings
 from .connection import describe
 from .consumer import Consumer
@@ -82,6 +83,16 @@ class RabbitMQPlugin:
             self.consumer.close(timeout)
         if self.publisher.started:
             self.publisher.close(max(0.1, deadline - time.monotonic()))
+
+    @hookimpl
+    def spine_dlq_list(self, topic: str, timeout: float) -> Sequence[StoredDeadLetter]:
+        return dlq.list_waiting(self.settings, topic, timeout)
+
+    @hookimpl
+    def spine_dlq_replay(
+        self, topic: str, event_ids: Sequence[str] | None, timeout: float
+    ) -> Sequence[StoredDeadLetter]:
+        return dlq.replay(self.settings, self.publisher, topic, event_ids, timeout)
 
     def _dead_letter(self, message: OutgoingMessage) -> None:
         self.publisher.publish([message], self._dead_letter_timeout)
