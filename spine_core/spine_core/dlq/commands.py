@@ -103,7 +103,10 @@ def _common(f: Any) -> Any:
 
 @cli.group()
 def dlq() -> None:
-    """List, show and replay dead letters (TOPIC: the event name, e.g. order.created)."""
+    """List, show and replay dead letters.
+
+    TOPIC is the event name (order.created); the options' topic prefix and
+    dead-letter suffix are added."""
 
 
 @dlq.command(name="list", short_help="List a topic's dead letters.")
