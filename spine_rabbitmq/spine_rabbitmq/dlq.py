@@ -1,20 +1,23 @@
 """Dead letters on RabbitMQ: the ``<topic>.dlq`` queue, read with ``basic.get``.
 
 Listing takes every message the queue holds (as many as it counted when asked)
-without acknowledging any, then closes the connection, so RabbitMQ puts them all
+without acknowledging any, then closes the channel, so RabbitMQ puts them all
 back. Replay takes them the same way, republishes each chosen one through the
 plugin's confirming publisher and acknowledges it on the queue only once the
-republish was confirmed; the others go back when the connection closes.
+republish was confirmed; the others go back when the channel closes. Putting back
+is asynchronous on a quorum queue, so both wait (up to their timeout) until the
+queue counts the messages put back again: a listing right after sees them all.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import pika
-from pika.adapters.blocking_connection import BlockingChannel
+from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 
 from spine_core.errors import SpineError
 from spine_core.messages import Headers, StoredDeadLetter
@@ -24,6 +27,7 @@ from .connection import describe
 from .publisher import Publisher
 
 NOT_FOUND = 404
+PUT_BACK_POLL = 0.05
 
 
 class DeadLetterError(SpineError):
@@ -31,7 +35,7 @@ class DeadLetterError(SpineError):
 
 
 @contextmanager
-def _channel(settings: RabbitMQSettings, timeout: float) -> Iterator[BlockingChannel]:
+def _connection(settings: RabbitMQSettings, timeout: float) -> Iterator[BlockingConnection]:
     params = settings.parameters()
     params.socket_timeout = params.blocked_connection_timeout = timeout
     try:
@@ -39,12 +43,31 @@ def _channel(settings: RabbitMQSettings, timeout: float) -> Iterator[BlockingCha
     except pika.exceptions.AMQPError as e:
         raise DeadLetterError(f"cannot connect to RabbitMQ at {settings.url}: {describe(e)}") from None
     try:
-        yield connection.channel()
+        yield connection
     except pika.exceptions.AMQPError as e:
         raise DeadLetterError(f"RabbitMQ failed: {describe(e)}") from None
     finally:
         if connection.is_open:
-            connection.close()  # what was taken and not acknowledged goes back to the queue
+            connection.close()
+
+
+def _put_back(connection: BlockingConnection, channel: BlockingChannel, queue: str, count: int, timeout: float) -> None:
+    """Close ``channel`` (its unacknowledged messages go back to ``queue``) and wait up to
+    ``timeout`` until the queue holds at least ``count`` ready messages again."""
+    if channel.is_open:
+        channel.close()
+    if not count:
+        return
+    deadline = time.monotonic() + timeout
+    probe = connection.channel()
+    try:
+        while probe.queue_declare(queue, passive=True).method.message_count < count:
+            if time.monotonic() > deadline:
+                return  # another client took some: nothing to wait for
+            time.sleep(PUT_BACK_POLL)
+    finally:
+        if probe.is_open:
+            probe.close()
 
 
 def _take(channel: BlockingChannel, queue: str) -> Iterator[tuple[int, StoredDeadLetter]]:
@@ -66,8 +89,11 @@ def _take(channel: BlockingChannel, queue: str) -> Iterator[tuple[int, StoredDea
 
 def list_waiting(settings: RabbitMQSettings, topic: str, timeout: float) -> list[StoredDeadLetter]:
     """The dead letters in queue ``topic``, oldest first, all left in the queue."""
-    with _channel(settings, timeout) as channel:
-        return [letter for _, letter in _take(channel, topic)]
+    with _connection(settings, timeout) as connection:
+        channel = connection.channel()
+        letters = [letter for _, letter in _take(channel, topic)]
+        _put_back(connection, channel, topic, len(letters), timeout)
+        return letters
 
 
 def replay(
@@ -75,12 +101,17 @@ def replay(
 ) -> list[StoredDeadLetter]:
     """Republish the chosen dead letters of queue ``topic``, acknowledging each once confirmed."""
     done = []
-    with _channel(settings, timeout) as channel:
-        for tag, letter in _take(channel, topic):
-            if event_ids is None or letter.event_id in event_ids:
-                publisher.publish([letter.replay()], timeout)  # PublishError: it stays in the queue
-                channel.basic_ack(tag)
-                done.append(letter)
+    with _connection(settings, timeout) as connection:
+        channel = connection.channel()
+        taken = list(_take(channel, topic))
+        try:
+            for tag, letter in taken:
+                if event_ids is None or letter.event_id in event_ids:
+                    publisher.publish([letter.replay()], timeout)  # PublishError: it stays in the queue
+                    channel.basic_ack(tag)
+                    done.append(letter)
+        finally:
+            _put_back(connection, channel, topic, len(taken) - len(done), timeout)
     return done
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Set
 from typing import TYPE_CHECKING
@@ -40,7 +41,9 @@ def serve_asyncapi(
 
 
 def _title() -> str:
-    """The app's module as ``python -m`` ran it (``apps.order_app``), else ``spine app``."""
-    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
-    name = getattr(spec, "name", "") or ""
+    """The app's module as ``python -m`` ran it (``apps.order_app``), else the script's name."""
+    main = sys.modules.get("__main__")
+    name = getattr(getattr(main, "__spec__", None), "name", "") or ""
+    if not name and getattr(main, "__file__", None):
+        name = os.path.splitext(os.path.basename(str(main.__file__)))[0]
     return name.removesuffix(".__main__") or "spine app"

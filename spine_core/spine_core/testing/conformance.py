@@ -495,7 +495,7 @@ class DeadLetterConformance:
             assert letter.headers[Headers.DEAD_LETTERED_AT]
             assert letter.position
         again = inspector.spine_dlq_list(topic=dlq, timeout=10.0)
-        assert [(d.event_id, d.value) for d in again] == [(d.event_id, d.value) for d in listed]
+        assert [(d.event_id, d.value) for d in again] == [(d.event_id, d.value) for d in listed], again
 
     def test_a_topic_without_dead_letters_lists_none(self, harness: Harness) -> None:
         assert list(harness.broker().spine_dlq_list(topic=harness.prefix + "nothing.dlq", timeout=10.0)) == []
@@ -506,22 +506,22 @@ class DeadLetterConformance:
         by_id = {json.loads(d.value)["id"]: d for d in listed}
         handler.failing.clear()  # the consumer is fixed
         replayed = inspector.spine_dlq_replay(topic=dlq, event_ids=[by_id[3].event_id], timeout=10.0)
-        assert [d.event_id for d in replayed] == [by_id[3].event_id]
+        assert [d.event_id for d in replayed] == [by_id[3].event_id], f"replayed {replayed}"
         handler.handled.wait_for(lambda items: 3 in [r.event.id for r in items],
                                  self.features.delivery_timeout, "the replayed event")
         again = [r for r in handler.handled.items if r.event.id == 3][0]
         assert again.headers[Headers.EVENT_ID] == by_id[3].event_id
         assert again.headers[Headers.CORRELATION_ID] == "corr-1"
-        assert not [h for h in again.headers if h.startswith(Headers.DEAD_LETTER_PREFIX)]
+        assert not [h for h in again.headers if h.startswith(Headers.DEAD_LETTER_PREFIX)], again.headers
         left = wait_listed(inspector, dlq, 1, self.features.delivery_timeout)
-        assert [d.event_id for d in left] == [by_id[1].event_id]
+        assert [d.event_id for d in left] == [by_id[1].event_id], f"left {left}"
 
     def test_replay_all_empties_the_listing(self, harness: Harness) -> None:
         inspector, handler, listed = self._dead_letters(harness, {0, 2}, 4)
         dlq = harness.topic + ".dlq"
         handler.failing.clear()
         replayed = inspector.spine_dlq_replay(topic=dlq, event_ids=None, timeout=10.0)
-        assert sorted(d.event_id for d in replayed) == sorted(d.event_id for d in listed)
+        assert sorted(d.event_id for d in replayed) == sorted(d.event_id for d in listed), f"replayed {replayed}"
         handler.handled.wait_for(lambda items: len(items) >= 4, self.features.delivery_timeout, "every event")
         assert sorted(handler.handled.ids()) == [0, 1, 2, 3]
         assert list(inspector.spine_dlq_list(topic=dlq, timeout=10.0)) == []
