@@ -202,3 +202,23 @@ def test_document_titles_the_app() -> None:
     import apps.stock_app as stock
 
     assert document(stock.create_app(), stock.options(), "stock")["info"]["title"] == "stock"
+
+
+def test_the_endpoint_refuses_to_boot_with_a_class_it_cannot_describe(spine_app: Any) -> None:
+    from attrs import frozen
+
+    @frozen
+    class Odd:
+        value: complex
+
+        def name(self) -> str:
+            return "odd.happened"
+
+        def occurred_at(self) -> datetime:
+            return datetime.now(timezone.utc)
+
+    app = Spine()
+    app.constructor(Undeclared)
+    app.route("POST", "/orders/:order_id", Undeclared.create, publishes=[Odd])
+    with pytest.raises(BootError, match=r"asyncapi endpoint /asyncapi.json: .*Odd.value: no JSON Schema"):
+        spine_app(app, Options(ops=OpsOptions(asyncapi_path="/asyncapi.json")))

@@ -33,9 +33,15 @@ class AsyncAPIResource:
 def serve_asyncapi(
     wsgi: falcon.App[falcon.Request, falcon.Response], path: str, app: Spine, options: Options, seen: Set[type]
 ) -> None:
-    """Mount the document at ``path``; a BootError if a route takes it."""
+    """Mount the document at ``path``; a BootError if a route takes it or an event class has
+    no payload schema (found now rather than at the first request)."""
+    resource = AsyncAPIResource(app, options, seen)
     try:
-        wsgi.add_route(path, AsyncAPIResource(app, options, seen))
+        document(app, options, "boot check")
+    except Exception as e:
+        raise BootError(f"asyncapi endpoint {path}: {e}") from None
+    try:
+        wsgi.add_route(path, resource)
     except ValueError as e:
         raise BootError(f"asyncapi endpoint {path} conflicts with a route: {e}") from None
 
@@ -45,5 +51,5 @@ def _title() -> str:
     main = sys.modules.get("__main__")
     name = getattr(getattr(main, "__spec__", None), "name", "") or ""
     if not name and getattr(main, "__file__", None):
-        name = os.path.splitext(os.path.basename(str(main.__file__)))[0]
+        name = os.path.splitext(os.path.basename(str(getattr(main, "__file__"))))[0]
     return name.removesuffix(".__main__") or "spine app"
