@@ -222,3 +222,18 @@ def test_the_endpoint_refuses_to_boot_with_a_class_it_cannot_describe(spine_app:
     app.route("POST", "/orders/:order_id", Undeclared.create, publishes=[Odd])
     with pytest.raises(BootError, match=r"asyncapi endpoint /asyncapi.json: .*Odd.value: no JSON Schema"):
         spine_app(app, Options(ops=OpsOptions(asyncapi_path="/asyncapi.json")))
+
+
+def test_two_classes_of_one_name_get_a_message_each() -> None:
+    from tests.contracts.fixtures import shapes
+
+    app = Spine()
+    app.route("POST", "/orders/:order_id", Undeclared.create, publishes=[OrderCreated])
+    app.consumers().register("order.created", shapes.Shipping().on_order)
+    doc = document(app, Options(), "two")
+    assert_valid_asyncapi(doc)
+    messages = doc["components"]["messages"]
+    assert {m: messages[m]["title"] for m in messages} == {
+        "OrderCreated": "apps.events.OrderCreated", "OrderCreated2": "tests.contracts.fixtures.shapes.OrderCreated"}
+    refs = {op: [r["$ref"].rsplit("/", 1)[-1] for r in doc["operations"][op]["messages"]] for op in doc["operations"]}
+    assert refs == {"send_order_created": ["OrderCreated"], "receive_order_created": ["OrderCreated", "OrderCreated2"]}

@@ -55,11 +55,12 @@ def document(app: Spine, options: Options, title: str, seen: Iterable[type] = ()
     sent: dict[str, dict[str, type]] = {}
     declared = [*(c for r in app.routes for c in r.publishes),
                 *(c for reg in app.consumer_registry.registrations.values() for c in reg.publishes), *seen]
-    for cls in declared:
-        sent.setdefault(topic_of(cls), {})[_message_id(cls)] = cls
     received: dict[str, type | None] = {
         topic: consumed_event(reg.handler) for topic, reg in app.consumer_registry.registrations.items()
     }
+    ids = _message_ids([*declared, *(c for c in received.values() if c is not None)])
+    for cls in declared:
+        sent.setdefault(topic_of(cls), {})[ids[cls]] = cls
     channels: dict[str, Any] = {}
     messages: dict[str, Any] = {}
     operations: dict[str, Any] = {}
@@ -67,7 +68,7 @@ def document(app: Spine, options: Options, title: str, seen: Iterable[type] = ()
         classes = dict(sent.get(topic, {}))
         consumed = received.get(topic)
         if consumed is not None:
-            classes[_message_id(consumed)] = consumed
+            classes[ids[consumed]] = consumed
         channel = _channel_id(topic)
         for message_id, cls in classes.items():
             messages[message_id] = _message(cls, options)
@@ -155,8 +156,17 @@ def _refs(channel: str, message_ids: Iterable[str]) -> list[dict[str, str]]:
     return [{"$ref": f"#/channels/{channel}/messages/{m}"} for m in message_ids]
 
 
-def _message_id(cls: type) -> str:
-    return cls.__qualname__.replace(".", "_")
+def _message_ids(classes: Iterable[type]) -> dict[type, str]:
+    """A component id per class: its name, numbered when two classes share one."""
+    ids: dict[type, str] = {}
+    for cls in classes:
+        if cls not in ids:
+            base = name = cls.__qualname__.replace(".", "_")
+            n = 2
+            while name in ids.values():
+                name, n = f"{base}{n}", n + 1
+            ids[cls] = name
+    return ids
 
 
 def _channel_id(topic: str) -> str:
