@@ -59,7 +59,8 @@ def run_story(runtime: Runtime, consumer: BuggyStock, env: Mapping[str, str | No
     prefix = runtime.options.broker.topic_prefix
     poison_id = f"poison-{uuid.uuid4().hex[:8]}"
     bug = to_message(OrderCreated(13, datetime.now(timezone.utc)), prefix, "corr-13")
-    poison = OutgoingMessage(prefix + "order.created", b"{not json", "7",
+    # The same key as the bug's: dead-lettered one after the other (see DeadLetterConformance).
+    poison = OutgoingMessage(prefix + "order.created", b"{not json", "13",
                              {Headers.EVENT_ID: poison_id, Headers.EVENT_NAME: "order.created"})
     runtime.hook.spine_publish(messages=[bug, poison], timeout=TIMEOUT)
     dlq = prefix + "order.created.dlq"
