@@ -9,6 +9,7 @@ import os
 
 from spine_core import BrokerOptions, HTTPOptions, Options, Spine, WriteOptions
 
+from ..events import OrderCreated
 from .controller import OrderController
 
 
@@ -24,7 +25,7 @@ def create_app() -> Spine:
         app.route("POST", "/orders/:order_id", StoredOrderController.create)
         return app
     app.constructor(OrderController)
-    app.route("POST", "/orders/:order_id", OrderController.create)
+    app.route("POST", "/orders/:order_id", OrderController.create, publishes=[OrderCreated])
     return app
 
 

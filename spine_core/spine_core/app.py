@@ -45,11 +45,13 @@ class Spine:
             self.container.register(factory)
 
     def route(
-        self, method: str, path: str, handler: Callable[..., Any], *, interceptors: Sequence[Any] = ()
+        self, method: str, path: str, handler: Callable[..., Any], *, interceptors: Sequence[Any] = (),
+        publishes: Sequence[Any] = (),
     ) -> None:
         """Route ``method path`` (``:name`` segments) to ``handler``, an unbound method of a
-        registered class or a plain function."""
-        self.routes.append(Route.create(method, path, handler, interceptors))
+        registered class or a plain function; ``publishes`` declares the event classes it
+        publishes (for the AsyncAPI document)."""
+        self.routes.append(Route.create(method, path, handler, interceptors, publishes))
 
     def interceptor(self, *interceptors: Interceptor | type) -> None:
         """Add interceptors (instances, or classes built by the container) run around every route."""

@@ -17,11 +17,12 @@ from typing import Any
 from .consumers.lanes import Lane, Lanes, Port
 from .consumers.offsets import OffsetTracker
 from .consumers.settle import Outcome, dead_letter_copy
-from .errors import BootError, PublishError
+from .dlq import markers as dlq_markers
+from .errors import BootError, PublishError, SpineError
 from .hookspecs import hookimpl
 from .messages import (
     ACK, NACK, Ack, DeadLetter, Deliver, DeliverBatch, Headers, Health, IncomingMessage, Nack, OutgoingMessage,
-    Settlement, Subscription,
+    Settlement, StoredDeadLetter, Subscription,
 )
 from .options import BrokerConfig, ReadOptions, WriteOptions
 from .pipeline.dispatch import to_message
@@ -30,8 +31,8 @@ from .runtime import Runtime
 __all__ = [
     "ACK", "Ack", "BootError", "BrokerConfig", "DeadLetter", "Deliver", "DeliverBatch", "Headers", "Health",
     "IncomingMessage", "Lane", "Lanes", "NACK", "Nack", "OffsetTracker", "OutgoingMessage", "Outcome", "Port",
-    "PublishError", "ReadOptions", "Runtime", "Settlement", "Subscription", "WriteOptions", "dead_letter_copy",
-    "hookimpl", "to_message",
+    "PublishError", "ReadOptions", "Runtime", "Settlement", "SpineError", "StoredDeadLetter", "Subscription",
+    "WriteOptions", "dead_letter_copy", "dlq_markers", "hookimpl", "to_message",
 ]  # and, imported on first use: BrokerConformance, Features
 
 

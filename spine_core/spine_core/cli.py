@@ -212,6 +212,10 @@ def list_plugins() -> None:
     _table(["NAME", "DISTRIBUTION", "VERSION", "OBJECT"], rows)
 
 
+from .contracts import commands as _contracts  # noqa: E402,F401  (registers asyncapi, contracts)
+from .dlq import commands as _dlq  # noqa: E402,F401  (registers dlq)
+
+
 def main() -> None:
     """Entry point of the ``spine`` console script; plugins add commands (click commands
     named in the ``spine.commands`` entry-point group)."""

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
+import attrs
 from cattrs.preconf.json import make_converter
 
 from .decoding import load_json, strict_json, structurer
+from .errors import BootError
 
 T = TypeVar("T")
 
@@ -53,3 +56,32 @@ def decoder(cls: type[T]) -> Callable[[bytes | str], T]:
     message names the field: the reason a consumer dead-letters the message with."""
     fit = structurer(converter, cls)
     return lambda payload: fit(load_json(payload))
+
+
+def event_classes(classes: Sequence[Any], where: str) -> tuple[type, ...]:
+    """``classes`` declared as published by ``where`` (a route or consumer), checked to be
+    attrs event classes whose topic is known without an instance; else a BootError."""
+    for cls in classes:
+        if not (isinstance(cls, type) and attrs.has(cls)):
+            raise BootError(f"{where}: publishes={cls!r} is not an attrs class")
+        if not (callable(getattr(cls, "name", None)) and callable(getattr(cls, "occurred_at", None))):
+            raise BootError(f"{where}: publishes {cls.__qualname__}, which is not an event (needs name() and "
+                            "occurred_at())")
+        topic_of(cls, where)
+    return tuple(classes)
+
+
+def topic_of(cls: type, where: str = "") -> str:
+    """The topic of event class ``cls``: its ``name()``, which must not depend on the instance."""
+    method = inspect.getattr_static(cls, "name")
+    try:
+        static = isinstance(method, (staticmethod, classmethod))
+        name = cls.name() if static else method(None)  # type: ignore[attr-defined]
+    except Exception as e:
+        raise BootError(
+            f"{where or cls.__qualname__}: {cls.__qualname__}.name() must return the topic without using the "
+            f"instance to be declared ({type(e).__name__}: {e})"
+        ) from None
+    if not isinstance(name, str) or not name:
+        raise BootError(f"{where or cls.__qualname__}: {cls.__qualname__}.name() returned {name!r}, not a topic")
+    return name

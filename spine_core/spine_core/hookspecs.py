@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from .messages import Health, OutgoingMessage, Subscription
+from .messages import Health, OutgoingMessage, StoredDeadLetter, Subscription
 
 if TYPE_CHECKING:
     from .pipeline.plan import Around, Resolver
@@ -133,3 +133,40 @@ def spine_extension_close() -> None:
 @hookspec
 def spine_extension_health() -> Health | None:
     """The extension's part of readiness (any not ready makes the app not ready)."""
+
+
+# -- Dead letters -------------------------------------------------------------
+# Called by ``spine dlq`` after ``spine_broker_start``, in a process that has not
+# subscribed; the app's consumers may be running elsewhere at the same time.
+
+
+@hookspec(firstresult=True)
+def spine_dlq_list(topic: str, timeout: float) -> Sequence[StoredDeadLetter] | None:
+    """The dead letters waiting on dead-letter topic ``topic``, oldest first.
+
+    ``topic`` is the name as stored: prefixed and with the dead-letter suffix
+    (``order.created.dlq``); a topic that does not exist has none (empty list).
+    Those already replayed by ``spine_dlq_replay`` are not listed. Listing
+    changes nothing: it consumes, acknowledges and commits nothing, so two
+    listings in a row answer the same. Each entry carries the stored value, key
+    and headers unchanged. Raise :class:`~spine_core.errors.SpineError` if the
+    broker does not answer within ``timeout`` seconds.
+    """
+
+
+@hookspec(firstresult=True)
+def spine_dlq_replay(
+    topic: str, event_ids: Sequence[str] | None, timeout: float
+) -> Sequence[StoredDeadLetter] | None:
+    """Publish back the dead letters of ``topic`` whose ``event-id`` header is in
+    ``event_ids`` (every one listed when None) and return those replayed, oldest first.
+
+    Each is published as :meth:`StoredDeadLetter.replay` says: to its original
+    topic, same value and key, its headers without the ``dead-letter-*`` ones.
+    Only after the broker confirmed that publish is the dead letter removed
+    (acknowledged, deleted or marked replayed), so that ``spine_dlq_list`` no
+    longer lists it; a dead letter dead-lettered again later is listed again.
+    An event id with no dead letter is ignored (the caller checks). Raise
+    :class:`~spine_core.errors.PublishError` if a publish is not confirmed
+    within ``timeout`` seconds: that dead letter and those after it stay listed.
+    """

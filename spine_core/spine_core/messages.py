@@ -23,6 +23,8 @@ class Headers:
     ERROR_MESSAGE: Final = "dead-letter-error-message"
     ATTEMPTS: Final = "dead-letter-attempts"
     ORIGINAL_TOPIC: Final = "dead-letter-original-topic"
+    DEAD_LETTERED_AT: Final = "dead-letter-at"  # ISO-8601 UTC time it was dead-lettered
+    DEAD_LETTER_PREFIX: Final = "dead-letter-"  # every header above with it is removed on replay
 
 
 @frozen
@@ -93,6 +95,38 @@ class Subscription:
     deliver: Deliver
     deliver_batch: DeliverBatch | None = None
     max_batch: int = 1
+
+
+@frozen
+class StoredDeadLetter:
+    """A message waiting on a dead-letter topic, as ``spine_dlq_list`` reports it.
+
+    ``topic`` is the dead-letter topic as stored (prefixed, with the suffix);
+    ``headers`` are the original message's headers plus its ``dead-letter-*``
+    reason; ``position`` is where the broker keeps it in the dead-letter topic
+    (Kafka: partition and offset; RabbitMQ: index in the queue; Redis: entry id).
+    """
+
+    topic: str
+    value: bytes
+    key: str | None = None
+    headers: Mapping[str, str] = field(factory=dict)
+    position: Mapping[str, str] = field(factory=dict)
+
+    @property
+    def event_id(self) -> str:
+        return self.headers.get(Headers.EVENT_ID, "")
+
+    def replay(self) -> OutgoingMessage:
+        """The message to publish back: to its original topic, every ``dead-letter-*`` header removed.
+
+        Raises ValueError if the dead letter does not name its original topic."""
+        original = self.headers.get(Headers.ORIGINAL_TOPIC)
+        if not original:
+            where = self.event_id or dict(self.position)
+            raise ValueError(f"dead letter {where} has no {Headers.ORIGINAL_TOPIC} header")
+        headers = {k: v for k, v in self.headers.items() if not k.startswith(Headers.DEAD_LETTER_PREFIX)}
+        return OutgoingMessage(original, self.value, self.key, headers)
 
 
 @frozen

@@ -90,12 +90,14 @@ class HTTPOptions:
 @define(kw_only=True)
 class OpsOptions:
     """Operations endpoints, served with the HTTP options next to the routes (and without
-    their interceptors), and whether Prometheus metrics are kept (``SPINE_METRICS=0``: not)."""
+    their interceptors), and whether Prometheus metrics are kept (``SPINE_METRICS=0``: not).
+    ``asyncapi_path`` (e.g. ``/asyncapi.json``) serves the app's AsyncAPI document; None: not served."""
 
     metrics: bool = True
     metrics_path: str = "/metrics"
     live_path: str = "/health/live"
     ready_path: str = "/health/ready"
+    asyncapi_path: str | None = None
 
 
 @define(kw_only=True)

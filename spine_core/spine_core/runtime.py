@@ -10,6 +10,7 @@ import falcon
 from . import plugins
 from .consumers.resolvers import consumer_resolver_for
 from .consumers.chain import subscription
+from .contracts.endpoint import serve_asyncapi
 from .errors import BootError
 from .instrument import ConsumerProbe, install
 from .messages import Health, Subscription
@@ -46,6 +47,8 @@ class Runtime:
             )
             templates = [r.template(http.global_prefix) for r in app.routes]
             install(self.wsgi, options.ops, self.metrics, self.health, templates)
+            if options.ops.asyncapi_path:
+                serve_asyncapi(self.wsgi, options.ops.asyncapi_path, app, options, self.dispatch.event_classes)
         self.subscriptions = self._subscriptions(app, config)
 
     def _extension_resolver(self, name: str, annotation: Any) -> Resolver | None:

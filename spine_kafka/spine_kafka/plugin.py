@@ -5,8 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 
-from spine_core.broker import BrokerConfig, Health, OutgoingMessage, PublishError, Subscription, hookimpl
+from spine_core.broker import (
+    BrokerConfig, Health, OutgoingMessage, PublishError, StoredDeadLetter, Subscription, dlq_markers, hookimpl,
+)
 
+from . import dlq
 from .config import KafkaSettings
 from .consumer import KafkaConsumer
 from .producer import KafkaProducer
@@ -16,6 +19,8 @@ DEFAULT_PUBLISH_TIMEOUT = 10.0
 """How long dead-lettering waits for confirmation in an app without write options."""
 
 HEALTH_TIMEOUT = 0.5
+DLQ_GROUP = "spine-dlq"
+"""The group id of the consumer that reads dead-letter topics; it never joins nor commits."""
 
 
 class KafkaPlugin:
@@ -87,3 +92,15 @@ class KafkaPlugin:
         )
         consumer.start()
         self._consumers.append(consumer)
+
+    @hookimpl
+    def spine_dlq_list(self, topic: str, timeout: float) -> Sequence[StoredDeadLetter]:
+        return dlq_markers.waiting(dlq.read(self.settings.consumer_config(DLQ_GROUP), topic, timeout))
+
+    @hookimpl
+    def spine_dlq_replay(
+        self, topic: str, event_ids: Sequence[str] | None, timeout: float
+    ) -> Sequence[StoredDeadLetter]:
+        if self._producer is None:
+            raise PublishError("kafka plugin not started")
+        return dlq.replay(self.settings.consumer_config(DLQ_GROUP), self._producer, topic, event_ids, timeout)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from spine_core.broker import BrokerConfig, Health, OutgoingMessage, Subscription, hookimpl
+from spine_core.broker import BrokerConfig, Health, OutgoingMessage, StoredDeadLetter, Subscription, hookimpl
 
+from . import dlq
 from .broker import REDELIVERY_DELAY, Member, MemoryBroker
 
 
@@ -40,3 +41,13 @@ class MemoryPlugin:
         read = self.config.read
         delay = read.redelivery_delay if read is not None else REDELIVERY_DELAY
         self._members.append(self.broker.join(group_id, subscriptions, redelivery_delay=delay))
+
+    @hookimpl
+    def spine_dlq_list(self, topic: str, timeout: float) -> Sequence[StoredDeadLetter]:
+        return dlq.list_waiting(self.broker, topic)
+
+    @hookimpl
+    def spine_dlq_replay(
+        self, topic: str, event_ids: Sequence[str] | None, timeout: float
+    ) -> Sequence[StoredDeadLetter]:
+        return dlq.replay(self.broker, topic, event_ids, timeout)

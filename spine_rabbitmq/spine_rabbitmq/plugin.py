@@ -7,9 +7,11 @@ import time
 from collections.abc import Mapping, Sequence
 
 from spine_core.broker import (
-    BootError, BrokerConfig, Health, OutgoingMessage, ReadOptions, Subscription, WriteOptions, hookimpl,
+    BootError, BrokerConfig, Health, OutgoingMessage, ReadOptions, StoredDeadLetter, Subscription, WriteOptions,
+    hookimpl,
 )
 
+from . import dlq
 from .config import RabbitMQSettings
 from .connection import describe
 from .consumer import Consumer
@@ -81,6 +83,16 @@ class RabbitMQPlugin:
             self.consumer.close(timeout)
         if self.publisher.started:
             self.publisher.close(max(0.1, deadline - time.monotonic()))
+
+    @hookimpl
+    def spine_dlq_list(self, topic: str, timeout: float) -> Sequence[StoredDeadLetter]:
+        return dlq.list_waiting(self.settings, topic, timeout)
+
+    @hookimpl
+    def spine_dlq_replay(
+        self, topic: str, event_ids: Sequence[str] | None, timeout: float
+    ) -> Sequence[StoredDeadLetter]:
+        return dlq.replay(self.settings, self.publisher, topic, event_ids, timeout)
 
     def _dead_letter(self, message: OutgoingMessage) -> None:
         self.publisher.publish([message], self._dead_letter_timeout)

@@ -8,6 +8,7 @@ from typing import Any
 from attrs import frozen
 
 from ..errors import BootError
+from ..event import event_classes
 from ..interceptor import Interceptor
 from .middleware import Middleware
 
@@ -21,6 +22,8 @@ class Registration:
     interceptors: Sequence[Interceptor | type] = ()
     middlewares: Sequence[Middleware] = ()
     max_batch: int = 100
+    publishes: Sequence[type] = ()
+    """Event classes the handler publishes, declared for the AsyncAPI document."""
 
 
 class ConsumerRegistry:
@@ -34,16 +37,19 @@ class ConsumerRegistry:
     def register(
         self, topic: str, handler: Callable[..., Any], *,
         interceptors: Sequence[Any] = (), middleware: Sequence[Middleware] = (), max_batch: int = 100,
+        publishes: Sequence[Any] = (),
     ) -> None:
-        """Handle every event published as ``topic`` with ``handler``; ``middleware`` wraps
-        this topic's messages inside the app's own (see :meth:`middleware`). A handler whose
-        event parameter is ``list[EventClass]`` gets batches of up to ``max_batch`` events."""
+        """Handle every event published as ``topic`` with ``handler``, which publishes (at most)
+        the event classes ``publishes``; ``middleware`` wraps this topic's messages inside the
+        app's own (see :meth:`middleware`). A handler whose event parameter is
+        ``list[EventClass]`` gets batches of up to ``max_batch`` events."""
         if topic in self.registrations:
             raise BootError(f"topic {topic!r} already has a consumer")
         if max_batch < 1:
             raise BootError(f"max_batch of topic {topic!r} must be at least 1, not {max_batch}")
+        declared = event_classes(publishes, f"consumer of {topic!r}")
         self.registrations[topic] = Registration(
-            topic, handler, tuple(interceptors), tuple(middleware), max_batch
+            topic, handler, tuple(interceptors), tuple(middleware), max_batch, declared
         )
 
     def interceptor(self, *interceptors: Interceptor | type) -> None:

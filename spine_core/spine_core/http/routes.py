@@ -9,6 +9,7 @@ from typing import Any
 from attrs import frozen
 
 from ..errors import BootError
+from ..event import event_classes
 from ..interceptor import Interceptor
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -23,15 +24,20 @@ class Route:
     path: str
     handler: Callable[..., Any]
     interceptors: Sequence[Interceptor | type] = ()
+    publishes: Sequence[type] = ()
+    """Event classes the handler publishes, declared for the AsyncAPI document."""
 
     @classmethod
-    def create(cls, method: str, path: str, handler: Callable[..., Any], interceptors: Sequence[Any]) -> Route:
+    def create(
+        cls, method: str, path: str, handler: Callable[..., Any], interceptors: Sequence[Any],
+        publishes: Sequence[Any] = (),
+    ) -> Route:
         method = method.upper()
         if method not in METHODS:
             raise BootError(f"route {path!r}: unknown HTTP method {method!r}")
         if not path.startswith("/"):
             raise BootError(f"route {path!r} must start with '/'")
-        return cls(method, path, handler, tuple(interceptors))
+        return cls(method, path, handler, tuple(interceptors), event_classes(publishes, f"route {method} {path}"))
 
     def template(self, prefix: str) -> str:
         """The route as registered, behind the global prefix (``/api`` + ``/orders/:id``)."""

@@ -51,11 +51,14 @@ class Dispatcher:
         self._prefix = topic_prefix
         self._write = write
         self._metrics = metrics
+        self.event_classes: set[type] = set()
+        """Every event class published so far: the AsyncAPI document's run-time fallback."""
 
     def __call__(self, ctx: Context) -> None:
         """Publish and clear ``ctx.events``; raises PublishError when not confirmed."""
         if self._write is None:
             raise PublishError("this app has no write options: it cannot publish events")
+        self.event_classes.update(map(type, ctx.events))
         with tracing.span("publish", tracing.PRODUCER, ctx.trace) as span:
             messages = [to_message(e, self._prefix, ctx.correlation_id, span.trace) for e in ctx.events]
             ctx.events.clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 
 from ...messages import DeadLetter, Deliver, Headers, IncomingMessage, Settlement
 from ..settle import where
@@ -19,6 +20,7 @@ def dead_letter_reason(message: IncomingMessage, error: BaseException, attempts:
         Headers.ERROR_MESSAGE: str(error)[:1000],
         Headers.ATTEMPTS: str(attempts),
         Headers.ORIGINAL_TOPIC: message.topic,
+        Headers.DEAD_LETTERED_AT: datetime.now(timezone.utc).isoformat(),
     }
     reason.update({f"dead-letter-original-{k}": v for k, v in message.position.items()})
     return reason

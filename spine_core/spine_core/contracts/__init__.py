@@ -1,0 +1,1 @@
+"""Event contracts from the code: AsyncAPI documents and the compatibility check."""

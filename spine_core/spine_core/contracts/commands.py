@@ -1,0 +1,78 @@
+"""``spine asyncapi`` and ``spine contracts check``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from ..cli import _APP, _OPTIONS, Target, cli, load_options
+from .asyncapi import document
+from .compat import check
+
+
+def app_document(target: Target, options_ref: str | None = None) -> dict[str, Any]:
+    """The AsyncAPI document of a ``spine`` command's target, titled with its module's name."""
+    options = load_options(target, options_ref)
+    try:
+        return document(target.app, options, target.module.__name__)
+    except Exception as e:  # a BootError or SchemaError naming the class and field
+        raise click.ClickException(f"{target.module.__name__}: {e}") from None
+
+
+def dump(doc: dict[str, Any], fmt: str) -> str:
+    """``doc`` as JSON or YAML text."""
+    if fmt == "json":
+        return json.dumps(doc, indent=2) + "\n"
+    try:
+        import yaml  # type: ignore[import-untyped]
+    except ImportError:
+        raise click.ClickException("--format yaml needs PyYAML: pip install 'spine-core[yaml]'") from None
+    return str(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+
+
+@cli.command(short_help="Write the app's AsyncAPI document.")
+@click.argument("target", type=_APP, metavar="MODULE:ATTR")
+@_OPTIONS
+@click.option("--format", "fmt", type=click.Choice(["json", "yaml"]), default="json", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to FILE [default: stdout].")
+def asyncapi(target: Target, options_ref: str | None, fmt: str, out: str | None) -> None:
+    """Write an AsyncAPI 3.0 document of the events the app sends and receives."""
+    text = dump(app_document(target, options_ref), fmt)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        with open(out, "w", encoding="utf-8") as f:
+            f.write(text)
+
+
+@cli.group()
+def contracts() -> None:
+    """Check event contracts between apps."""
+
+
+@contracts.command(name="check", short_help="Check that receivers accept what senders send.")
+@click.argument("targets", type=_APP, metavar="MODULE[:ATTR]...", nargs=-1, required=True)
+@click.option("--against", type=click.File("r", encoding="utf-8"), metavar="OLD.json",
+              help="Also compare with a saved AsyncAPI document (e.g. the version in production).")
+def check_command(targets: tuple[Target, ...], against: Any) -> None:
+    """For every topic one app sends and another receives, check that each message the sender
+    can produce is decoded by the receiver's event class. Exits 1 naming each topic, field
+    and both classes when not."""
+    docs = [app_document(t) for t in targets]
+    if against is not None:
+        try:
+            old = json.load(against)
+            old["info"]["title"] = f"{old['info']['title']} in {against.name}"
+        except (ValueError, KeyError, TypeError) as e:
+            raise click.ClickException(f"{against.name} is not an AsyncAPI document made by spine: {e}") from None
+        docs.append(old)
+    checked, problems = check(docs)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    pairs = ", ".join(f"{c.topic} ({c.sender} -> {c.receiver})" for c in checked)
+    pairs = pairs or "no topic is sent by one and received by another"
+    if problems:
+        raise click.ClickException(f"{len(problems)} incompatibilit{'y' if len(problems) == 1 else 'ies'} in {pairs}")
+    click.echo(f"contracts ok: {len(checked)} sender/receiver pair(s) compatible: {pairs}")

@@ -1,0 +1,1 @@
+"""Dead letters: inspecting and replaying them through the broker's ``spine_dlq_*`` hooks."""
