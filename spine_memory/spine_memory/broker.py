@@ -217,6 +217,17 @@ class MemoryBroker:
             group.committed[tp] = stored.offset + 1
         # Nack: the offset stays; the message is delivered again.
 
+    def lag(self, members: Iterable[Member]) -> dict[tuple[str, int], int]:
+        """Per partition owned by one of ``members``: messages its group has not settled yet."""
+        with self._cond:
+            lags = {}
+            for member in members:
+                group = self._groups[member.group]
+                for tp, owner in group.owner.items():
+                    if owner is member:
+                        lags[tp] = len(self._logs[tp[0]][tp[1]]) - group.committed.get(tp, 0)
+            return lags
+
     # -- tests ----------------------------------------------------------------
 
     def drain(self, timeout: float = 5.0) -> None:
