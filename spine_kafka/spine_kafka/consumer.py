@@ -46,6 +46,8 @@ FETCH_BATCH = 500
 """At most this many messages are taken from librdkafka at once."""
 SUBSCRIBE_TIMEOUT = 1.0
 SUBSCRIBE_RETRY = 5.0
+TOPIC_CHECK_INTERVAL = 2.0
+"""How often the poll thread checks that its topics still exist (a broker restarted empty loses them)."""
 
 Partition = tuple[str, int]
 Lane = tuple[str, int, "bytes | None"]
@@ -151,6 +153,7 @@ class KafkaConsumer:
         self._held: dict[Partition, tuple[int, float]] = {}
         self._paused: set[Partition] = set()
         self._last_commit = 0.0
+        self._last_topic_check = time.monotonic()
         self._close_deadline: float | None = None
         self._assigned: bool = False
         self._poller: threading.Thread | None = None
@@ -230,10 +233,29 @@ class KafkaConsumer:
                 if time.monotonic() - self._last_commit >= COMMIT_INTERVAL:
                     self._commit(asynchronous=True)
                     self._measure_lag()
+                if time.monotonic() - self._last_topic_check >= TOPIC_CHECK_INTERVAL:
+                    self._check_topics()
             except Exception:  # never let the member die silently; retry after a pause
                 log.exception("kafka consumer of group %s failed; going on", self._group)
                 self._stop.wait(1.0)
         self._shut_down()
+
+    def _check_topics(self) -> None:
+        """Create again the subscribed topics the cluster lost, and subscribe again to find them."""
+        self._last_topic_check = time.monotonic()
+        try:
+            gone = self._topics.missing(self._subscriptions, SUBSCRIBE_TIMEOUT)
+        except KafkaException:
+            return  # unreachable: librdkafka reconnects by itself
+        if gone:
+            log.warning("kafka group %s: topic(s) %s missing (broker restarted?); creating them again",
+                        self._group, ", ".join(gone))
+            self._subscribe()
+
+    @property
+    def topics(self) -> list[str]:
+        """The subscribed topics."""
+        return list(self._subscriptions)
 
     def _measure_lag(self) -> None:
         """Per partition with known watermarks: the high watermark librdkafka last saw
@@ -299,7 +321,9 @@ class KafkaConsumer:
             self._work_ready.notify(_batches(len(self._ready)))
 
     def _log_error(self, error: KafkaError) -> None:
-        if error.code() != KafkaError._PARTITION_EOF:
+        if error.code() in (KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError._RESOLVE):
+            self._topics.outage.failed(error.str())
+        elif error.code() != KafkaError._PARTITION_EOF:
             level = logging.ERROR if error.fatal() else logging.WARNING
             log.log(level, "kafka consumer of group %s: %s", self._group, error.str())
 
