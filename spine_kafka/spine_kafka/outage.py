@@ -16,6 +16,9 @@ from typing import Any
 log = logging.getLogger("spine.kafka")
 
 REMIND_INTERVAL = 30.0
+SETTLE_TIME = 5.0
+"""Failures this soon after the cluster answered again are the last clients' stale attempts,
+not a new outage (each client retries on its own backoff)."""
 
 
 class Outage:
@@ -25,6 +28,7 @@ class Outage:
         self._lock = threading.Lock()
         self._since: float | None = None
         self._reminded = 0.0
+        self._back = float("-inf")
 
     @property
     def away(self) -> bool:
@@ -34,6 +38,8 @@ class Outage:
         now = time.monotonic()
         with self._lock:
             if self._since is None:
+                if now - self._back < SETTLE_TIME:
+                    return
                 self._since = self._reminded = now
                 log.error("kafka cluster unreachable: %s; retrying (reminder every %.0fs)", detail, REMIND_INTERVAL)
             elif now - self._reminded >= REMIND_INTERVAL:
@@ -44,7 +50,8 @@ class Outage:
         with self._lock:
             if self._since is None:
                 return
-            away, self._since = time.monotonic() - self._since, None
+            self._back = time.monotonic()
+            away, self._since = self._back - self._since, None
         log.warning("kafka cluster reachable again after %.1fs", away)
 
     def logger(self, name: str) -> ClientLog:

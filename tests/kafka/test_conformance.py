@@ -10,29 +10,9 @@ from attrs import evolve
 from spine_core.options import BrokerConfig
 from spine_core.testing.conformance import BrokerConformance, BrokerFactory
 from spine_kafka import KafkaPlugin
-from spine_kafka.tansu import TANSU_CONSUMER_SETTINGS, Tansu, free_port
+from spine_kafka.tansu import free_port
 
-
-class TansuOutage:
-    """A private Tansu on a fixed port, stopped and started again there (it comes back empty:
-    Tansu keeps its topics in memory)."""
-
-    def __init__(self) -> None:
-        self.tansu: Tansu | None = Tansu.start()
-        self.port = self.tansu.port
-
-    def make_broker(self, config: BrokerConfig) -> KafkaPlugin:
-        settings = {"bootstrap.servers": f"127.0.0.1:{self.port}", **TANSU_CONSUMER_SETTINGS}
-        return KafkaPlugin(evolve(config, settings=settings))
-
-    def down(self) -> None:
-        if self.tansu is not None:
-            self.tansu.stop()
-            self.tansu = None
-
-    def up(self) -> None:
-        if self.tansu is None:
-            self.tansu = Tansu.start(port=self.port)
+from .outage import TansuOutage
 
 
 class TestKafkaConformance(BrokerConformance):
