@@ -34,7 +34,8 @@ class Topics:
         outage: Outage | None = None,
     ) -> None:
         self.outage = outage or Outage()
-        self._admin = AdminClient({**admin_config, "logger": self.outage.logger("spine.kafka.admin")})
+        config: dict[str, Any] = {**admin_config, "logger": self.outage.logger("spine.kafka.admin")}
+        self._admin = AdminClient(config)
         self._partitions = partitions
         self._replication_factor = replication_factor
         self._enabled = enabled
