@@ -131,7 +131,7 @@ class KafkaProducer:
         producer is replaced, since librdkafka's idempotent producer keeps retrying with a
         producer id the new broker does not know."""
         self._topics.forget(topics)
-        if self._topics.reachable(0.5) is None:
+        if not self._topics.outage.away and self._topics.reachable(0.5) is None:
             self._renew("publish not confirmed while the cluster answers")
 
     def _renew(self, why: str) -> None:
