@@ -30,10 +30,6 @@ class Outage:
         self._reminded = 0.0
         self._back = float("-inf")
 
-    @property
-    def away(self) -> bool:
-        return self._since is not None
-
     def failed(self, detail: str) -> None:
         now = time.monotonic()
         with self._lock:

@@ -19,6 +19,8 @@ from .topics import TopicError, Topics
 log = logging.getLogger("spine.kafka")
 
 POLL_INTERVAL = 0.1
+STALL_CHECK_TIMEOUT = 0.5
+"""After a publish timed out, how long to wait for the cluster's metadata (is it there at all?)."""
 
 _Record = tuple[str, bytes | None, str | bytes | None, list[tuple[str, str | bytes | None]]]
 """topic, value, key, headers: what one ``produce`` call sends."""
@@ -131,7 +133,7 @@ class KafkaProducer:
         producer is replaced, since librdkafka's idempotent producer keeps retrying with a
         producer id the new broker does not know."""
         self._topics.forget(topics)
-        if not self._topics.outage.away and self._topics.reachable(0.5) is None:
+        if self._topics.reachable(STALL_CHECK_TIMEOUT) is None:
             self._renew("publish not confirmed while the cluster answers")
 
     def _renew(self, why: str) -> None:
