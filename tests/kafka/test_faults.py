@@ -8,12 +8,19 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from attrs import evolve
 from confluent_kafka.admin import AdminClient
+from falcon.testing import TestClient
 
+from apps import order_app, stock_app
+from spine_core import Options, Spine
 from spine_core.errors import PublishError
 from spine_core.messages import ACK, IncomingMessage, OutgoingMessage, Settlement, Subscription
 from spine_core.options import BrokerConfig, ReadOptions, WriteOptions
+from spine_core.runtime import Runtime
+from spine_kafka import KafkaPlugin
 from spine_kafka import outage as outage_module
+from spine_kafka.tansu import TANSU_CONSUMER_SETTINGS
 
 from .outage import TansuOutage
 from .support import unique, wait_until
@@ -77,6 +84,43 @@ def test_restart_recovers_by_itself_and_logs_once(
         assert not leaked, "librdkafka's refusals leaked"
     finally:
         plugin.spine_broker_close(timeout=5)
+
+
+def test_seed_services_recover_after_a_restart(tansu: TansuOutage, caplog: pytest.LogCaptureFixture) -> None:
+    """The seed's order and stock services on a Tansu restarted empty: readiness 503 while it is away
+    and 200 again once back (the stock consumer holds its partitions); POST /orders answers 200 again
+    within 30 s of the return and the stock service handles the order."""
+    caplog.set_level(logging.INFO, logger="stock")
+    stock = _start(stock_app.create_app(), stock_app.options(), tansu)
+    orders = _start(order_app.create_app(), order_app.options(), tansu)
+    try:
+        stock_http, order_http = TestClient(stock.wsgi), TestClient(orders.wsgi)
+        wait_until(lambda: stock_http.simulate_get("/health/ready").status_code == 200, 30, "stock ready")
+        assert order_http.simulate_post("/orders/1").text == "OK"
+        wait_until(lambda: "OrderID: 1" in caplog.text, 30, "order 1 handled")
+
+        tansu.down()
+        wait_until(lambda: stock_http.simulate_get("/health/ready").status_code == 503, 10, "stock not ready")
+        assert order_http.simulate_get("/health/ready").status_code == 503
+        tansu.up()
+        back = time.monotonic()
+        wait_until(lambda: order_http.simulate_post("/orders/2").status_code == 200, 30, "POST answered OK again")
+        assert time.monotonic() - back < 30
+        ready = stock_http.simulate_get
+        wait_until(lambda: ready("/health/ready").status_code == 200, 30, "stock ready again")
+        assert "partition(s)" in ready("/health/ready").json["detail"]
+        wait_until(lambda: "OrderID: 2" in caplog.text, 30, "order 2 handled after the restart")
+    finally:
+        orders.close(timeout=5)
+        stock.close(timeout=5)
+
+
+def _start(app: Spine, options: Options, tansu: TansuOutage) -> Runtime:
+    settings = {"kafka": {"bootstrap.servers": tansu.bootstrap_servers, **TANSU_CONSUMER_SETTINGS}}
+    options = evolve(options, broker=evolve(options.broker, settings=settings))
+    runtime = Runtime(app, options, KafkaPlugin(BrokerConfig.from_options(options)))
+    runtime.start()
+    return runtime
 
 
 def _count(caplog: pytest.LogCaptureFixture, text: str) -> int:
