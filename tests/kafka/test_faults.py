@@ -94,6 +94,7 @@ def test_seed_services_recover_after_a_restart(tansu: TansuOutage, caplog: pytes
     stock = _start(stock_app.create_app(), stock_app.options(), tansu)
     orders = _start(order_app.create_app(), order_app.options(), tansu)
     try:
+        assert stock.wsgi is not None and orders.wsgi is not None
         stock_http, order_http = TestClient(stock.wsgi), TestClient(orders.wsgi)
         wait_until(lambda: stock_http.simulate_get("/health/ready").status_code == 200, 30, "stock ready")
         assert order_http.simulate_post("/orders/1").text == "OK"
