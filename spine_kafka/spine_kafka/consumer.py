@@ -33,6 +33,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from spine_core.errors import BootError, PublishError
 from spine_core.messages import Ack, DeadLetter, IncomingMessage, Nack, Subscription
 
+from . import outage
 from .producer import KafkaProducer
 from .topics import TopicError, Topics
 
@@ -206,11 +207,14 @@ class KafkaConsumer:
 
     def _subscribe(self) -> bool:
         """Create the missing topics and subscribe; retried while the cluster cannot be reached."""
+        logged = float("-inf")
         while not self._stop.is_set():
             try:
                 self._topics.ensure(self._subscriptions, SUBSCRIBE_TIMEOUT)
             except TopicError as e:
-                log.warning("kafka group %s cannot subscribe yet (retrying): %s", self._group, e)
+                if time.monotonic() - logged >= outage.REMIND_INTERVAL:  # not a line per attempt
+                    logged = time.monotonic()
+                    log.warning("kafka group %s cannot subscribe yet (retrying): %s", self._group, e)
                 self._stop.wait(SUBSCRIBE_RETRY)
                 continue
             self._consumer.subscribe(

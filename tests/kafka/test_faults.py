@@ -20,7 +20,7 @@ from spine_core.options import BrokerConfig, ReadOptions, WriteOptions
 from spine_core.runtime import Runtime
 from spine_kafka import KafkaPlugin
 from spine_kafka import outage as outage_module
-from spine_kafka.tansu import TANSU_CONSUMER_SETTINGS
+from spine_kafka.tansu import TANSU_CONSUMER_SETTINGS, free_port
 
 from .outage import TansuOutage
 from .support import unique, wait_until
@@ -134,3 +134,25 @@ def _publishes(plugin: object, topic: str) -> bool:
     except PublishError:
         return False
     return True
+
+
+def test_consumer_started_while_kafka_is_down_logs_a_few_lines(caplog: pytest.LogCaptureFixture) -> None:
+    """A consuming service started with nobody listening logs a handful of lines in 12 s, not hundreds."""
+    settings = {"bootstrap.servers": f"127.0.0.1:{free_port()}", **TANSU_CONSUMER_SETTINGS}
+    group = unique("g")
+    plugin = KafkaPlugin(BrokerConfig(name="kafka", write=WriteOptions(), read=ReadOptions(group_id=group),
+                                      settings=settings))
+    caplog.set_level(logging.INFO)
+    plugin.spine_broker_start()
+    try:
+        plugin.spine_subscribe(group_id=group, subscriptions=[Subscription(unique("down"), lambda m: ACK)])
+        deadline = time.monotonic() + 12
+        while time.monotonic() < deadline:
+            assert not plugin.spine_broker_health().ready
+            time.sleep(0.5)
+    finally:
+        plugin.spine_broker_close(timeout=2)
+    loud = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    print(f"{len(loud)} line(s) at WARNING or above in 12 s")
+    assert _count(caplog, "kafka cluster unreachable") == 1
+    assert len(loud) <= 4, loud
