@@ -155,6 +155,7 @@ class KafkaConsumer:
         self._paused: set[Partition] = set()
         self._last_commit = 0.0
         self._last_topic_check = time.monotonic()
+        self._missing: list[str] = []
         self._close_deadline: float | None = None
         self._assigned: bool = False
         self._poller: threading.Thread | None = None
@@ -251,10 +252,13 @@ class KafkaConsumer:
             gone = self._topics.missing(self._subscriptions, SUBSCRIBE_TIMEOUT)
         except KafkaException:
             return  # unreachable: librdkafka reconnects by itself
-        if gone:
+        if gone and self._topics.creates:
             log.warning("kafka group %s: topic(s) %s missing (broker restarted?); creating them again",
                         self._group, ", ".join(gone))
             self._subscribe()
+        elif gone and gone != self._missing:  # create.topics=false: librdkafka finds them once created
+            log.warning("kafka group %s: topic(s) %s missing; waiting for them", self._group, ", ".join(gone))
+        self._missing = gone
 
     @property
     def topics(self) -> list[str]:

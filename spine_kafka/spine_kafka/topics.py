@@ -65,6 +65,11 @@ class Topics:
             with self._lock:
                 self._known.add(topic)
 
+    @property
+    def creates(self) -> bool:
+        """Whether missing topics are created (``create.topics``)."""
+        return self._enabled
+
     def missing(self, topics: Iterable[str], timeout: float) -> list[str]:
         """Which of ``topics`` the cluster does not have (e.g. a restarted broker that lost them);
         they are forgotten, so that the next ``ensure`` creates them again. Raises KafkaException."""
