@@ -53,7 +53,8 @@ class KafkaPlugin:
         except KafkaException as e:
             return Health(False, f"kafka unreachable: {e.args[0].str()}")
         if missing:
-            return Health(False, f"kafka topic(s) missing, being created again: {', '.join(missing)}")
+            again = ", being created again" if self._topics.creates else ""
+            return Health(False, f"kafka topic(s) missing{again}: {', '.join(missing)}")
         members = [c.health() for c in self._consumers]
         detail = "; ".join(text for _, text in members)
         return Health(all(ready for ready, _ in members), detail or "kafka reachable")
