@@ -37,7 +37,7 @@ class ProxyOutage:
         self.proxy.cut()
 
     def up(self) -> None:
-        if self.proxy._listener is None:
+        if not self.proxy.listening:
             self.proxy.restore()
 
 
