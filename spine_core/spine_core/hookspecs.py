@@ -61,7 +61,8 @@ def spine_publish(messages: Sequence[OutgoingMessage], timeout: float) -> None:
     Called concurrently from many request threads. Messages with the same key
     on the same topic must be delivered in the order given. Raise
     :class:`~spine_core.errors.PublishError` if any message is not confirmed
-    within ``timeout`` seconds; never return for an unconfirmed message.
+    within ``timeout`` seconds; never return for an unconfirmed message. After
+    ``spine_broker_close``, raise PublishError at once, saying so.
     """
 
 

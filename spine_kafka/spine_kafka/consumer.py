@@ -33,6 +33,7 @@ from spine_core.broker import (
     BootError, IncomingMessage, Lanes, OffsetTracker, OutgoingMessage, Outcome, Subscription,
 )
 
+from . import outage
 from .producer import KafkaProducer
 from .topics import TopicError, Topics
 
@@ -44,6 +45,8 @@ FETCH_BATCH = 500
 """At most this many messages are taken from librdkafka at once."""
 SUBSCRIBE_TIMEOUT = 1.0
 SUBSCRIBE_RETRY = 5.0
+TOPIC_CHECK_INTERVAL = 2.0
+"""How often the poll thread checks that its topics still exist (a broker restarted empty loses them)."""
 
 Partition = tuple[str, int]
 Lane = tuple[str, int, "bytes | None"]
@@ -106,6 +109,8 @@ class KafkaConsumer:
         self._held: dict[Partition, tuple[int, float]] = {}
         self._paused: set[Partition] = set()
         self._last_commit = 0.0
+        self._last_topic_check = time.monotonic()
+        self._missing: list[str] = []
         self._close_deadline: float | None = None
         self._assigned: bool = False
         self._poller: threading.Thread | None = None
@@ -157,11 +162,14 @@ class KafkaConsumer:
 
     def _subscribe(self) -> bool:
         """Create the missing topics and subscribe; retried while the cluster cannot be reached."""
+        logged = float("-inf")
         while not self._stop.is_set():
             try:
                 self._topics.ensure(self._subscriptions, SUBSCRIBE_TIMEOUT)
             except TopicError as e:
-                log.warning("kafka group %s cannot subscribe yet (retrying): %s", self._group, e)
+                if time.monotonic() - logged >= outage.REMIND_INTERVAL:  # not a line per attempt
+                    logged = time.monotonic()
+                    log.warning("kafka group %s cannot subscribe yet (retrying): %s", self._group, e)
                 self._stop.wait(SUBSCRIBE_RETRY)
                 continue
             self._consumer.subscribe(
@@ -184,10 +192,32 @@ class KafkaConsumer:
                 if time.monotonic() - self._last_commit >= COMMIT_INTERVAL:
                     self._commit(asynchronous=True)
                     self._measure_lag()
+                if time.monotonic() - self._last_topic_check >= TOPIC_CHECK_INTERVAL:
+                    self._check_topics()
             except Exception:  # never let the member die silently; retry after a pause
                 log.exception("kafka consumer of group %s failed; going on", self._group)
                 self._stop.wait(1.0)
         self._shut_down()
+
+    def _check_topics(self) -> None:
+        """Create again the subscribed topics the cluster lost, and subscribe again to find them."""
+        self._last_topic_check = time.monotonic()
+        try:
+            gone = self._topics.missing(self._subscriptions, SUBSCRIBE_TIMEOUT)
+        except KafkaException:
+            return  # unreachable: librdkafka reconnects by itself
+        if gone and self._topics.creates:
+            log.warning("kafka group %s: topic(s) %s missing (broker restarted?); creating them again",
+                        self._group, ", ".join(gone))
+            self._subscribe()
+        elif gone and gone != self._missing:  # create.topics=false: librdkafka finds them once created
+            log.warning("kafka group %s: topic(s) %s missing; waiting for them", self._group, ", ".join(gone))
+        self._missing = gone
+
+    @property
+    def topics(self) -> list[str]:
+        """The subscribed topics."""
+        return list(self._subscriptions)
 
     def _measure_lag(self) -> None:
         """Per partition with known watermarks: the high watermark librdkafka last saw
@@ -245,7 +275,9 @@ class KafkaConsumer:
             self._lanes.submit_locked(work)
 
     def _log_error(self, error: KafkaError) -> None:
-        if error.code() != KafkaError._PARTITION_EOF:
+        if error.code() in (KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError._RESOLVE):
+            self._topics.outage.failed(error.str())
+        elif error.code() != KafkaError._PARTITION_EOF:
             level = logging.ERROR if error.fatal() else logging.WARNING
             log.log(level, "kafka consumer of group %s: %s", self._group, error.str())
 

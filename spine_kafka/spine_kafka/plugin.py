@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 
+from confluent_kafka import KafkaException
+
 from spine_core.broker import (
     BrokerConfig, Health, OutgoingMessage, PublishError, StoredDeadLetter, Subscription, dlq_markers, hookimpl,
 )
@@ -39,7 +41,8 @@ class KafkaPlugin:
     def spine_broker_start(self) -> None:
         s = self.settings
         self._topics = Topics(s.admin_config(), s.partitions, s.replication_factor, s.create_topics)
-        self._producer = KafkaProducer(s.producer_config(self._publish_timeout), self._topics)
+        logger = self._topics.outage.logger("spine.kafka.producer")
+        self._producer = KafkaProducer({**s.producer_config(self._publish_timeout), "logger": logger}, self._topics)
 
     @hookimpl
     def spine_broker_health(self) -> Health:
@@ -47,9 +50,13 @@ class KafkaPlugin:
             return Health(False, "kafka plugin not started")
         if self._producer.fatal is not None:
             return Health(False, f"kafka producer failed: {self._producer.fatal}")
-        problem = self._topics.reachable(HEALTH_TIMEOUT)
-        if problem is not None:
-            return Health(False, f"kafka unreachable: {problem}")
+        try:
+            missing = self._topics.missing([t for c in self._consumers for t in c.topics], HEALTH_TIMEOUT)
+        except KafkaException as e:
+            return Health(False, f"kafka unreachable: {e.args[0].str()}")
+        if missing:
+            again = ", being created again" if self._topics.creates else ""
+            return Health(False, f"kafka topic(s) missing{again}: {', '.join(missing)}")
         members = [c.health() for c in self._consumers]
         detail = "; ".join(text for _, text in members)
         return Health(all(ready for ready, _ in members), detail or "kafka reachable")
@@ -85,7 +92,8 @@ class KafkaPlugin:
         assert self._producer is not None and self._topics is not None, "spine_broker_start was not called"
         s = self.settings
         consumer = KafkaConsumer(
-            s.consumer_config(group_id), subscriptions, self._producer, self._topics,
+            {**s.consumer_config(group_id), "logger": self._topics.outage.logger("spine.kafka.consumer")},
+            subscriptions, self._producer, self._topics,
             workers=s.workers, max_pending=s.max_pending,
             settle_timeout=self._publish_timeout, revoke_timeout=self.config.shutdown_timeout,
             redelivery_delay=self.config.read.redelivery_delay if self.config.read else 1.0,

@@ -18,6 +18,8 @@ from .topics import TopicError, Topics
 log = logging.getLogger("spine.kafka")
 
 POLL_INTERVAL = 0.1
+STALL_CHECK_TIMEOUT = 0.5
+"""After a publish timed out, how long to wait for the cluster's metadata (is it there at all?)."""
 
 _Record = tuple[str, bytes | None, str | bytes | None, list[tuple[str, str | bytes | None]]]
 """topic, value, key, headers: what one ``produce`` call sends."""
@@ -54,12 +56,15 @@ class KafkaProducer:
 
     def __init__(self, config: dict[str, Any], topics: Topics) -> None:
         self.fatal: str | None = None
-        """librdkafka's fatal error, if one happened: the producer cannot publish any more."""
+        """librdkafka's fatal error, if one happened: the producer is replaced at the next publish."""
+        self._config = {**config, "error_cb": self._on_error}
         try:
-            self._producer = Producer({**config, "error_cb": self._on_error})
+            self._producer = Producer(self._config)
         except KafkaException as e:
             raise BootError(f"kafka producer configuration refused: {e.args[0].str()}") from None
         self._topics = topics
+        self._closed = False
+        self._renewing = threading.Lock()
         self._closing = threading.Event()
         self._thread = threading.Thread(target=self._serve_reports, name="spine-kafka-producer", daemon=True)
         self._thread.start()
@@ -88,6 +93,10 @@ class KafkaProducer:
         self._send([(topic, message.value(), message.key(), headers)], timeout)
 
     def _send(self, records: list[_Record], timeout: float) -> None:
+        if self._closed:
+            raise PublishError("the kafka producer is closed")
+        if self.fatal is not None:
+            self._renew(f"fatal error {self.fatal}")
         deadline = time.monotonic() + timeout
         try:
             self._topics.ensure((r[0] for r in records), timeout)
@@ -98,9 +107,11 @@ class KafkaProducer:
             self._produce(record, batch, deadline)
         errors = batch.wait(deadline - time.monotonic())
         if errors is None:
+            self._stalled({r[0] for r in records})
             raise PublishError(f"kafka did not confirm {len(records)} message(s) within {timeout:.1f}s")
         if errors:
             raise PublishError("kafka refused message(s): " + "; ".join(errors[:3]))
+        self._topics.outage.ok()
 
     def _produce(self, record: _Record, batch: _Batch, deadline: float) -> None:
         topic, value, key, headers = record
@@ -115,8 +126,26 @@ class KafkaProducer:
             except KafkaException as e:
                 raise PublishError(f"kafka refused message for {topic!r}: {e.args[0].str()}") from None
 
+    def _stalled(self, topics: set[str]) -> None:
+        """A publish was not confirmed in time. If the cluster answers all the same, it may
+        have been restarted empty: its topics are checked again at the next publish, and the
+        producer is replaced, since librdkafka's idempotent producer keeps retrying with a
+        producer id the new broker does not know."""
+        self._topics.forget(topics)
+        if self._topics.reachable(STALL_CHECK_TIMEOUT) is None:
+            self._renew("publish not confirmed while the cluster answers")
+
+    def _renew(self, why: str) -> None:
+        with self._renewing:
+            old, self._producer = self._producer, Producer(self._config)
+            self.fatal = None
+        log.warning("kafka producer replaced (%s); its unconfirmed messages fail", why)
+        old.purge()
+        old.flush(0)  # serves the purged messages' reports: their publishers get an error now
+
     def close(self, timeout: float) -> None:
-        """Flush what is queued (up to ``timeout``) and stop serving reports."""
+        """Flush what is queued (up to ``timeout``) and stop serving reports; later publishes fail."""
+        self._closed = True
         left = self._producer.flush(max(0.0, timeout))
         if left:
             log.warning("kafka producer closed with %d message(s) not confirmed", left)

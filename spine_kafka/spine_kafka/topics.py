@@ -19,6 +19,8 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
+from .outage import Outage
+
 
 class TopicError(Exception):
     """A topic could not be created (or its creation not confirmed in time)."""
@@ -27,8 +29,13 @@ class TopicError(Exception):
 class Topics:
     """Creates missing topics; remembers those known to exist. Thread-safe."""
 
-    def __init__(self, admin_config: dict[str, Any], partitions: int, replication_factor: int, enabled: bool) -> None:
-        self._admin = AdminClient(admin_config)
+    def __init__(
+        self, admin_config: dict[str, Any], partitions: int, replication_factor: int, enabled: bool,
+        outage: Outage | None = None,
+    ) -> None:
+        self.outage = outage or Outage()
+        config: dict[str, Any] = {**admin_config, "logger": self.outage.logger("spine.kafka.admin")}
+        self._admin = AdminClient(config)
         self._partitions = partitions
         self._replication_factor = replication_factor
         self._enabled = enabled
@@ -58,10 +65,38 @@ class Topics:
             with self._lock:
                 self._known.add(topic)
 
+    @property
+    def creates(self) -> bool:
+        """Whether missing topics are created (``create.topics``)."""
+        return self._enabled
+
+    def missing(self, topics: Iterable[str], timeout: float) -> list[str]:
+        """Which of ``topics`` the cluster does not have (e.g. a restarted broker that lost them);
+        they are forgotten, so that the next ``ensure`` creates them again. Raises KafkaException."""
+        existing = self._metadata(timeout).topics
+        gone = sorted(t for t in set(topics) if t not in existing)
+        self.forget(gone)
+        return gone
+
+    def forget(self, topics: Iterable[str]) -> None:
+        """Check ``topics`` again at the next ``ensure``."""
+        with self._lock:
+            self._known.difference_update(topics)
+
     def reachable(self, timeout: float) -> str | None:
         """None when the cluster answers a metadata request within ``timeout``, else why not."""
         try:
-            self._admin.list_topics(timeout=timeout)
+            self._metadata(timeout)
         except KafkaException as e:
             return str(e.args[0].str())
         return None
+
+    def _metadata(self, timeout: float) -> Any:
+        """The cluster's metadata; the outage learns whether the cluster answered."""
+        try:
+            metadata = self._admin.list_topics(timeout=timeout)
+        except KafkaException as e:
+            self.outage.failed(e.args[0].str())
+            raise
+        self.outage.ok()
+        return metadata

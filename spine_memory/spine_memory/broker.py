@@ -347,6 +347,18 @@ class MemoryBroker:
             if owner is not None:
                 self._wake(owner)
 
+    def lag(self, members: Iterable[Member]) -> dict[tuple[str, int], int]:
+        """Per partition owned by one of ``members``: messages its group has not settled yet."""
+        with self._cond:
+            lags = {}
+            for member in members:
+                group = self._groups[member.group]
+                for tp, owner in group.owner.items():
+                    if owner is member:
+                        log_ = self._logs[tp[0]][tp[1]]
+                        lags[tp] = log_.end - max(group.committed.get(tp, 0), log_.base)
+            return lags
+
     # -- tests ----------------------------------------------------------------
 
     def drain(self, timeout: float = 5.0) -> None:

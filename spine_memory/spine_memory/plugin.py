@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from spine_core.broker import BrokerConfig, Health, OutgoingMessage, StoredDeadLetter, Subscription, hookimpl
+from spine_core.broker import (
+    BrokerConfig, Health, OutgoingMessage, PublishError, StoredDeadLetter, Subscription, hookimpl,
+)
 
 from . import dlq
 from .broker import REDELIVERY_DELAY, Member, MemoryBroker
@@ -18,6 +20,7 @@ class MemoryPlugin:
         self.config = config
         self.broker = broker or MemoryBroker.shared()
         self._members: list[Member] = []
+        self._closed = False
 
     @hookimpl
     def spine_broker_health(self) -> Health:
@@ -28,13 +31,22 @@ class MemoryPlugin:
     @hookimpl
     def spine_broker_close(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
+        self._closed = True
         members, self._members = self._members, []
         for member in members:
             self.broker.leave(member, max(0.0, deadline - time.monotonic()))
 
     @hookimpl
     def spine_publish(self, messages: Sequence[OutgoingMessage], timeout: float) -> None:
+        if self._closed:
+            raise PublishError("the memory broker plugin is closed")
         self.broker.publish(messages, timeout)
+
+    @hookimpl
+    def spine_consumer_lag(self) -> Mapping[tuple[str, int], int] | None:
+        if not self._members:
+            return None
+        return self.broker.lag(self._members)
 
     @hookimpl
     def spine_subscribe(self, group_id: str, subscriptions: Sequence[Subscription]) -> None:

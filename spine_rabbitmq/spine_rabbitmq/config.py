@@ -21,7 +21,9 @@ class RabbitMQSettings:
     Keys (environment variable → key): ``SPINE_RABBITMQ_URL`` → ``url``,
     ``..._EXCHANGE`` → ``exchange``, ``..._PREFETCH`` → ``prefetch``,
     ``..._QUEUE_TYPE`` → ``queue.type``, ``..._DELIVERY_LIMIT`` → ``delivery.limit``,
-    ``..._WORKERS`` → ``workers`` (handler threads per subscribed topic; one key stays on one).
+    ``..._WORKERS`` → ``workers`` (handler threads per subscribed topic; one key stays on one),
+    ``..._UNROUTED`` → ``unrouted`` (``true``: events no queue is bound to are kept in
+    ``<exchange>.unrouted``; ``false``: publishing them fails with 312 NO_ROUTE).
     """
 
     url: str = DEFAULT_URL
@@ -30,12 +32,14 @@ class RabbitMQSettings:
     queue_type: str = "quorum"
     delivery_limit: int = 20
     workers: int = 8
+    unrouted: bool = True
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, str]) -> RabbitMQSettings:
         """Validate ``settings``; unknown keys and bad values are BootErrors."""
         known = {"url": "url", "exchange": "exchange", "prefetch": "prefetch",
-                 "queue.type": "queue_type", "delivery.limit": "delivery_limit", "workers": "workers"}
+                 "queue.type": "queue_type", "delivery.limit": "delivery_limit", "workers": "workers",
+                 "unrouted": "unrouted"}
         unknown = sorted(set(settings) - set(known))
         if unknown:
             raise BootError(f"unknown rabbitmq setting(s) {unknown}; known: {sorted(known)}")
@@ -43,6 +47,8 @@ class RabbitMQSettings:
         for key in ("prefetch", "delivery_limit", "workers"):
             if key in values:
                 values[key] = _positive_int(key, values[key])
+        if "unrouted" in values:
+            values["unrouted"] = _bool("unrouted", values["unrouted"])
         queue_type = values.get("queue_type", "quorum")
         if queue_type not in QUEUE_TYPES:
             raise BootError(f"rabbitmq queue.type {queue_type!r} is not one of {list(QUEUE_TYPES)}")
@@ -60,6 +66,11 @@ class RabbitMQSettings:
             raise BootError(f"rabbitmq url {self.url!r} is invalid: {e}") from None
         params.connection_attempts = 1
         return params
+
+    @property
+    def unrouted_name(self) -> str:
+        """The alternate exchange and the queue keeping events no queue is bound to."""
+        return f"{self.exchange}.unrouted"
 
     def queue_arguments(self, dead_letter_routing_key: str) -> dict[str, Any]:
         """``x-`` arguments of a consumer group's queue: its type, and for a quorum queue a
@@ -88,3 +99,11 @@ def _positive_int(key: str, value: str) -> int:
     if number < 1:
         raise BootError(f"rabbitmq {key.replace('_', '.')} must be a positive integer, got {value!r}")
     return number
+
+
+def _bool(key: str, value: str) -> bool:
+    if value.lower() in ("true", "1", "yes"):
+        return True
+    if value.lower() in ("false", "0", "no"):
+        return False
+    raise BootError(f"rabbitmq {key} must be true or false, got {value!r}")

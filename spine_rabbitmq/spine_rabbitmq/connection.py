@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 import pika
@@ -17,6 +18,8 @@ log = logging.getLogger("spine.rabbitmq")
 
 MIN_BACKOFF = 0.1
 MAX_BACKOFF = 5.0
+REMIND_INTERVAL = 30.0
+"""While RabbitMQ stays unreachable, a reminder is logged at most this often (one line per attempt would flood)."""
 AUTH_ERRORS = (pika.exceptions.ProbableAuthenticationError, pika.exceptions.ProbableAccessDeniedError)
 
 
@@ -33,7 +36,9 @@ class ConnectionLoop:
 
     ``on_open(connection)`` runs on the I/O thread after every (re)connection;
     ``on_lost(reason)`` after every loss, before the next attempt. Attempts back
-    off from 0.1 s to 5 s and go on until :meth:`close`.
+    off from 0.1 s to 5 s and go on until :meth:`close`. An outage is logged as
+    one line when it begins, a reminder at most every ``REMIND_INTERVAL`` seconds
+    and one line when the connection is back.
     """
 
     def __init__(
@@ -58,6 +63,8 @@ class ConnectionLoop:
         """An error that retrying will not fix (bad credentials, refused vhost)."""
         self.attempted = threading.Event()
         """Set once the first connection attempt succeeded or failed."""
+        self._away_since: float | None = None
+        self._reminded = 0.0
 
     def start(self) -> None:
         self._thread.start()
@@ -114,15 +121,25 @@ class ConnectionLoop:
         self.last_error = ""
         self._backoff = MIN_BACKOFF
         self.attempted.set()
-        log.info("%s: connected to RabbitMQ", self._name)
+        if self._away_since is None:
+            log.info("%s: connected to RabbitMQ", self._name)
+        else:
+            log.warning("%s: connected to RabbitMQ again after %.1fs", self._name, time.monotonic() - self._away_since)
+            self._away_since = None
         self._on_open(connection)
 
     def _open_failed(self, connection: SelectConnection, error: BaseException | str) -> None:
         reason = describe(error) if isinstance(error, BaseException) else str(error)
         if isinstance(error, AUTH_ERRORS):
             self.fatal = error
-        if reason != self.last_error or not self.attempted.is_set():
+        now = time.monotonic()
+        if self._away_since is None:
+            self._away_since = self._reminded = now
             log.warning("%s: cannot connect to RabbitMQ (%s); retrying with backoff", self._name, reason)
+        elif now - self._reminded >= REMIND_INTERVAL:
+            self._reminded = now
+            log.warning("%s: still cannot connect to RabbitMQ after %.0fs (%s)", self._name, now - self._away_since,
+                        reason)
         self.last_error = reason
         self.attempted.set()
         self._connection = None
@@ -137,6 +154,7 @@ class ConnectionLoop:
         reason = describe(error)
         self.last_error = reason
         log.warning("%s: connection to RabbitMQ lost (%s); reconnecting", self._name, reason)
+        self._away_since = self._reminded = time.monotonic()
         self._on_lost(reason)
         self._retry()
 

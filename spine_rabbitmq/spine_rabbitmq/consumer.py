@@ -32,6 +32,7 @@ from spine_core.broker import (
 
 from .config import RabbitMQSettings, queue_name
 from .connection import ConnectionLoop, describe
+from .topology import exchange_steps
 
 log = logging.getLogger("spine.rabbitmq")
 
@@ -192,7 +193,7 @@ class Consumer:
         settings = self._settings
         exchange = settings.exchange
         yield partial(channel.basic_qos, prefetch_count=settings.prefetch)
-        yield partial(channel.exchange_declare, exchange, exchange_type="topic", durable=True)
+        yield from exchange_steps(channel, settings)
         for sub in self._subscriptions:
             name, dead = queue_name(self._group_id, sub.topic), sub.topic + self._suffix
             yield partial(channel.queue_declare, dead, durable=True, arguments={"x-queue-type": settings.queue_type})

@@ -19,6 +19,10 @@ from .publisher import Publisher
 
 if logging.getLogger("pika").level == logging.NOTSET:
     logging.getLogger("pika").setLevel(logging.WARNING)  # pika narrates every socket at INFO
+if logging.getLogger("pika.adapters").level == logging.NOTSET:
+    # ... and every failed connection attempt in eight ERROR lines: the plugin's ConnectionLoop
+    # reports an outage itself (one line, reminders, one line when back).
+    logging.getLogger("pika.adapters").setLevel(logging.CRITICAL)
 
 START_TIMEOUT = 5.0
 """Seconds ``start`` and ``subscribe`` wait for RabbitMQ before going on in the background."""

@@ -2,7 +2,8 @@
 
 Every message goes to the topic exchange with routing key = its topic, persistent
 and ``mandatory``. A batch is confirmed when RabbitMQ acked each of its messages;
-a nack, a return (no queue bound to the routing key) or a lost connection fails it.
+a nack, a return (no queue bound to the routing key, and no alternate exchange:
+see :mod:`.topology`) or a lost connection fails it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from spine_core.broker import Headers, OutgoingMessage, PublishError
 
 from .config import RabbitMQSettings
 from .connection import ConnectionLoop, describe
+from .topology import exchange_steps, run_steps
 
 log = logging.getLogger("spine.rabbitmq")
 
@@ -51,6 +53,7 @@ class Publisher:
     """One confirming publisher connection per process, safe to call from any thread."""
 
     def __init__(self, settings: RabbitMQSettings) -> None:
+        self._settings = settings
         self._exchange = settings.exchange
         self._loop = ConnectionLoop(settings.parameters(), "spine-rabbitmq-publisher", self._open, self._lost)
         self._lock = threading.Lock()
@@ -110,9 +113,7 @@ class Publisher:
         channel.add_on_return_callback(self._returned)
         channel.confirm_delivery(
             ack_nack_callback=self._confirmed,
-            callback=lambda _: channel.exchange_declare(
-                self._exchange, exchange_type="topic", durable=True, callback=lambda _: self._ready(channel),
-            ),
+            callback=lambda _: run_steps(exchange_steps(channel, self._settings), lambda: self._ready(channel)),
         )
 
     def _ready(self, channel: Channel) -> None:
@@ -171,7 +172,11 @@ class Publisher:
         self._channel = None
         self._fail_unconfirmed(f"RabbitMQ channel closed before confirming: {describe(reason)}")
         if isinstance(reason, pika.exceptions.ChannelClosedByBroker):
-            log.error("publisher channel closed: %s", describe(reason))
+            hint = ""
+            if "alternate-exchange" in describe(reason):
+                hint = (f" (exchange {self._exchange!r} was declared without the alternate exchange for unrouted "
+                        "events: delete it once, or set SPINE_RABBITMQ_UNROUTED=false)")
+            log.error("publisher channel closed: %s%s", describe(reason), hint)
             self._loop.reopen(describe(reason))
 
     def _lost(self, reason: str) -> None:

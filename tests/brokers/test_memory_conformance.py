@@ -5,11 +5,29 @@ from __future__ import annotations
 import pytest
 
 from spine_core.options import BrokerConfig
-from spine_core.testing.conformance import BrokerConformance, BrokerFactory
+from spine_core.testing.conformance import BrokerConformance, BrokerFactory, Features
 from spine_memory import MemoryBroker, MemoryPlugin
 
 
+class MemoryOutage:
+    """A memory broker switched off and on (``available``): publishes wait, then fail."""
+
+    def __init__(self) -> None:
+        self.broker = MemoryBroker()
+
+    def make_broker(self, config: BrokerConfig) -> MemoryPlugin:
+        return MemoryPlugin(config, self.broker)
+
+    def down(self) -> None:
+        self.broker.available = False
+
+    def up(self) -> None:
+        self.broker.available = True
+
+
 class TestMemoryConformance(BrokerConformance):
+    features = Features(keys_in_parallel=False)
+
     @pytest.fixture
     def make_broker(self) -> BrokerFactory:
         broker = MemoryBroker()
@@ -24,3 +42,7 @@ class TestMemoryConformance(BrokerConformance):
             return MemoryPlugin(config, broker)
 
         return make
+
+    @pytest.fixture
+    def broker_outage(self) -> MemoryOutage:
+        return MemoryOutage()

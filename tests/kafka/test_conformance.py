@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from attrs import evolve
 
 from spine_core.options import BrokerConfig
-from spine_core.testing.conformance import BrokerConformance, BrokerFactory
+from spine_core.testing.conformance import BrokerConformance, BrokerFactory, Harness
 from spine_kafka import KafkaPlugin
 from spine_kafka.tansu import free_port
+
+from .outage import TansuOutage
 
 
 class TestKafkaConformance(BrokerConformance):
@@ -24,3 +28,16 @@ class TestKafkaConformance(BrokerConformance):
             return KafkaPlugin(evolve(config, settings=nobody))
 
         return make
+
+    @pytest.fixture
+    def broker_outage(self, kafka_bootstrap_servers: str) -> Iterator[TansuOutage]:
+        outage = TansuOutage()
+        yield outage
+        outage.down()
+
+    @pytest.mark.xfail(strict=True, reason=(
+        "engine: a worker takes a batch of ready lanes (up to 32; 2 with 20 keys and 8 workers) and handles "
+        "them one after the other, so the keys batched with the stuck message wait behind it: one other key's "
+        "10 messages are never handled while message 5 is stuck"))
+    def test_abrupt_close_never_commits_past_a_stuck_message(self, harness: Harness) -> None:
+        super().test_abrupt_close_never_commits_past_a_stuck_message(harness)

@@ -140,7 +140,24 @@ def test_consumer_lag_is_asked_from_the_plugin_at_scrape_time(memory_broker: Mem
     assert value(m, "spine_consumer_lag", group="pingers", topic=PING, partition="1") == 0
 
 
-def test_no_lag_metric_when_the_plugin_cannot_tell(spine_app: Callable[..., StartedApp]) -> None:
+class BlindPlugin(MemoryPlugin):
+    """A memory plugin whose client cannot tell the lag."""
+
+    @hookimpl
+    def spine_consumer_lag(self) -> None:
+        return None
+
+
+def test_no_lag_metric_when_the_plugin_cannot_tell(memory_broker: MemoryBroker) -> None:
+    options = sample.options()
+    runtime = Runtime(sample.create_app(), options, BlindPlugin(BrokerConfig.from_options(options), memory_broker))
+    assert value(runtime.metrics, "spine_consumer_lag", group="pingers", topic=PING, partition="0") is None
+
+
+def test_memory_plugin_reports_lag(spine_app: Callable[..., StartedApp]) -> None:
+    """The memory plugin reports its group's unsettled messages per owned partition: 0 once drained."""
     started = spine_app(sample.create_app(), sample.options())
     assert started.client is not None
-    assert "spine_consumer_lag" not in started.client.simulate_get("/metrics").text
+    assert started.client.simulate_post("/api/pings/1").status_code == 200
+    started.broker.drain()
+    assert 'spine_consumer_lag{group="pingers"' in started.client.simulate_get("/metrics").text

@@ -120,9 +120,10 @@ class RabbitScope:
             plugin.spine_broker_close(timeout=1.0)
         channel = self.channel()
         try:
-            for name in sorted(self.queues):
+            for name in sorted(self.queues | {self.exchange + ".unrouted"}):
                 channel.queue_delete(name)
             channel.exchange_delete(self.exchange)
+            channel.exchange_delete(self.exchange + ".unrouted")
         finally:
             channel.connection.close()
 

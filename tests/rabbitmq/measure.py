@@ -75,16 +75,20 @@ class RabbitMQ(Target):
     def prepare(self, prefix: str) -> None:
         channel = self._channel()
         exchange = self.settings["exchange"]
-        channel.exchange_declare(exchange, exchange_type="topic", durable=True)
+        channel.exchange_declare(exchange, exchange_type="topic", durable=True,
+                                 arguments={"alternate-exchange": exchange + ".unrouted"})  # as the plugin does
         channel.queue_declare(prefix + "probe", durable=True)
         channel.queue_bind(prefix + "probe", exchange, routing_key=prefix + "order.created")
         channel.connection.close()
 
     def cleanup(self, prefix: str, group: str) -> None:
         channel = self._channel()
-        for queue in (prefix + "probe", queue_name(group, prefix + "order.created"), prefix + "order.created.dlq"):
+        exchange = self.settings["exchange"]
+        for queue in (prefix + "probe", queue_name(group, prefix + "order.created"), prefix + "order.created.dlq",
+                      exchange + ".unrouted"):
             channel.queue_delete(queue)
-        channel.exchange_delete(self.settings["exchange"])
+        channel.exchange_delete(exchange)
+        channel.exchange_delete(exchange + ".unrouted")
         channel.connection.close()
 
 

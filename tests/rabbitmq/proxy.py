@@ -19,6 +19,11 @@ class Proxy:
         self._listener: socket.socket | None = None
         self.restore()
 
+    @property
+    def listening(self) -> bool:
+        """False between ``cut()`` and ``restore()``."""
+        return self._listener is not None
+
     def url(self, credentials: str = "guest:guest") -> str:
         return f"amqp://{credentials}@127.0.0.1:{self.port}/"
 

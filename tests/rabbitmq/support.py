@@ -79,7 +79,8 @@ def probe_queue(rabbit: RabbitScope, topic: str = "order.created") -> str:
     name = f"{rabbit.prefix}probe"
     channel = rabbit.channel()
     try:
-        channel.exchange_declare(rabbit.exchange, exchange_type="topic", durable=True)
+        channel.exchange_declare(rabbit.exchange, exchange_type="topic", durable=True,
+                                 arguments={"alternate-exchange": rabbit.exchange + ".unrouted"})  # as the plugin
         channel.queue_declare(name, durable=True)
         channel.queue_bind(name, rabbit.exchange, routing_key=rabbit.prefix + topic)
     finally:

@@ -35,9 +35,23 @@ def test_event_is_routed_by_topic_persistent_and_carries_spine_headers(rabbit: R
     assert json.loads(body)["order_id"] == 7
 
 
-def test_unroutable_event_is_503(rabbit: RabbitScope) -> None:
-    """With no queue bound to the routing key RabbitMQ returns the message: 503, never OK."""
+def test_event_no_queue_is_bound_to_is_confirmed_and_kept(rabbit: RabbitScope) -> None:
+    """An event published before any consumer group of its topic exists is confirmed (OK, never
+    a 503) and kept in ``<exchange>.unrouted`` with its routing key; a shovel of that queue back
+    into the exchange delivers it once a queue is bound."""
     http = client(order_service(rabbit))
+    result = http.simulate_post("/orders/8")
+    assert (result.status_code, result.text) == (200, "OK")
+    [(method, props, body)] = take(rabbit, rabbit.exchange + ".unrouted")
+    assert method.routing_key == rabbit.prefix + "order.created"  # type: ignore[attr-defined]
+    assert props.headers["event-key"] == "8"  # type: ignore[attr-defined]
+    assert json.loads(body)["order_id"] == 8
+
+
+def test_unrouted_off_is_503(rabbit: RabbitScope) -> None:
+    """With ``unrouted=false`` RabbitMQ returns an event no queue is bound to: 503, never OK."""
+    rabbit.exchange += "-strict"  # an exchange declared without the alternate exchange
+    http = client(order_service(rabbit, unrouted="false"))
     result = http.simulate_post("/orders/8")
     assert result.status_code == 503
     assert "no queue is bound to routing key" in result.json["message"]

@@ -1,6 +1,6 @@
 """The broker conformance suite: what every broker plugin guarantees, checked.
 
-A plugin's tests run it with a few lines (pytest required)::
+A plugin's tests run it with a few lines (pytest required: ``pip install spine-core[testing]``)::
 
     from spine_core.testing.conformance import BrokerConformance
 
@@ -12,6 +12,10 @@ A plugin's tests run it with a few lines (pytest required)::
         @pytest.fixture
         def make_unreachable_broker(self):
             return lambda config: MyBrokerPlugin(evolve(config, settings={"url": "amqp://127.0.0.1:9"}))
+
+        @pytest.fixture
+        def broker_outage(self):
+            return MyOutage()  # make_broker, down(), up(): a broker of the test's own to stop and start
 
 Each broker object made in one test stands for one service process; brokers
 made in the same test must reach the same broker (cluster). The suite drives
@@ -29,11 +33,11 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import pluggy
 import pytest
-from attrs import frozen
+from attrs import evolve, frozen
 
 from ..container import Container
 from ..consumers.resolvers import consumer_resolver_for
@@ -56,11 +60,35 @@ class Features:
     ``key_order_across_members``: events of one key stay in order even when a
     group has several members (Kafka and memory: a key lives on one partition
     owned by one member; RabbitMQ competing consumers: only with one member).
+
+    ``keys_in_parallel``: one member handles messages of other keys while one
+    handler is stuck (Kafka, RabbitMQ; memory delivers one message at a time).
+
+    ``reach_timeout`` bounds the check, before each test, that the broker is
+    reachable at all: an unreachable broker fails the suite in seconds.
+    ``recovery_timeout``: after a broker came back, publishing and consuming
+    work again within it.
     """
 
     key_order_across_members: bool = True
+    keys_in_parallel: bool = True
     join_timeout: float = 30.0
     delivery_timeout: float = 30.0
+    reach_timeout: float = 10.0
+    recovery_timeout: float = 30.0
+
+
+class Outage(Protocol):
+    """A broker of a test's own that the test can take down and bring back."""
+
+    def make_broker(self, config: BrokerConfig) -> object:
+        """A plugin on this broker."""
+
+    def down(self) -> None:
+        """The broker goes away (stopped, or the network to it cut)."""
+
+    def up(self) -> None:
+        """The broker is back on the same address (possibly empty, like a restarted Tansu)."""
 
 
 @frozen
@@ -141,22 +169,22 @@ class Harness:
 
     def consume(
         self, hook: Any, group: str, handler: Callable[..., None], *, topic: str | None = None, attempts: int = 3,
-        max_batch: int = 100,
+        retry_delay: float = 0.01, stopping: threading.Event | None = None, max_batch: int = 100,
     ) -> None:
-        """Subscribe ``handler`` (resolved by the core like any consumer) and wait until it is ready."""
+        """Subscribe ``handler`` (resolved by the core like any consumer) and wait until it is ready.
+
+        ``stopping`` is the app's stop signal: once set, a handler waiting to be retried is given back (Nack)."""
         topic = topic or self.topic
-        read = ReadOptions(group_id=self.prefix + group, retry=RetryOptions(attempts=attempts, initial_delay=0.01))
+        retry = RetryOptions(attempts=attempts, initial_delay=retry_delay, max_delay=max(retry_delay, 5.0))
+        read = ReadOptions(group_id=self.prefix + group, retry=retry)
         plan = make_plan(handler, Container(), consumer_resolver_for(topic), [])
-        sub = subscription(topic, plan, read, _no_publishing, threading.Event(), max_batch=max_batch)
+        sub = subscription(topic, plan, read, _no_publishing, stopping or threading.Event(), max_batch=max_batch)
         hook.spine_subscribe(group_id=read.group_id, subscriptions=[sub])
         self.wait_ready(hook)
 
-    def wait_ready(self, hook: Any) -> None:
-        deadline = time.monotonic() + self.features.join_timeout
-        while not (health := hook.spine_broker_health()) or not health.ready:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"consumer not ready after {self.features.join_timeout}s: {health}")
-            time.sleep(0.05)
+    def wait_ready(self, hook: Any, timeout: float | None = None) -> None:
+        timeout = self.features.join_timeout if timeout is None else timeout
+        _wait(lambda: _ready(hook), timeout, lambda: f"consumer ready: {hook.spine_broker_health()}")
 
     def close(self, hook: Any, timeout: float = 10.0) -> None:
         if hook in self._open:
@@ -167,6 +195,20 @@ class Harness:
         for hook in reversed(self._open):
             hook.spine_broker_close(timeout=5.0)
         self._open.clear()
+
+
+def _ready(hook: Any) -> bool:
+    health = hook.spine_broker_health()
+    return health is not None and bool(health.ready)
+
+
+def _wait(condition: Callable[[], bool], timeout: float, what: Callable[[], str]) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what()`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what()}")
+        time.sleep(0.05)
 
 
 def _no_publishing(ctx: Any) -> None:
@@ -200,10 +242,34 @@ class BrokerConformance:
         raise NotImplementedError("provide a make_unreachable_broker fixture: a broker that cannot deliver")
 
     @pytest.fixture
+    def broker_outage(self) -> Outage:
+        raise NotImplementedError("provide a broker_outage fixture: a broker the test can take down and up")
+
+    unreachable: ClassVar[str | None] = None
+    """Why the broker was found unreachable by an earlier test of this class (then the rest fail at once)."""
+
+    @pytest.fixture
     def harness(self, make_broker: BrokerFactory) -> Iterator[Harness]:
         h = Harness(make_broker, self.features)
-        yield h
-        h.close_all()
+        try:
+            self._check_reachable(h)
+            yield h
+        finally:
+            h.close_all()
+
+    def _check_reachable(self, harness: Harness) -> None:
+        """Fail within ``reach_timeout`` when the broker cannot be reached, and at once after that."""
+        cls = type(self)
+        if cls.unreachable is not None:
+            pytest.fail(f"broker unreachable (found by an earlier test): {cls.unreachable}", pytrace=False)
+        hook = harness.broker()
+        try:
+            _wait(lambda: _ready(hook), self.features.reach_timeout, lambda: "the broker")
+        except AssertionError:
+            cls.unreachable = f"not ready after {self.features.reach_timeout}s: {hook.spine_broker_health()}"
+            pytest.fail(f"broker unreachable: {cls.unreachable}", pytrace=False)
+        finally:
+            harness.close(hook, timeout=1.0)
 
     def test_typed_event_roundtrip(self, harness: Harness) -> None:
         """A published event arrives decoded equal to what was sent, with Spine's headers."""
@@ -425,6 +491,211 @@ class BrokerConformance:
             assert time.monotonic() - started < 4.0
         finally:
             harness.close_all()
+
+    # -- the contract, tightened ------------------------------------------------
+
+    def test_nack_redelivered_to_next_member(self, harness: Harness) -> None:
+        """A message given back (the consumer stops while its handler waits for a retry) is not
+        committed: the group's next member receives it."""
+        failed, stopping = threading.Event(), threading.Event()
+        calls: list[int] = []
+
+        def always_fails(event: Sample) -> None:
+            calls.append(event.id)
+            failed.set()
+            raise RuntimeError("transient")
+
+        member = harness.broker("nack")
+        harness.consume(member, "nack", always_fails, attempts=5, retry_delay=60.0, stopping=stopping)
+        harness.publish(harness.broker(), _samples(1))
+        assert failed.wait(self.features.delivery_timeout), "the handler never got the message"
+        stopping.set()
+        harness.close(member, timeout=5.0)
+        received = Recorder()
+        harness.consume(harness.broker("nack"), "nack", _recording(received, "b"))
+        received.wait_for(lambda items: 0 in [r.event.id for r in items], self.features.delivery_timeout,
+                          "the message given back")
+        assert calls == [0], "the first member retried after it was stopped"
+
+    def test_publisher_headers_arrive_unchanged(self, harness: Harness) -> None:
+        """``traceparent`` and a custom header set by the publisher arrive as they were sent."""
+        received = Recorder()
+        harness.consume(harness.broker("headers"), "headers", _recording(received))
+        sent = _traced(to_message(_samples(1)[0], harness.prefix, "corr-headers"))
+        harness.broker().spine_publish(messages=[sent], timeout=10.0)
+        received.wait_for(lambda items: len(items) >= 1, self.features.delivery_timeout, "the event")
+        got = received.items[0].headers
+        for name, value in sent.headers.items():
+            assert got.get(name) == value, f"header {name!r}: sent {value!r}, received {got.get(name)!r}"
+
+    def test_dead_letter_keeps_key_value_and_headers(self, harness: Harness) -> None:
+        """A dead-lettered copy has the original key, value and headers (event id included), plus the reason."""
+        letters: list[IncomingMessage] = []
+        arrived = threading.Event()
+
+        def failing(event: Sample) -> None:
+            raise ValueError("no stock")
+
+        def raw(payload: bytes, message: IncomingMessage) -> None:
+            letters.append(message)
+            arrived.set()
+
+        harness.consume(harness.broker("dlcopy"), "dlcopy", failing, attempts=1)
+        harness.consume(harness.broker("dlcopyq"), "dlcopyq", raw, topic=harness.topic + ".dlq")
+        sent = _traced(to_message(Sample(3, "key-3", datetime.now(timezone.utc)), harness.prefix, "corr-dl"))
+        harness.broker().spine_publish(messages=[sent], timeout=10.0)
+        assert arrived.wait(self.features.delivery_timeout), "no dead letter"
+        letter = letters[0]
+        assert (letter.key, letter.value) == (sent.key, sent.value)
+        for name, value in sent.headers.items():
+            assert letter.headers.get(name) == value, f"header {name!r} not kept: {letter.headers.get(name)!r}"
+        assert letter.headers[Headers.ERROR_TYPE] == "ValueError"
+        assert letter.headers[Headers.ERROR_MESSAGE] == "no stock"
+        assert letter.headers[Headers.ORIGINAL_TOPIC] == harness.topic
+
+    def test_abrupt_close_never_commits_past_a_stuck_message(self, harness: Harness) -> None:
+        """With many messages in flight and one stuck in its handler, an abrupt close leaves the stuck
+        one to the next member, and every message after it is handled at least once."""
+        entered, release = threading.Event(), threading.Event()
+        first = Recorder()
+        events = _samples(200, keys=20)
+        stuck_id = 5
+
+        def handler(event: Sample, message: IncomingMessage) -> None:
+            if event.id == stuck_id:
+                entered.set()
+                release.wait(60)
+                return
+            first.add(Received(event, dict(message.headers), "a"))
+
+        member = harness.broker("stuck")
+        harness.consume(member, "stuck", handler)
+        harness.publish(harness.broker(), events)
+        try:
+            assert entered.wait(self.features.delivery_timeout), "the stuck message never arrived"
+            if self.features.keys_in_parallel:  # the others of other keys go on meanwhile
+                others = {e.id for e in events if e.key_ != events[stuck_id].key_}
+                first.wait_for(lambda items: others <= {r.event.id for r in items}, self.features.delivery_timeout,
+                               "the messages of other keys")
+            harness.close(member, timeout=0.0)
+            second = Recorder()
+            harness.consume(harness.broker("stuck"), "stuck", _recording(second, "b"))
+            second.wait_for(lambda items: stuck_id in [r.event.id for r in items], self.features.delivery_timeout,
+                            "the stuck message, redelivered")
+            everything = {e.id for e in events}
+            second.wait_for(lambda items: everything <= set(first.ids()) | {r.event.id for r in items},
+                            self.features.delivery_timeout, "every message handled at least once")
+        finally:
+            release.set()
+
+    def test_key_order_across_a_rebalance(self, harness: Harness) -> None:
+        """A member joins while a keyed stream is consumed: every event arrives, in order per key
+        (with one member only where the broker keeps key order for one member)."""
+        received = Recorder()
+
+        def slow(event: Sample, message: IncomingMessage) -> None:
+            time.sleep(0.002)  # work that takes time, so that the join happens mid-stream
+            received.add(Received(event, dict(message.headers), "a"))
+
+        harness.consume(harness.broker("rebalance"), "rebalance", slow)
+        publisher = harness.broker()
+        events = _samples(600, keys=10)
+        harness.publish(publisher, events[:300])
+        received.wait_for(lambda items: len(items) >= 50, self.features.delivery_timeout, "the stream to start")
+        if self.features.key_order_across_members:
+            harness.consume(harness.broker("rebalance"), "rebalance", _recording(received, "b"))
+        for i in range(300, 600, 50):
+            harness.publish(publisher, events[i:i + 50])
+        received.wait_for(lambda items: {e.id for e in events} <= {r.event.id for r in items},
+                          self.features.delivery_timeout * 2, "600 events")
+        per_key: dict[str, list[int]] = {}
+        for r in received.items:
+            per_key.setdefault(r.event.key_, []).append(r.event.id)
+        for key, ids in per_key.items():
+            assert ids == sorted(ids), f"key {key} out of order across the rebalance: {ids}"
+
+    def test_broker_outage_and_recovery(self, broker_outage: Outage) -> None:
+        """The broker goes down while the app runs: publishing fails within its timeout, health is not
+        ready; once it is back, publishing and consuming resume by themselves."""
+        harness = Harness(broker_outage.make_broker, self.features)
+        try:
+            received = Recorder()
+            consumer = harness.broker("outage")
+            harness.consume(consumer, "outage", _recording(received))
+            publisher = harness.broker()
+            harness.publish(publisher, _samples(1))
+            received.wait_for(lambda items: len(items) >= 1, self.features.delivery_timeout, "the first event")
+            broker_outage.down()
+            started = time.monotonic()
+            with pytest.raises(PublishError):
+                publisher.spine_publish(messages=[to_message(_samples(1, start=1)[0], harness.prefix, "c")],
+                                        timeout=2.0)
+            assert time.monotonic() - started < 4.0, "publishing did not fail within its timeout"
+            _wait(lambda: not _ready(publisher) and not _ready(consumer), 15.0,
+                  lambda: f"health not ready while the broker is down: {consumer.spine_broker_health()}")
+            broker_outage.up()
+            back = time.monotonic()
+            _wait(lambda: _publishes(harness, publisher, _samples(1, start=2)), self.features.recovery_timeout,
+                  lambda: "publishing to work again")
+            harness.wait_ready(consumer, self.features.recovery_timeout - (time.monotonic() - back))
+            harness.wait_ready(publisher, 5.0)
+            received.wait_for(lambda items: 2 in [r.event.id for r in items], self.features.delivery_timeout,
+                              "an event published after the broker came back")
+        finally:
+            harness.close_all()
+            broker_outage.up()
+
+    def test_publish_after_close_raises_clearly(self, harness: Harness) -> None:
+        """Publishing on a closed broker raises PublishError saying so, at once."""
+        hook = harness.broker()
+        harness.publish(hook, _samples(1))
+        harness.close(hook)
+        started = time.monotonic()
+        with pytest.raises(PublishError, match="clos"):
+            hook.spine_publish(messages=[to_message(_samples(1)[0], harness.prefix, "c")], timeout=5.0)
+        assert time.monotonic() - started < 1.0
+
+    def test_consumer_lag_reported(self, harness: Harness) -> None:
+        """A consuming app reports the messages waiting for its group, down to 0 once all are handled."""
+        entered, release = threading.Event(), threading.Event()
+        handled = Recorder()
+
+        def blocked(event: Sample, message: IncomingMessage) -> None:
+            entered.set()
+            release.wait(60)
+            handled.add(Received(event, dict(message.headers), "a"))
+
+        consumer = harness.broker("lag")
+        harness.consume(consumer, "lag", blocked)
+        harness.publish(harness.broker(), _samples(300, keys=1))
+        try:
+            assert entered.wait(self.features.delivery_timeout), "the handler never started"
+            _wait(lambda: _lag(consumer) >= 100, self.features.delivery_timeout,
+                  lambda: f"lag of at least 100 (reported: {consumer.spine_consumer_lag()})")
+        finally:
+            release.set()
+        handled.wait_for(lambda items: len(items) >= 300, self.features.delivery_timeout, "300 events")
+        _wait(lambda: _lag(consumer) == 0, self.features.delivery_timeout,
+              lambda: f"lag 0 (reported: {consumer.spine_consumer_lag()})")
+
+
+def _traced(message: OutgoingMessage) -> OutgoingMessage:
+    """``message`` with a W3C ``traceparent`` and a custom header, as a traced publisher sends it."""
+    extra = {Headers.TRACEPARENT: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "x-tenant": "ünï-42"}
+    return evolve(message, headers={**message.headers, **extra})
+
+
+def _publishes(harness: Harness, hook: Any, events: list[Sample]) -> bool:
+    try:
+        hook.spine_publish(messages=[to_message(e, harness.prefix, "c") for e in events], timeout=2.0)
+    except PublishError:
+        return False
+    return True
+
+
+def _lag(hook: Any) -> int:
+    lag = hook.spine_consumer_lag()
+    return -1 if lag is None else sum(lag.values())
 
     def test_batch_handler_gets_batches_in_key_order(self, harness: Harness) -> None:
         """A ``list[Sample]`` handler gets every event once, in batches of at most ``max_batch``,

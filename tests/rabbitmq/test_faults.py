@@ -1,0 +1,79 @@
+"""Broker faults on RabbitMQ: an outage through a cut proxy, and the log while it lasts."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import pytest
+
+from spine_core.errors import PublishError
+from spine_core.messages import ACK, IncomingMessage, OutgoingMessage, Settlement, Subscription
+from spine_core.options import BrokerConfig, ReadOptions, WriteOptions
+from spine_rabbitmq import connection as connection_module
+
+from .conftest import RabbitScope
+from .proxy import Proxy
+from .support import wait_until
+
+
+def test_outage_recovers_by_itself_and_logs_once(
+    rabbit: RabbitScope, proxy: Proxy, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RabbitMQ unreachable (the proxy cut): publishing fails within its timeout and readiness is
+    false; once it is back, both connections reopen, publishing and consuming resume. Each
+    connection logs one line when it goes, a reminder per interval, and one line when it is back."""
+    monkeypatch.setattr(connection_module, "REMIND_INTERVAL", 2.0)
+    topic = rabbit.prefix + "faults"
+    config = BrokerConfig(name="rabbitmq", write=WriteOptions(), read=ReadOptions(group_id=rabbit.group),
+                          settings={"url": proxy.url()})
+    plugin = rabbit.plugin(config)
+    plugin.spine_broker_start()
+    received: list[bytes] = []
+    lock = threading.Lock()
+
+    def deliver(message: IncomingMessage) -> Settlement:
+        with lock:
+            received.append(message.value)
+        return ACK
+
+    plugin.spine_subscribe(group_id=rabbit.group, subscriptions=[Subscription(topic, deliver)])
+    wait_until(lambda: plugin.spine_broker_health().ready, 15, "the consumer")
+    plugin.spine_publish([OutgoingMessage(topic, b"before", "k")], timeout=10)
+    wait_until(lambda: b"before" in received, 15, "the first message")
+
+    caplog.clear()
+    caplog.set_level(logging.INFO)
+    proxy.cut()
+    started = time.monotonic()
+    with pytest.raises(PublishError):
+        plugin.spine_publish([OutgoingMessage(topic, b"lost", "k")], timeout=2)
+    assert time.monotonic() - started < 3
+    wait_until(lambda: not plugin.spine_broker_health().ready, 5, "not ready while away")
+    wait_until(lambda: _count(caplog, "still cannot connect") >= 4, 15, "two reminders per connection")
+    away = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+    proxy.restore()
+    back = time.monotonic()
+    wait_until(lambda: _publishes(plugin, topic), 30, "publishing again")
+    assert time.monotonic() - back < 30
+    wait_until(lambda: plugin.spine_broker_health().ready, 30, "ready again")
+    wait_until(lambda: b"after" in received, 30, "a message published after the outage")
+
+    assert _count(caplog, "connection to RabbitMQ lost") == 2  # the publisher's and the consumer's
+    assert 4 <= _count(caplog, "still cannot connect") <= 12
+    assert _count(caplog, "connected to RabbitMQ again") == 2
+    assert len(away) <= 20, away
+
+
+def _count(caplog: pytest.LogCaptureFixture, text: str) -> int:
+    return sum(text in r.getMessage() for r in caplog.records)
+
+
+def _publishes(plugin: object, topic: str) -> bool:
+    try:
+        plugin.spine_publish([OutgoingMessage(topic, b"after", "k")], timeout=2)  # type: ignore[attr-defined]
+    except PublishError:
+        return False
+    return True
