@@ -35,9 +35,3 @@ class TestKafkaConformance(BrokerConformance):
         yield outage
         outage.down()
 
-    @pytest.mark.xfail(strict=True, reason=(
-        "engine: a worker takes a batch of ready lanes (up to 32; 2 with 20 keys and 8 workers) and handles "
-        "them one after the other, so the keys batched with the stuck message wait behind it: one other key's "
-        "10 messages are never handled while message 5 is stuck"))
-    def test_abrupt_close_never_commits_past_a_stuck_message(self, harness: Harness) -> None:
-        super().test_abrupt_close_never_commits_past_a_stuck_message(harness)

@@ -59,9 +59,3 @@ class TestRabbitMQConformance(BrokerConformance):
     def broker_outage(self, rabbit: RabbitScope, proxy: Proxy) -> ProxyOutage:
         return ProxyOutage(rabbit, proxy)
 
-    @pytest.mark.xfail(strict=True, reason=(
-        "engine: keys are hashed onto `workers` (8) fixed lane threads per topic, so the keys sharing the stuck "
-        "key's lane wait behind it: of 20 keys, one other key's 10 messages are never handled while message 5 "
-        "is stuck"))
-    def test_abrupt_close_never_commits_past_a_stuck_message(self, harness: Harness) -> None:
-        super().test_abrupt_close_never_commits_past_a_stuck_message(harness)

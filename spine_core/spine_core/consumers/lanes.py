@@ -33,6 +33,9 @@ log = logging.getLogger("spine.consumer")
 
 BATCH = 32
 """At most this many lanes a worker takes at once."""
+STEAL_AFTER = 0.05
+"""A worker busy this long (seconds) on one message lets idle workers take the rest of its batch,
+so that a slow handler holds up only its own lane."""
 
 Lane = tuple[Any, ...]
 """A lane's name: the topic, then whatever keeps order (partition, key)."""
@@ -62,6 +65,16 @@ class Port(Protocol[ItemContra]):
         """Publish a dead letter and return once it is confirmed; raise PublishError if not."""
 
 
+class _Held(Generic[Item]):
+    """A worker's taken messages not started yet, and when it started the current one."""
+
+    __slots__ = ("waiting", "since")
+
+    def __init__(self) -> None:
+        self.waiting: deque[tuple[Lane, Item]] = deque()
+        self.since = 0.0
+
+
 class Lanes(Generic[Item]):
     """Per-lane ordered delivery on a pool of worker threads; see the module's docstring."""
 
@@ -85,11 +98,13 @@ class Lanes(Generic[Item]):
         self.in_flight = 0
         self._stopping = False
         self._threads: list[threading.Thread] = []
+        self._held: list[_Held[Item]] = [_Held() for _ in range(workers)]
 
     def start(self) -> None:
         """Start the worker threads."""
         for i in range(self._workers):
-            thread = threading.Thread(target=self._work, name=f"spine-{self._name}-{i}", daemon=True)
+            thread = threading.Thread(target=self._work, args=(self._held[i],), name=f"spine-{self._name}-{i}",
+                                      daemon=True)
             thread.start()
             self._threads.append(thread)
 
@@ -148,21 +163,29 @@ class Lanes(Generic[Item]):
 
     # -- workers -------------------------------------------------------------------
 
-    def _work(self) -> None:
+    def _work(self, held: _Held[Item]) -> None:
         port, subscriptions, batched = self._port, self._subscriptions, self._max_batch
+        waiting, clock = held.waiting, time.monotonic
         while batch := self._take_batch():
             if batched:
                 self._finish(batch, self._deliver_batches(batch))
                 continue
-            outcomes = []
-            for _, item in batch:
+            waiting.extend(batch)  # from here on, idle workers may take what this one has not started
+            done, outcomes = [], []
+            while True:
+                try:
+                    lane, item = waiting.popleft()
+                except IndexError:
+                    break
+                held.since = clock()
                 try:
                     message = port.message(item)
                     outcomes.append(settle(subscriptions[message.topic].deliver, message, port.dead_letter))
                 except Exception:  # a bug in a plugin: keep the message for redelivery
                     log.exception("%s: delivering a message failed; it will be redelivered", self._name)
                     outcomes.append(Outcome.RETRY)
-            self._finish(batch, outcomes)
+                done.append((lane, item))
+            self._finish(done, outcomes)
 
     def _deliver_batches(self, batch: list[tuple[Lane, Item]]) -> list[Outcome]:
         """Outcomes of a worker's batch where some topics have batch handlers: their messages go
@@ -196,7 +219,11 @@ class Lanes(Generic[Item]):
                 if not lanes:
                     if self._stopping and not self.in_flight:
                         return []
-                    self._work_ready.wait()
+                    stolen = self._steal()
+                    if stolen:
+                        return stolen
+                    busy = any(held.waiting for held in self._held)
+                    self._work_ready.wait(STEAL_AFTER if busy else None)
                     continue
                 batch = []
                 budget = self._cap
@@ -219,6 +246,23 @@ class Lanes(Generic[Item]):
                 if batch:
                     return batch
                 self.changed.notify()
+
+    def _steal(self) -> list[tuple[Lane, Item]]:
+        """The messages a worker busy on one message for STEAL_AFTER has not started (each of its own
+        lane: the busy worker's order is not affected); empty if none is that busy."""
+        now = time.monotonic()
+        for held in self._held:
+            if held.waiting and now - held.since > STEAL_AFTER:
+                stolen = []
+                while True:
+                    try:
+                        stolen.append(held.waiting.pop())
+                    except IndexError:
+                        break
+                if stolen:
+                    stolen.reverse()
+                    return stolen
+        return []
 
     def _finish(self, batch: list[tuple[Lane, Item]], outcomes: list[Outcome]) -> None:
         """Report a batch's outcomes to the port (under one lock) and requeue its lanes."""
