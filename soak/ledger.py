@@ -1,0 +1,49 @@
+"""What the stock service handled: the order ids of its ``OrderID: N`` lines, across all its runs."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+
+from .processes import Service
+
+ORDER_ID = re.compile(r"OrderID: (\d+)")
+
+
+class Handled:
+    """Order ids logged by the stock service's runs, with the soak time each was first seen."""
+
+    def __init__(self) -> None:
+        self.first_seen: dict[int, float] = {}
+        self.times: list[tuple[float, int]] = []
+        """(soak time, order id) of every handling, duplicates included."""
+        self.counts: Counter[int] = Counter()
+        self.runs: list[Service] = []
+        self._read: dict[int, int] = {}
+        self._lock = threading.Lock()
+
+    def add_run(self, service: Service) -> None:
+        with self._lock:
+            self.runs.append(service)
+            self._read[id(service)] = 0
+
+    def update(self) -> None:
+        """Read the lines logged since the last call."""
+        with self._lock:
+            for run in self.runs:
+                lines = run.lines[self._read[id(run)]:]
+                self._read[id(run)] += len(lines)
+                for line in lines:
+                    if (m := ORDER_ID.search(line.text)) is None:
+                        continue
+                    order_id = int(m.group(1))
+                    self.counts[order_id] += 1
+                    self.times.append((line.at, order_id))
+                    self.first_seen.setdefault(order_id, line.at)
+
+    def missing(self, ids: set[int]) -> set[int]:
+        """Those of ``ids`` not handled yet."""
+        self.update()
+        with self._lock:
+            return ids - self.first_seen.keys()
