@@ -108,6 +108,11 @@ class Soak:
         time.sleep(self.plan.stock_down)
         self.start_stock()
 
+    def services(self) -> dict[str, Service]:
+        """The running services by label."""
+        running = {"order service": self.order, "stock service": self.stock}
+        return {label: service for label, service in running.items() if service is not None}
+
     def answered_200(self) -> set[int]:
         assert self.stream is not None
         return {a.order_id for a in list(self.stream.answers) if a.status == 200}
@@ -159,7 +164,7 @@ class Soak:
         self.order = self.start_service("apps.order_app", "order service")
         assert self.stock is not None
         rss_start = (self.order.rss_mb(), self.stock.rss_mb())
-        watch = ReadinessWatch(lambda: {"order service": self.order, "stock service": self.stock}, self.clock)
+        watch = ReadinessWatch(self.services, self.clock)
         watch.start()
         self.stream = OrderStream(self.order.port(), plan.rate, self.clock)
         began = time.monotonic()
@@ -193,7 +198,8 @@ class Soak:
                          order_rss, stock_rss, self.stock_runs, errors)
         for n, r in enumerate(result.recoveries, 1):
             if r.to_200 is not None:
-                self.clock.note(f"first order answered 200 after broker back #{n} (+{r.to_200:.2f}s)", r.back + r.to_200)
+                self.clock.note(f"first order answered 200 after broker back #{n} (+{r.to_200:.2f}s)",
+                                r.back + r.to_200)
             if r.to_handled is not None:
                 self.clock.note(f"first order handled after broker back #{n} (+{r.to_handled:.2f}s)",
                                 r.back + r.to_handled)
