@@ -55,10 +55,12 @@ class KafkaProducer:
     def __init__(self, config: dict[str, Any], topics: Topics) -> None:
         self.fatal: str | None = None
         """librdkafka's fatal error, if one happened: the producer cannot publish any more."""
+        self._config = {**config, "error_cb": self._on_error}
         try:
-            self._producer = Producer({**config, "error_cb": self._on_error})
+            self._producer = Producer(self._config)
         except KafkaException as e:
             raise BootError(f"kafka producer configuration refused: {e.args[0].str()}") from None
+        self._renewing = threading.Lock()
         self._topics = topics
         self._closing = threading.Event()
         self._thread = threading.Thread(target=self._serve_reports, name="spine-kafka-producer", daemon=True)
@@ -93,25 +95,42 @@ class KafkaProducer:
             self._topics.ensure((r[0] for r in records), timeout)
         except TopicError as e:
             raise PublishError(str(e)) from None
+        producer = self._producer
         batch = _Batch(len(records))
         for record in records:
-            self._produce(record, batch, deadline)
+            self._produce(producer, record, batch, deadline)
         errors = batch.wait(deadline - time.monotonic())
+        if errors is None or self.fatal is not None:
+            self._renew(producer)
         if errors is None:
             raise PublishError(f"kafka did not confirm {len(records)} message(s) within {timeout:.1f}s")
         if errors:
+            self._topics.forget(r[0] for r in records)
             raise PublishError("kafka refused message(s): " + "; ".join(errors[:3]))
 
-    def _produce(self, record: _Record, batch: _Batch, deadline: float) -> None:
+    def _renew(self, used: Producer) -> None:
+        """Replace ``used`` with a new producer (new producer id, new connections): a broker
+        that came back without its state (in-memory Tansu restarted, a cluster rebuilt) never
+        confirms the old idempotent producer's messages again, nor does a fatally failed one."""
+        with self._renewing:
+            if self._producer is not used:
+                return  # another thread renewed it already
+            self._producer = Producer(self._config)
+            self.fatal = None
+        used.purge()  # what it still holds fails now, instead of at each batch's deadline
+        used.flush(0)
+        log.warning("kafka producer replaced: its messages were not confirmed in time")
+
+    def _produce(self, producer: Producer, record: _Record, batch: _Batch, deadline: float) -> None:
         topic, value, key, headers = record
         while True:
             try:
-                self._producer.produce(topic, value, key=key, headers=headers, on_delivery=batch.report)
+                producer.produce(topic, value, key=key, headers=headers, on_delivery=batch.report)
                 return
             except BufferError:  # the local queue is full: wait for room until the deadline
                 if time.monotonic() >= deadline:
                     raise PublishError("kafka producer queue full: broker not keeping up") from None
-                self._producer.flush(min(POLL_INTERVAL, deadline - time.monotonic()))
+                producer.flush(min(POLL_INTERVAL, deadline - time.monotonic()))
             except KafkaException as e:
                 raise PublishError(f"kafka refused message for {topic!r}: {e.args[0].str()}") from None
 

@@ -58,6 +58,12 @@ class Topics:
             with self._lock:
                 self._known.add(topic)
 
+    def forget(self, topics: Iterable[str]) -> None:
+        """Check ``topics`` again on their next use (a publish to them failed: the cluster may
+        have lost them)."""
+        with self._lock:
+            self._known.difference_update(topics)
+
     def reachable(self, timeout: float) -> str | None:
         """None when the cluster answers a metadata request within ``timeout``, else why not."""
         try:
