@@ -18,7 +18,8 @@ import pika
 
 from spine_kafka.tansu import TANSU_CONSUMER_SETTINGS, Tansu, TansuUnavailable, free_port
 from spine_rabbitmq.config import DEFAULT_URL, queue_name
-from tests.rabbitmq.proxy import Proxy
+
+from .proxy import Proxy
 
 TOPIC = "order.created"
 
