@@ -5,10 +5,18 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
+from typing import Protocol
 
-from .processes import Service
+from .processes import Line
 
 ORDER_ID = re.compile(r"OrderID: (\d+)")
+
+
+class Logged(Protocol):
+    """A service run's log lines so far (a :class:`~soak.processes.Service`)."""
+
+    @property
+    def lines(self) -> list[Line]: ...
 
 
 class Handled:
@@ -19,11 +27,11 @@ class Handled:
         self.times: list[tuple[float, int]] = []
         """(soak time, order id) of every handling, duplicates included."""
         self.counts: Counter[int] = Counter()
-        self.runs: list[Service] = []
+        self.runs: list[Logged] = []
         self._read: dict[int, int] = {}
         self._lock = threading.Lock()
 
-    def add_run(self, service: Service) -> None:
+    def add_run(self, service: Logged) -> None:
         with self._lock:
             self.runs.append(service)
             self._read[id(service)] = 0

@@ -77,7 +77,7 @@ class Soak:
         self.clock = Timeline(out)
         self.handled = Handled()
         self.outages: list[Outage] = []
-        self.stock_runs = 0
+        self.stock_runs: list[Service] = []
         self.started = 0
         self.broker: Broker | None = None
         self.order: Service | None = None
@@ -98,7 +98,7 @@ class Soak:
 
     def start_stock(self) -> None:
         self.stock = self.start_service("apps.stock_app", "stock service")
-        self.stock_runs += 1
+        self.stock_runs.append(self.stock)
         self.handled.add_run(self.stock)
 
     def kill_stock(self) -> None:
@@ -192,10 +192,10 @@ class Soak:
             code = service.terminate(15)
             self.clock.note(f"{label} SIGTERM: exit code {code}")
         errors = {"order service": self.order.errors(),
-                  "stock service (all runs)": sum(run.errors() for run in self.handled.runs)}
+                  "stock service (all runs)": sum(run.errors() for run in self.stock_runs)}
         assert self.broker is not None
         result = figures(plan.broker, self.broker.outage, self.stream.answers, self.handled, self.outages,
-                         order_rss, stock_rss, self.stock_runs, errors)
+                         order_rss, stock_rss, len(self.stock_runs), errors)
         for n, r in enumerate(result.recoveries, 1):
             if r.to_200 is not None:
                 self.clock.note(f"first order answered 200 after broker back #{n} (+{r.to_200:.2f}s)",
