@@ -100,15 +100,16 @@ class KafkaProducer:
         for record in records:
             self._produce(producer, record, batch, deadline)
         errors = batch.wait(deadline - time.monotonic())
+        if errors is None or errors:  # the cluster may have lost the topics: check them on the next send
+            self._topics.forget(r[0] for r in records)
         if errors is None or self.fatal is not None:
-            self._renew(producer)
+            self._renew(producer, "messages not confirmed in time" if errors is None else f"fatal error {self.fatal}")
         if errors is None:
             raise PublishError(f"kafka did not confirm {len(records)} message(s) within {timeout:.1f}s")
         if errors:
-            self._topics.forget(r[0] for r in records)
             raise PublishError("kafka refused message(s): " + "; ".join(errors[:3]))
 
-    def _renew(self, used: Producer) -> None:
+    def _renew(self, used: Producer, why: str) -> None:
         """Replace ``used`` with a new producer (new producer id, new connections): a broker
         that came back without its state (in-memory Tansu restarted, a cluster rebuilt) never
         confirms the old idempotent producer's messages again, nor does a fatally failed one."""
@@ -119,7 +120,7 @@ class KafkaProducer:
             self.fatal = None
         used.purge()  # what it still holds fails now, instead of at each batch's deadline
         used.flush(0)
-        log.warning("kafka producer replaced: its messages were not confirmed in time")
+        log.warning("kafka producer replaced: %s", why)
 
     def _produce(self, producer: Producer, record: _Record, batch: _Batch, deadline: float) -> None:
         topic, value, key, headers = record
