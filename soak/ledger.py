@@ -24,8 +24,8 @@ class Handled:
 
     def __init__(self) -> None:
         self.first_seen: dict[int, float] = {}
-        self.times: list[tuple[float, int]] = []
-        """(soak time, order id) of every handling, duplicates included."""
+        self.times: list[tuple[float, int, int]] = []
+        """(soak time, order id, run) of every handling, duplicates included; runs count from 1."""
         self.counts: Counter[int] = Counter()
         self.runs: list[Logged] = []
         self._read: dict[int, int] = {}
@@ -39,7 +39,7 @@ class Handled:
     def update(self) -> None:
         """Read the lines logged since the last call."""
         with self._lock:
-            for run in self.runs:
+            for number, run in enumerate(self.runs, 1):
                 lines = run.lines[self._read[id(run)]:]
                 self._read[id(run)] += len(lines)
                 for line in lines:
@@ -47,7 +47,7 @@ class Handled:
                         continue
                     order_id = int(m.group(1))
                     self.counts[order_id] += 1
-                    self.times.append((line.at, order_id))
+                    self.times.append((line.at, order_id, number))
                     self.first_seen.setdefault(order_id, line.at)
 
     def missing(self, ids: set[int]) -> set[int]:

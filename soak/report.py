@@ -15,14 +15,18 @@ from .load import Answer
 class Outage:
     away: float
     back: float
+    stock_run: int
+    """The run of the stock service (from 1) that lived through it: it has to recover on its own."""
 
 
 @frozen
 class Recovery:
     """After one return of the broker: seconds to the first order answered 200 and to the
-    first order the stock service handled (None: never, within the soak)."""
+    first order handled by the stock service run that lived through the outage (None: never,
+    within the soak or before that run was killed)."""
 
     back: float
+    stock_run: int
     to_200: float | None
     to_handled: float | None
 
@@ -96,9 +100,10 @@ def _overlaps(answer: Answer, outage: Outage) -> bool:
 
 def _recovery(outage: Outage, answers: Sequence[Answer], handled: Handled) -> Recovery:
     first_200 = min((a.answered for a in answers if a.status == 200 and a.answered > outage.back), default=None)
-    first_handled = min((at for at, _ in handled.times if at > outage.back), default=None)
+    first_handled = min((at for at, _, run in handled.times if at > outage.back and run == outage.stock_run),
+                        default=None)
     return Recovery(
-        outage.back,
+        outage.back, outage.stock_run,
         None if first_200 is None else first_200 - outage.back,
         None if first_handled is None else first_handled - outage.back,
     )
@@ -135,7 +140,7 @@ def render(f: Figures, timeline: str) -> str:
     ]
     for n, r in enumerate(f.recoveries, 1):
         lines.append(f"  recovery {n} (broker back at {r.back:.2f}s)   first 200 after {seconds(r.to_200)}, "
-                     f"first handled after {seconds(r.to_handled)}")
+                     f"first handled (stock run {r.stock_run}) after {seconds(r.to_handled)}")
     lines += [
         f"  longest recovery                     to first 200: {longest([r.to_200 for r in f.recoveries])}, "
         f"to first handled: {longest([r.to_handled for r in f.recoveries])}",

@@ -97,13 +97,13 @@ class Soak:
         return service
 
     def start_stock(self) -> None:
-        self.stock = self.start_service("apps.stock_app", "stock service")
+        self.stock = self.start_service("apps.stock_app", f"stock service run {len(self.stock_runs) + 1}")
         self.stock_runs.append(self.stock)
         self.handled.add_run(self.stock)
 
     def kill_stock(self) -> None:
         assert self.stock is not None
-        self.clock.note(f"SIGKILL stock service (pid {self.stock.pid})")
+        self.clock.note(f"SIGKILL stock service run {len(self.stock_runs)} (pid {self.stock.pid})")
         self.stock.kill()
         time.sleep(self.plan.stock_down)
         self.start_stock()
@@ -127,7 +127,7 @@ class Soak:
         time.sleep(self.plan.outage)
         self.broker.back()
         back = self.clock.note("broker BACK")
-        self.outages.append(Outage(away, back))
+        self.outages.append(Outage(away, back, len(self.stock_runs)))
 
     def hold(self) -> None:
         """Pause the stream until the stock service handled every order answered 200: the
@@ -201,7 +201,8 @@ class Soak:
                 self.clock.note(f"first order answered 200 after broker back #{n} (+{r.to_200:.2f}s)",
                                 r.back + r.to_200)
             if r.to_handled is not None:
-                self.clock.note(f"first order handled after broker back #{n} (+{r.to_handled:.2f}s)",
+                self.clock.note(f"first order handled by stock run {r.stock_run} after broker back #{n} "
+                                f"(+{r.to_handled:.2f}s)",
                                 r.back + r.to_handled)
         return Result(result, self.clock.render())
 

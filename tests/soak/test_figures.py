@@ -26,7 +26,7 @@ def test_every_order_is_counted() -> None:
     handled = Handled()
     handled.add_run(Run((1.2, 1), (2.2, 2), (2.3, 2)))  # 2 handled twice: killed before committing
     handled.add_run(Run((7.5, 5), (7.6, 4)))  # 3 never handled; 4 handled though answered 503
-    f = figures("kafka", "test", answers, handled, [Outage(4.0, 6.0)], Memory(1.0, 2.0), Memory(1.0, None), 2,
+    f = figures("kafka", "test", answers, handled, [Outage(4.0, 6.0, 2)], Memory(1.0, 2.0), Memory(1.0, None), 2,
                 {"order service": 0})
     assert (f.sent, f.answered_200, f.handled) == (7, 4, 4)
     assert f.lost == [3]
@@ -41,10 +41,13 @@ def test_every_order_is_counted() -> None:
 
 
 def test_a_broker_return_without_orders_flowing_again_fails() -> None:
+    """No 200 after the broker came back, and only a new run of the stock service (started
+    after a SIGKILL) handled an order: the run that lived through the outage never recovered."""
     answers = [Answer(1, 1.0, 1.1, 200), Answer(2, 5.0, 15.0, 503, "not confirmed")]
     handled = Handled()
     handled.add_run(Run((1.2, 1)))
-    f = figures("kafka", "test", answers, handled, [Outage(4.0, 6.0)], Memory(1.0, 2.0), Memory(1.0, 2.0), 1, {})
+    handled.add_run(Run((20.0, 1)))
+    f = figures("kafka", "test", answers, handled, [Outage(4.0, 6.0, 1)], Memory(1.0, 2.0), Memory(1.0, 2.0), 2, {})
     assert f.lost == []
     assert f.recoveries[0].to_200 is None and f.recoveries[0].to_handled is None
     assert not f.passed
