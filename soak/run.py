@@ -24,6 +24,9 @@ from .watch import ReadinessWatch
 
 READY_WITHIN = 60.0
 """How long a started service may take to answer ready."""
+RECOVER_WITHIN = 30.0
+"""How long after the broker's return the stock service may take to handle orders again
+before it is killed."""
 CATCH_UP_WITHIN = 30.0
 """How long the stock service may take to handle every order answered 200 before the
 in-memory broker is stopped (else those orders are gone with it)."""
@@ -103,10 +106,28 @@ class Soak:
 
     def kill_stock(self) -> None:
         assert self.stock is not None
+        self.await_consumer_recovery()
         self.clock.note(f"SIGKILL stock service run {len(self.stock_runs)} (pid {self.stock.pid})")
         self.stock.kill()
         time.sleep(self.plan.stock_down)
         self.start_stock()
+
+    def await_consumer_recovery(self) -> None:
+        """Before a SIGKILL, give the run that lived through the last outage until
+        ``RECOVER_WITHIN`` after the broker's return to handle an order: a new run would
+        hide a consumer that never recovers."""
+        run = len(self.stock_runs)
+        if not self.outages or self.outages[-1].stock_run != run:
+            return
+        back = self.outages[-1].back
+
+        def recovered() -> bool:
+            self.handled.update()
+            return any(at > back and number == run for at, _, number in self.handled.times)
+
+        if not wait_until(recovered, back + RECOVER_WITHIN - self.clock.now()):
+            self.clock.note(f"stock service run {run} handled no order within {RECOVER_WITHIN:g}s "
+                            "of the broker's return")
 
     def services(self) -> dict[str, Service]:
         """The running services by label."""
