@@ -3,6 +3,8 @@ lines, each with the soak time it arrived at, its HTTP port, its RSS, SIGKILL an
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import re
 import signal
 import subprocess
@@ -18,6 +20,12 @@ from .timeline import Timeline
 
 ROOT = Path(__file__).resolve().parents[1]
 PORT = re.compile(r"listening on http://[^:]+:(\d+)")
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGKILL when the soak dies (Linux), so no service outlives it."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 @frozen
@@ -39,6 +47,7 @@ class Service:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", module], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
         self._pump = threading.Thread(target=self._read, name=f"soak-{module}", daemon=True)
         self._pump.start()

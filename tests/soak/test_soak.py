@@ -16,6 +16,8 @@ from spine_kafka.tansu import TansuUnavailable, broker_binary
 from spine_rabbitmq.config import DEFAULT_URL
 
 SECONDS = 60.0
+DRAIN = 30.0
+"""At the end, how long the stock service may take to catch up (a stuck one fails sooner)."""
 
 
 def unavailable(reason: str) -> NoReturn:
@@ -40,7 +42,7 @@ def test_soak_over_kafka() -> None:
         broker_binary()
     except TansuUnavailable as e:
         unavailable(f"no Tansu for the Kafka soak: {e}")
-    check(soak(Plan(broker="kafka", seconds=SECONDS), out=None))
+    check(soak(Plan(broker="kafka", seconds=SECONDS, drain=DRAIN), out=None))
 
 
 @pytest.mark.rabbitmq
@@ -53,4 +55,4 @@ def test_soak_over_rabbitmq() -> None:
         pika.BlockingConnection(params).close()
     except pika.exceptions.AMQPError as e:
         unavailable(f"RabbitMQ is not reachable at {url} ({e!r}) for the RabbitMQ soak")
-    check(soak(Plan(broker="rabbitmq", seconds=SECONDS), out=None))
+    check(soak(Plan(broker="rabbitmq", seconds=SECONDS, drain=DRAIN), out=None))
