@@ -25,8 +25,8 @@ from .watch import ReadinessWatch
 READY_WITHIN = 60.0
 """How long a started service may take to answer ready."""
 RECOVER_WITHIN = 30.0
-"""How long after the broker's return the stock service may take to handle orders again
-before it is killed."""
+"""How long after the broker's return the services may take to answer 200 and handle orders
+again before the stock service is killed or the stream ends."""
 CATCH_UP_WITHIN = 30.0
 """How long the stock service may take to handle every order answered 200 before the
 in-memory broker is stopped (else those orders are gone with it)."""
@@ -106,28 +106,32 @@ class Soak:
 
     def kill_stock(self) -> None:
         assert self.stock is not None
-        self.await_consumer_recovery()
+        self.await_recovery()
         self.clock.note(f"SIGKILL stock service run {len(self.stock_runs)} (pid {self.stock.pid})")
         self.stock.kill()
         time.sleep(self.plan.stock_down)
         self.start_stock()
 
-    def await_consumer_recovery(self) -> None:
-        """Before a SIGKILL, give the run that lived through the last outage until
-        ``RECOVER_WITHIN`` after the broker's return to handle an order: a new run would
-        hide a consumer that never recovers."""
-        run = len(self.stock_runs)
-        if not self.outages or self.outages[-1].stock_run != run:
+    def await_recovery(self) -> None:
+        """After the broker's last return, wait (until ``RECOVER_WITHIN`` after it) for an
+        order answered 200 and an order handled by the stock service run that lived through
+        the outage: before a SIGKILL (a new run would hide a consumer that never recovers) and
+        before the stream ends (else no order would show a recovery)."""
+        if not self.outages:
             return
-        back = self.outages[-1].back
+        outage = self.outages[-1]
+        run = len(self.stock_runs) if outage.stock_run == len(self.stock_runs) else None
 
         def recovered() -> bool:
+            assert self.stream is not None
             self.handled.update()
-            return any(at > back and number == run for at, _, number in self.handled.times)
+            answered = any(a.status == 200 and a.answered > outage.back for a in list(self.stream.answers))
+            handled = run is None or any(at > outage.back and n == run for at, _, n in self.handled.times)
+            return answered and handled
 
-        if not wait_until(recovered, back + RECOVER_WITHIN - self.clock.now()):
-            self.clock.note(f"stock service run {run} handled no order within {RECOVER_WITHIN:g}s "
-                            "of the broker's return")
+        if not wait_until(recovered, outage.back + RECOVER_WITHIN - self.clock.now()):
+            self.clock.note(f"no recovery within {RECOVER_WITHIN:g}s of the broker's return "
+                            "(no order answered 200, or none handled by the stock service run that lived through it)")
 
     def services(self) -> dict[str, Service]:
         """The running services by label."""
@@ -198,6 +202,7 @@ class Soak:
             time.sleep(max(0.0, began + fraction * plan.seconds - time.monotonic()))
             action()
         time.sleep(max(0.0, began + plan.seconds - time.monotonic()))
+        self.await_recovery()
         self.stream.stop()
         ok = self.answered_200()
         stopped = self.clock.note(f"orders stopped: {self.stream.sent()} sent, {len(ok)} answered 200; "
