@@ -96,52 +96,58 @@ class KafkaProducer:
         if self._closed:
             raise PublishError("the kafka producer is closed")
         if self.fatal is not None:
-            self._renew(f"fatal error {self.fatal}")
+            self._renew(self._producer, f"fatal error {self.fatal}")
         deadline = time.monotonic() + timeout
         try:
             self._topics.ensure((r[0] for r in records), timeout)
         except TopicError as e:
             raise PublishError(str(e)) from None
+        producer = self._producer
         batch = _Batch(len(records))
         for record in records:
-            self._produce(record, batch, deadline)
+            self._produce(producer, record, batch, deadline)
         errors = batch.wait(deadline - time.monotonic())
+        if errors is None or errors:  # the cluster may have lost the topics: check them on the next send
+            self._topics.forget(r[0] for r in records)
         if errors is None:
-            self._stalled({r[0] for r in records})
+            self._stalled(producer)
             raise PublishError(f"kafka did not confirm {len(records)} message(s) within {timeout:.1f}s")
         if errors:
             raise PublishError("kafka refused message(s): " + "; ".join(errors[:3]))
         self._topics.outage.ok()
 
-    def _produce(self, record: _Record, batch: _Batch, deadline: float) -> None:
+    def _renew(self, used: Producer, why: str) -> None:
+        """Replace ``used`` with a new producer (new producer id, new connections): a broker
+        that came back without its state (in-memory Tansu restarted, a cluster rebuilt) never
+        confirms the old idempotent producer's messages again, nor does a fatally failed one."""
+        with self._renewing:
+            if self._producer is not used:
+                return  # another thread renewed it already
+            self._producer = Producer(self._config)
+            self.fatal = None
+        log.warning("kafka producer replaced (%s); its unconfirmed messages fail", why)
+        used.purge()  # what it still holds fails now, instead of at each batch's deadline
+        used.flush(0)
+
+    def _produce(self, producer: Producer, record: _Record, batch: _Batch, deadline: float) -> None:
         topic, value, key, headers = record
         while True:
             try:
-                self._producer.produce(topic, value, key=key, headers=headers, on_delivery=batch.report)
+                producer.produce(topic, value, key=key, headers=headers, on_delivery=batch.report)
                 return
             except BufferError:  # the local queue is full: wait for room until the deadline
                 if time.monotonic() >= deadline:
                     raise PublishError("kafka producer queue full: broker not keeping up") from None
-                self._producer.flush(min(POLL_INTERVAL, deadline - time.monotonic()))
+                producer.flush(min(POLL_INTERVAL, deadline - time.monotonic()))
             except KafkaException as e:
                 raise PublishError(f"kafka refused message for {topic!r}: {e.args[0].str()}") from None
 
-    def _stalled(self, topics: set[str]) -> None:
-        """A publish was not confirmed in time. If the cluster answers all the same, it may
-        have been restarted empty: its topics are checked again at the next publish, and the
-        producer is replaced, since librdkafka's idempotent producer keeps retrying with a
-        producer id the new broker does not know."""
-        self._topics.forget(topics)
+    def _stalled(self, producer: Producer) -> None:
+        """A publish was not confirmed in time. If the cluster answers all the same, it may have
+        been restarted empty: ``producer`` is replaced (librdkafka's idempotent producer keeps
+        retrying with a producer id the new broker does not know)."""
         if self._topics.reachable(STALL_CHECK_TIMEOUT) is None:
-            self._renew("publish not confirmed while the cluster answers")
-
-    def _renew(self, why: str) -> None:
-        with self._renewing:
-            old, self._producer = self._producer, Producer(self._config)
-            self.fatal = None
-        log.warning("kafka producer replaced (%s); its unconfirmed messages fail", why)
-        old.purge()
-        old.flush(0)  # serves the purged messages' reports: their publishers get an error now
+            self._renew(producer, "publish not confirmed while the cluster answers")
 
     def close(self, timeout: float) -> None:
         """Flush what is queued (up to ``timeout``) and stop serving reports; later publishes fail."""

@@ -16,7 +16,7 @@ import pytest
 from attrs import evolve
 
 from spine_core.options import BrokerConfig
-from spine_core.testing.conformance import BrokerConformance, BrokerFactory, Features, Harness
+from spine_core.testing.conformance import BrokerConformance, BrokerFactory, Features
 from spine_rabbitmq.plugin import RabbitMQPlugin
 
 from .conftest import RabbitScope
@@ -58,4 +58,3 @@ class TestRabbitMQConformance(BrokerConformance):
     @pytest.fixture
     def broker_outage(self, rabbit: RabbitScope, proxy: Proxy) -> ProxyOutage:
         return ProxyOutage(rabbit, proxy)
-
