@@ -26,7 +26,7 @@ class MemoryOutage:
 
 
 class TestMemoryConformance(BrokerConformance):
-    features = Features(keys_in_parallel=False)
+    features = Features()
 
     @pytest.fixture
     def make_broker(self) -> BrokerFactory:
