@@ -21,7 +21,7 @@ class RabbitMQSettings:
     Keys (environment variable → key): ``SPINE_RABBITMQ_URL`` → ``url``,
     ``..._EXCHANGE`` → ``exchange``, ``..._PREFETCH`` → ``prefetch``,
     ``..._QUEUE_TYPE`` → ``queue.type``, ``..._DELIVERY_LIMIT`` → ``delivery.limit``,
-    ``..._WORKERS`` → ``workers`` (handler threads per subscribed topic; one key stays on one),
+    ``..._WORKERS`` → ``workers`` (handler threads of the consumer; one key is handled in order),
     ``..._UNROUTED`` → ``unrouted`` (``true``: events no queue is bound to are kept in
     ``<exchange>.unrouted``; ``false``: publishing them fails with 312 NO_ROUTE).
     """
