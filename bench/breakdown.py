@@ -3,11 +3,19 @@
 ``python -m bench.breakdown``: in one process, no sockets and no other thread, each
 stage called in a loop; the figure is the best of 5 loops (the least disturbed by
 other work on the machine), in microseconds per call. Prints one JSON line.
+
+``python -m bench.breakdown http``: the request path alone, as CPU time of the whole
+process per call of the WSGI app (``time.process_time``: on Kafka it counts librdkafka's
+threads and the delivery-report thread too), for the bare Falcon route and Spine's order
+route on the memory broker and on Kafka (a Tansu broker started for it); on Kafka each
+call waits for the broker's confirmation, as a request does.
 """
 
 from __future__ import annotations
 
 import json
+import sys
+import time
 import timeit
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -25,13 +33,19 @@ from spine_core.messages import IncomingMessage
 from spine_core.pipeline.dispatch import to_message
 from spine_core.runtime import Runtime
 
-from .servers import Bare
+from .kafka import create_topic
+from .servers import Bare, HandRolled
 from .stock import Counting
 
 
-def per_call_us(fn: Callable[[], Any], number: int = 2000) -> float:
+def per_call_us(fn: Callable[[], Any], number: int = 2000, timer: Callable[[], float] = time.perf_counter) -> float:
     fn()
-    return min(timeit.repeat(fn, number=number, repeat=5)) / number * 1e6
+    return min(timeit.repeat(fn, number=number, repeat=5, timer=timer)) / number * 1e6
+
+
+def cpu_per_call_us(fn: Callable[[], Any], number: int = 2000) -> float:
+    """CPU time of the whole process (every thread) per call, best of 5 loops."""
+    return per_call_us(fn, number, timer=time.process_time)
 
 
 def wsgi_call(app: Any, path: str) -> Callable[[], None]:
@@ -42,7 +56,8 @@ def wsgi_call(app: Any, path: str) -> Callable[[], None]:
 
     def call() -> None:
         body = app(dict(environ), start_response)
-        list(body)
+        for _ in body:
+            pass
         getattr(body, "close", lambda: None)()
 
     return call
@@ -62,7 +77,54 @@ def stock_deliver() -> Callable[[IncomingMessage], Any]:
     return Runtime(app, options).subscriptions[0].deliver
 
 
+def order_runtime(broker: str, settings: dict[str, Any] | None = None) -> Runtime:
+    """The seed's order service on ``broker``, started."""
+    options = order_app.options()
+    broker_options = evolve(options.broker, name=broker, settings={broker: settings or {}})
+    runtime = Runtime(order_app.create_app(), evolve(options, broker=broker_options))
+    runtime.start()
+    return runtime
+
+
+def http_rows(kafka: bool = True) -> dict[str, float]:
+    """CPU µs per WSGI call: bare Falcon route, Spine on memory, Spine on Kafka (confirmed)."""
+    bare = falcon.App()
+    bare.add_route("/orders/{order_id:int}", Bare())
+    rows = {"http cpu: bare falcon route, POST /orders/N": cpu_per_call_us(wsgi_call(bare, "/orders/12345"))}
+    memory = order_runtime("memory")
+    try:
+        rows["http cpu: spine order route, memory broker"] = cpu_per_call_us(wsgi_call(memory.wsgi, "/orders/12345"))
+    finally:
+        memory.close(5.0)
+    if kafka:
+        from spine_kafka.tansu import Tansu
+
+        with Tansu.start() as tansu:
+            create_topic(tansu.bootstrap_servers, "order.created")
+            handrolled = falcon.App()
+            handrolled.add_route("/orders/{order_id:int}", HandRolled(tansu.bootstrap_servers, "order.created"))
+            rows["http cpu: hand-rolled confluent route, kafka (confirmed)"] = cpu_per_call_us(
+                wsgi_call(handrolled, "/orders/12345"), number=500
+            )
+            runtime = order_runtime("kafka", {"bootstrap.servers": tansu.bootstrap_servers})
+            try:
+                call = wsgi_call(runtime.wsgi, "/orders/12345")
+                rows["http cpu: spine order route, kafka (confirmed)"] = cpu_per_call_us(call, number=500)
+                started = time.perf_counter()
+                for _ in range(500):
+                    call()
+                rows["http wall: spine order route, kafka (confirmed), sequential"] = (
+                    (time.perf_counter() - started) / 500 * 1e6
+                )
+            finally:
+                runtime.close(5.0)
+    return rows
+
+
 def main() -> None:
+    if sys.argv[1:] == ["http"]:
+        print(json.dumps(http_rows()))
+        return
     event = OrderCreated(order_id=12345, at=datetime.now(timezone.utc))
     wire = to_message(event, "", "corr")
     incoming = IncomingMessage(wire.topic, wire.value, wire.key, dict(wire.headers), {"partition": "0", "offset": "1"})
