@@ -27,7 +27,7 @@ from attrs import evolve
 
 from apps import order_app
 from apps.events import OrderCreated
-from spine_core import BrokerOptions, Context, Options, ReadOptions, Spine, publish
+from spine_core import BrokerOptions, Context, Options, ReadOptions, Spine, path, publish
 from spine_core.event import decode, encode
 from spine_core.messages import IncomingMessage
 from spine_core.pipeline.dispatch import to_message
@@ -86,11 +86,21 @@ def order_runtime(broker: str, settings: dict[str, Any] | None = None) -> Runtim
     return runtime
 
 
+def _no_event(order_id: path.Int) -> str:
+    return "OK"
+
+
 def http_rows(kafka: bool = True) -> dict[str, float]:
     """CPU µs per WSGI call: bare Falcon route, Spine on memory, Spine on Kafka (confirmed)."""
     bare = falcon.App()
     bare.add_route("/orders/{order_id:int}", Bare())
     rows = {"http cpu: bare falcon route, POST /orders/N": cpu_per_call_us(wsgi_call(bare, "/orders/12345"))}
+    quiet = Spine()
+    quiet.route("POST", "/orders/:order_id", _no_event)
+    no_event = Runtime(quiet, Options(broker=BrokerOptions(name="memory")))
+    rows["http cpu: spine route publishing nothing, POST /orders/N"] = cpu_per_call_us(
+        wsgi_call(no_event.wsgi, "/orders/12345")
+    )
     memory = order_runtime("memory")
     try:
         rows["http cpu: spine order route, memory broker"] = cpu_per_call_us(wsgi_call(memory.wsgi, "/orders/12345"))
