@@ -1,5 +1,11 @@
-"""Publishing: one idempotent producer, a thread serving its delivery reports, and batches
-that wait for every report of their messages."""
+"""Publishing: one idempotent producer, batches that wait for every report of their
+messages, and one thread at a time serving the delivery reports.
+
+PERF: a sending thread serves the reports itself when no other thread is (it is woken
+by librdkafka directly, not by a thread in between); while it does, other senders sleep
+until their last report, or until it hands the polling over to one of them. A background
+thread polls between sends, for reports and errors that come while nobody sends.
+"""
 
 from __future__ import annotations
 
@@ -24,36 +30,44 @@ _Record = tuple[str, bytes | None, str | bytes | None, list[tuple[str, str | byt
 
 
 class _Batch:
-    """The delivery reports one ``send`` waits for.
+    """The delivery reports one ``send`` waits for; its sender sleeps on a lock that the last
+    report releases (or the polling thread, to hand the polling over to it)."""
 
-    PERF: the waiter blocks on a lock that the last report releases: one lock and one
-    wake-up, where an ``Event`` makes a Condition, a lock per wait and a notify loop."""
-
-    __slots__ = ("_left", "_errors", "_done", "_count_lock")
+    __slots__ = ("_left", "errors", "_wake", "_count_lock", "elected")
 
     def __init__(self, count: int) -> None:
         self._left = count
-        self._errors: list[str] = []
-        self._done = threading.Lock()
+        self.errors: list[str] = []
+        self._wake = threading.Lock()
+        self._wake.acquire()
         self._count_lock = threading.Lock() if count > 1 else None  # one report needs no counting
-        if count:
-            self._done.acquire()
+        self.elected = False
+        """Set (under the producer's state lock) when this batch's sender is to poll next."""
+
+    @property
+    def done(self) -> bool:
+        return self._left <= 0
 
     def report(self, error: KafkaError | None, message: Message) -> None:
         if error is not None:
-            self._errors.append(f"{message.topic()}: {error.str()}")
+            self.errors.append(f"{message.topic()}: {error.str()}")
         if self._count_lock is not None:
             with self._count_lock:
                 self._left -= 1
                 if self._left:
                     return
-        self._done.release()
+        else:
+            self._left = 0
+        self.wake()
 
-    def wait(self, timeout: float) -> list[str] | None:
-        """The delivery errors, or None if some report did not come within ``timeout``."""
-        if not self._done.acquire(timeout=max(0.0, timeout)):
-            return None
-        return self._errors
+    def wake(self) -> None:
+        try:
+            self._wake.release()
+        except RuntimeError:  # already woken: elected to poll, then confirmed
+            pass
+
+    def sleep(self, timeout: float) -> None:
+        self._wake.acquire(timeout=max(0.0, timeout))
 
 
 class KafkaProducer:
@@ -67,13 +81,64 @@ class KafkaProducer:
         except KafkaException as e:
             raise BootError(f"kafka producer configuration refused: {e.args[0].str()}") from None
         self._topics = topics
+        self._state = threading.Lock()
+        self._polling = False
+        """A thread is serving the reports (only one may: a report served by another would
+        leave the poller sleeping in librdkafka until the next one)."""
+        self._waiting: dict[_Batch, None] = {}
+        """Senders sleeping until their reports come, oldest first."""
         self._closing = threading.Event()
         self._thread = threading.Thread(target=self._serve_reports, name="spine-kafka-producer", daemon=True)
         self._thread.start()
 
     def _serve_reports(self) -> None:
-        while not self._closing.is_set():
-            self._producer.poll(POLL_INTERVAL)
+        """Between sends: serve what came (late reports, errors) every POLL_INTERVAL."""
+        while not self._closing.wait(POLL_INTERVAL):
+            with self._state:
+                if self._polling:
+                    continue
+                self._polling = True
+            try:
+                self._producer.poll(0)
+            finally:
+                self._hand_over()
+
+    def _await(self, batch: _Batch, deadline: float) -> None:
+        """Until ``batch`` is confirmed or ``deadline``: serve the reports if no thread does, else sleep."""
+        if batch.done:  # nothing sent
+            return
+        with self._state:
+            polls = not self._polling
+            if polls:
+                self._polling = True
+            else:
+                self._waiting[batch] = None
+        if not polls:
+            batch.sleep(deadline - time.monotonic())
+            with self._state:
+                if not batch.elected:  # confirmed, or out of time
+                    self._waiting.pop(batch, None)
+                    return
+        try:
+            while not batch.done:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._producer.poll(min(left, POLL_INTERVAL))
+        finally:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        """Stop serving the reports: wake the oldest sender still waiting for its own to serve them."""
+        with self._state:
+            while self._waiting:
+                batch = next(iter(self._waiting))
+                del self._waiting[batch]
+                if not batch.done:
+                    batch.elected = True
+                    batch.wake()
+                    return
+            self._polling = False
 
     def _on_error(self, error: KafkaError) -> None:
         if error.fatal():
@@ -103,11 +168,11 @@ class KafkaProducer:
         batch = _Batch(len(records))
         for record in records:
             self._produce(record, batch, deadline)
-        errors = batch.wait(deadline - time.monotonic())
-        if errors is None:
+        self._await(batch, deadline)
+        if not batch.done:
             raise PublishError(f"kafka did not confirm {len(records)} message(s) within {timeout:.1f}s")
-        if errors:
-            raise PublishError("kafka refused message(s): " + "; ".join(errors[:3]))
+        if batch.errors:
+            raise PublishError("kafka refused message(s): " + "; ".join(batch.errors[:3]))
 
     def _produce(self, record: _Record, batch: _Batch, deadline: float) -> None:
         topic, value, key, headers = record
