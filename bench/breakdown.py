@@ -9,11 +9,19 @@ process per call of the WSGI app (``time.process_time``: on Kafka it counts libr
 threads and the delivery-report thread too), for the bare Falcon route and Spine's order
 route on the memory broker and on Kafka (a Tansu broker started for it); on Kafka each
 call waits for the broker's confirmation, as a request does.
+
+``python -m bench.breakdown served``: the same WSGI apps (bare route, Spine on memory) in
+waitress under ``POST /orders/N`` at concurrency 16: the CPU time of the serving thread per
+call of the app (``time.thread_time``). Served, the same code costs several times its
+tight-loop figure (caches, 16 threads taking turns), so this is the figure a request pays.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import signal
+import subprocess
 import sys
 import time
 import timeit
@@ -23,6 +31,7 @@ from typing import Any
 
 import falcon
 import falcon.testing
+import waitress
 from attrs import evolve
 
 from apps import order_app
@@ -30,10 +39,13 @@ from apps.events import OrderCreated
 from spine_core import BrokerOptions, Context, Options, ReadOptions, Spine, path, publish
 from spine_core.event import decode, encode
 from spine_core.messages import IncomingMessage
+from spine_core.options import HTTPOptions
 from spine_core.pipeline.dispatch import to_message
 from spine_core.runtime import Runtime
 
+from .common import free_port, spawn, stop, wait_port
 from .kafka import create_topic
+from .load import post_load
 from .servers import Bare, HandRolled
 from .stock import Counting
 
@@ -131,9 +143,56 @@ def http_rows(kafka: bool = True) -> dict[str, float]:
     return rows
 
 
+def serve_timed(kind: str, port: int) -> None:
+    """Serve the bare app or Spine's (memory) in waitress; on SIGTERM print the app's CPU µs per call."""
+    bare = falcon.App()
+    bare.add_route("/orders/{order_id:int}", Bare())
+    app = bare if kind == "bare" else order_runtime("memory").wsgi
+    assert app is not None
+    spent, calls = [0.0], [0]
+
+    def timed(environ: dict[str, Any], start_response: Any) -> Any:
+        started = time.thread_time()
+        body = app(environ, start_response)
+        spent[0] += time.thread_time() - started
+        calls[0] += 1
+        return body
+
+    def report(*_: object) -> None:
+        print(json.dumps({"cpu_us_per_call": spent[0] / max(1, calls[0]) * 1e6, "calls": calls[0]}), flush=True)
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, report)
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    waitress.serve(timed, host="127.0.0.1", port=port, threads=HTTPOptions().threads, _quiet=True)
+
+
+def served_rows(seconds: float = 5.0) -> dict[str, float]:
+    """CPU µs per app call inside waitress at concurrency 16, bare route and Spine on memory."""
+    rows = {}
+    for kind, name in (("bare", "bare falcon route"), ("spine", "spine order route, memory broker")):
+        port = free_port()
+        proc = spawn(["-m", "bench.breakdown", "serve", kind, str(port)], stdout=subprocess.PIPE, text=True)
+        try:
+            wait_port(port, 60, proc)
+            post_load(port, 16, 1)
+            post_load(port, 16, seconds)
+        finally:
+            stop(proc)
+        out = proc.stdout.read() if proc.stdout is not None else ""
+        rows[f"served cpu: {name}, waitress c=16"] = json.loads(out.strip().splitlines()[-1])["cpu_us_per_call"]
+    return rows
+
+
 def main() -> None:
     if sys.argv[1:] == ["http"]:
         print(json.dumps(http_rows()))
+        return
+    if sys.argv[1:] == ["served"]:
+        print(json.dumps(served_rows()))
+        return
+    if sys.argv[1:2] == ["serve"]:
+        serve_timed(sys.argv[2], int(sys.argv[3]))
         return
     event = OrderCreated(order_id=12345, at=datetime.now(timezone.utc))
     wire = to_message(event, "", "corr")
