@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import json.encoder
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -19,7 +20,20 @@ T = TypeVar("T")
 converter = strict_json(make_converter())
 """The one cattrs converter for events and bodies: datetimes as ISO-8601 strings, and strict:
 a JSON value of the wrong type for its field is refused (``spine_core.decoding``)."""
-_json = json.JSONEncoder(separators=(",", ":"))  # json.dumps(..., separators=) builds one per call
+
+
+def _compact_json() -> Callable[[Any], str]:
+    """``json.dumps(value, separators=(",", ":"))``. PERF: the C encoder is made once here;
+    ``JSONEncoder.encode`` makes one on every call (about 1 µs of the 1.6 µs it takes for an event)."""
+    encoder = json.JSONEncoder(separators=(",", ":"))
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator (not CPython)
+        return encoder.encode
+    chunks = make(None, encoder.default, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True)
+    return lambda value: "".join(chunks(value, 0))
+
+
+_dumps = _compact_json()
 
 
 @runtime_checkable
@@ -42,7 +56,7 @@ def event_key(event: Event) -> str | None:
 
 def encode(value: Any) -> bytes:
     """Encode an attrs instance (or plain data) as compact JSON bytes."""
-    return _json.encode(converter.unstructure(value)).encode()
+    return _dumps(converter.unstructure(value)).encode()
 
 
 def decode(payload: bytes | str, cls: type[T]) -> T:

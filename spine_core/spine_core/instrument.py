@@ -20,10 +20,17 @@ UNMATCHED = "<unmatched>"
 """The ``route`` label of a request that matched no route (404)."""
 
 
-def request_span(req: falcon.Request, template: str) -> tracing.Span:
-    """The server span of an HTTP request, under the request's ``traceparent`` if it has one."""
-    parent = TraceParent.parse(req.get_header(tracing.HEADER))
-    return tracing.span(f"{req.method} {template}", tracing.SERVER, parent, route=template)
+def request_spans(method: str, template: str) -> Callable[[falcon.Request], tracing.Span]:
+    """Starts the server span of each request to one route, under the request's ``traceparent``
+    if it has one (name and attributes made once, at boot)."""
+    name = f"{method} {template}"
+    attributes = {"route": template}
+
+    def request_span(req: falcon.Request) -> tracing.Span:
+        header = req.env.get("HTTP_TRACEPARENT")
+        return tracing.tracer().start(name, tracing.SERVER, TraceParent.parse(header) if header else None, attributes)
+
+    return request_span
 
 
 class OpsMiddleware:

@@ -1,12 +1,18 @@
-"""Publishing: one idempotent producer, a thread serving its delivery reports, and batches
-that wait for every report of their messages."""
+"""Publishing: one idempotent producer, batches that wait for every report of their
+messages, and one thread at a time serving the delivery reports.
+
+PERF: a sending thread serves the reports itself when no other thread is (it is woken
+by librdkafka directly, not by a thread in between); while it does, other senders sleep
+until their last report, or until it hands the polling over to one of them. A background
+thread polls between sends, for reports and errors that come while nobody sends.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
@@ -26,29 +32,44 @@ _Record = tuple[str, bytes | None, str | bytes | None, list[tuple[str, str | byt
 
 
 class _Batch:
-    """The delivery reports one ``send`` waits for."""
+    """The delivery reports one ``send`` waits for; its sender sleeps on a lock that the last
+    report releases (or the polling thread, to hand the polling over to it)."""
+
+    __slots__ = ("_left", "errors", "_wake", "_count_lock", "elected")
 
     def __init__(self, count: int) -> None:
         self._left = count
-        self._errors: list[str] = []
-        self._done = threading.Event()
-        self._lock = threading.Lock()
-        if not count:
-            self._done.set()
+        self.errors: list[str] = []
+        self._wake = threading.Lock()
+        self._wake.acquire()
+        self._count_lock = threading.Lock() if count > 1 else None  # one report needs no counting
+        self.elected = False
+        """Set (under the producer's state lock) when this batch's sender is to poll next."""
+
+    @property
+    def done(self) -> bool:
+        return self._left <= 0
 
     def report(self, error: KafkaError | None, message: Message) -> None:
-        with self._lock:
-            if error is not None:
-                self._errors.append(f"{message.topic()}: {error.str()}")
-            self._left -= 1
-            if self._left <= 0:
-                self._done.set()
+        if error is not None:
+            self.errors.append(f"{message.topic()}: {error.str()}")
+        if self._count_lock is not None:
+            with self._count_lock:
+                self._left -= 1
+                if self._left:
+                    return
+        else:
+            self._left = 0
+        self.wake()
 
-    def wait(self, timeout: float) -> list[str] | None:
-        """The delivery errors, or None if some report did not come within ``timeout``."""
-        if not self._done.wait(max(0.0, timeout)):
-            return None
-        return self._errors
+    def wake(self) -> None:
+        try:
+            self._wake.release()
+        except RuntimeError:  # already woken: elected to poll, then confirmed
+            pass
+
+    def sleep(self, timeout: float) -> None:
+        self._wake.acquire(timeout=max(0.0, timeout))
 
 
 class KafkaProducer:
@@ -65,13 +86,64 @@ class KafkaProducer:
         self._topics = topics
         self._closed = False
         self._renewing = threading.Lock()
+        self._state = threading.Lock()
+        self._polling = False
+        """A thread is serving the reports (only one may: a report served by another would
+        leave the poller sleeping in librdkafka until the next one)."""
+        self._waiting: dict[_Batch, None] = {}
+        """Senders sleeping until their reports come, oldest first."""
         self._closing = threading.Event()
         self._thread = threading.Thread(target=self._serve_reports, name="spine-kafka-producer", daemon=True)
         self._thread.start()
 
     def _serve_reports(self) -> None:
-        while not self._closing.is_set():
-            self._producer.poll(POLL_INTERVAL)
+        """Between sends: serve what came (late reports, errors) every POLL_INTERVAL."""
+        while not self._closing.wait(POLL_INTERVAL):
+            with self._state:
+                if self._polling:
+                    continue
+                self._polling = True
+            try:
+                self._producer.poll(0)
+            finally:
+                self._hand_over()
+
+    def _await(self, batch: _Batch, deadline: float) -> None:
+        """Until ``batch`` is confirmed or ``deadline``: serve the reports if no thread does, else sleep."""
+        if batch.done:  # nothing sent
+            return
+        with self._state:
+            polls = not self._polling
+            if polls:
+                self._polling = True
+            else:
+                self._waiting[batch] = None
+        if not polls:
+            batch.sleep(deadline - time.monotonic())
+            with self._state:
+                if not batch.elected:  # confirmed, or out of time
+                    self._waiting.pop(batch, None)
+                    return
+        try:
+            while not batch.done:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._producer.poll(min(left, POLL_INTERVAL))
+        finally:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        """Stop serving the reports: wake the oldest sender still waiting for its own to serve them."""
+        with self._state:
+            while self._waiting:
+                batch = next(iter(self._waiting))
+                del self._waiting[batch]
+                if not batch.done:
+                    batch.elected = True
+                    batch.wake()
+                    return
+            self._polling = False
 
     def _on_error(self, error: KafkaError) -> None:
         if error.fatal():
@@ -85,12 +157,6 @@ class KafkaProducer:
         """
         records: list[_Record] = [(m.topic, m.value, m.key, list(m.headers.items())) for m in messages]
         self._send(records, timeout)
-
-    def dead_letter(self, message: Message, topic: str, reason: Mapping[str, str], timeout: float) -> None:
-        """Copy a consumed ``message`` (value, key, headers) to ``topic`` with ``reason`` added
-        to its headers, and wait for the confirmation; raises PublishError."""
-        headers = [*(message.headers() or ()), *reason.items()]
-        self._send([(topic, message.value(), message.key(), headers)], timeout)
 
     def _send(self, records: list[_Record], timeout: float) -> None:
         if self._closed:
@@ -106,15 +172,22 @@ class KafkaProducer:
         batch = _Batch(len(records))
         for record in records:
             self._produce(producer, record, batch, deadline)
-        errors = batch.wait(deadline - time.monotonic())
-        if errors is None or errors:  # the cluster may have lost the topics: check them on the next send
+        self._await(batch, deadline)
+        if not batch.done or batch.errors:  # the cluster may have lost the topics: check them on the next send
             self._topics.forget(r[0] for r in records)
-        if errors is None:
+        if not batch.done:
             self._stalled(producer)
             raise PublishError(f"kafka did not confirm {len(records)} message(s) within {timeout:.1f}s")
-        if errors:
-            raise PublishError("kafka refused message(s): " + "; ".join(errors[:3]))
+        if batch.errors:
+            raise PublishError("kafka refused message(s): " + "; ".join(batch.errors[:3]))
         self._topics.outage.ok()
+
+    def _stalled(self, producer: Producer) -> None:
+        """A publish was not confirmed in time. If the cluster answers all the same, it may have
+        been restarted empty: ``producer`` is replaced (librdkafka's idempotent producer keeps
+        retrying with a producer id the new broker does not know)."""
+        if self._topics.reachable(STALL_CHECK_TIMEOUT) is None:
+            self._renew(producer, "publish not confirmed while the cluster answers")
 
     def _renew(self, used: Producer, why: str) -> None:
         """Replace ``used`` with a new producer (new producer id, new connections): a broker
@@ -141,13 +214,6 @@ class KafkaProducer:
                 producer.flush(min(POLL_INTERVAL, deadline - time.monotonic()))
             except KafkaException as e:
                 raise PublishError(f"kafka refused message for {topic!r}: {e.args[0].str()}") from None
-
-    def _stalled(self, producer: Producer) -> None:
-        """A publish was not confirmed in time. If the cluster answers all the same, it may have
-        been restarted empty: ``producer`` is replaced (librdkafka's idempotent producer keeps
-        retrying with a producer id the new broker does not know)."""
-        if self._topics.reachable(STALL_CHECK_TIMEOUT) is None:
-            self._renew(producer, "publish not confirmed while the cluster answers")
 
     def close(self, timeout: float) -> None:
         """Flush what is queued (up to ``timeout``) and stop serving reports; later publishes fail."""

@@ -44,9 +44,11 @@ class Topics:
 
     def ensure(self, topics: Iterable[str], timeout: float) -> None:
         """Make sure ``topics`` exist; raises TopicError within about ``timeout`` seconds."""
-        with self._lock:
-            missing = sorted({t for t in topics if t not in self._known})
-        if not missing or not self._enabled:
+        if not self._enabled:
+            return
+        known = self._known  # only ever grows: a topic seen in it exists, no lock needed to read it
+        missing = sorted({t for t in topics if t not in known})
+        if not missing:
             return
         deadline = time.monotonic() + timeout
         futures = self._admin.create_topics(

@@ -12,7 +12,7 @@ import falcon
 from ..container import Container
 from ..context import CORRELATION_HEADER, Context
 from ..errors import BootError, HTTPError, PayloadTooLarge, PublishError
-from ..instrument import request_span
+from ..instrument import request_spans
 from ..interceptor import Interceptor
 from ..options import HTTPOptions
 from ..pipeline.invoke import invoke
@@ -28,11 +28,12 @@ log = logging.getLogger("spine.http")
 Responder = Callable[..., None]
 
 
-def _responder(plan: Plan, template: str, dispatch: Callable[[Context], None]) -> Responder:
+def _responder(plan: Plan, method: str, template: str, dispatch: Callable[[Context], None]) -> Responder:
+    request_span = request_spans(method, template)
+
     def respond(req: falcon.Request, resp: falcon.Response, **params: str) -> None:
-        with request_span(req, template) as span:
-            ctx = Context.for_request(template, req, span.trace)
-            ctx.params = params
+        with request_span(req) as span:
+            ctx = Context.for_request(template, req, span.trace, params)
             req.context.spine = ctx
             resp.set_header(CORRELATION_HEADER, ctx.correlation_id)
             try:
@@ -126,7 +127,7 @@ def build_falcon_app(
             raise BootError(f"route {route.method} {template}: register Cors for every route with app.interceptor")
         resolvers = http_resolvers(route.param_names(), options, _defaults(route.handler))
         plan = make_plan(route.handler, container, resolvers, [*interceptors, *own], extras)
-        setattr(resource, attribute, _responder(plan, template, dispatch))
+        setattr(resource, attribute, _responder(plan, route.method, template, dispatch))
     for template, resource in resources.items():
         try:
             app.add_route(falcon_template(template), resource)

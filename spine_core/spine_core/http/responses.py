@@ -24,6 +24,10 @@ class Response:
 def render(result: Any, resp: falcon.Response) -> None:
     """``str`` → text/plain; ``None`` → 204; ``bytes`` → octet-stream; anything else → JSON.
     A response without a body (a redirect) says text/plain, not Falcon's default JSON."""
+    if type(result) is str:  # the common case first: a text answer needs none of the checks below
+        resp.content_type = falcon.MEDIA_TEXT
+        resp.text = result
+        return
     _render(result, resp)
     if resp.data is None and resp.text is None and resp.media is None and resp.stream is None:
         if falcon.http_status_to_code(resp.status) not in (204, 304):  # these carry no Content-Type

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from time import perf_counter
 
 import pluggy
@@ -41,13 +42,24 @@ def to_message(
     return OutgoingMessage(topic_prefix + name, encode(event), key, headers)
 
 
+def _direct(caller: pluggy.HookCaller) -> Callable[..., object]:
+    """The one broker plugin's ``spine_publish`` itself when nothing else implements or wraps
+    the hook (pluggy's dispatch costs about 1.5 µs a call), else the hook."""
+    impls = caller.get_hookimpls()
+    if len(impls) == 1 and not (impls[0].hookwrapper or impls[0].wrapper) and impls[0].argnames == (
+        "messages", "timeout"
+    ):
+        return impls[0].function
+    return caller
+
+
 class Dispatcher:
     """Publishes a context's queued events and waits for the broker's confirmation."""
 
     def __init__(
         self, hook: pluggy.HookRelay, topic_prefix: str, write: WriteOptions | None, metrics: Metrics | None = None
     ) -> None:
-        self._publish = hook.spine_publish
+        self._publish = _direct(hook.spine_publish)
         self._prefix = topic_prefix
         self._write = write
         self._metrics = metrics
