@@ -18,7 +18,24 @@ from spine_core.options import BrokerConfig
 from spine_core.testing.conformance import BrokerConformance, BrokerFactory, Features
 from spine_redis.plugin import RedisPlugin
 
-from .conftest import RedisScope
+from .conftest import PrivateRedis, RedisScope
+
+
+class RedisOutage:
+    """A private ``redis-server`` stopped and started again (a restart that loses every stream)."""
+
+    def __init__(self, scope: RedisScope, server: PrivateRedis) -> None:
+        self.scope = scope
+        self.server = server
+
+    def make_broker(self, config: BrokerConfig) -> RedisPlugin:
+        return self.scope.plugin(evolve(config, settings={"url": self.server.url}))
+
+    def down(self) -> None:
+        self.server.stop()
+
+    def up(self) -> None:
+        self.server.start()
 
 
 class TestRedisConformance(BrokerConformance):
@@ -34,3 +51,7 @@ class TestRedisConformance(BrokerConformance):
             return scope.plugin(evolve(config, settings={"url": "redis://127.0.0.1:9/0"}))
 
         return make
+
+    @pytest.fixture
+    def broker_outage(self, scope: RedisScope, private_redis: PrivateRedis) -> RedisOutage:
+        return RedisOutage(scope, private_redis)
