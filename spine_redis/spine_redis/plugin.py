@@ -7,8 +7,11 @@ from collections.abc import Mapping, Sequence
 
 import redis
 
-from spine_core.broker import BrokerConfig, Health, OutgoingMessage, Subscription, WriteOptions, hookimpl
+from spine_core.broker import (
+    BrokerConfig, Health, OutgoingMessage, StoredDeadLetter, Subscription, WriteOptions, hookimpl,
+)
 
+from . import dlq
 from .config import RedisSettings
 from .consumer import Consumer
 from .publisher import Publisher
@@ -63,6 +66,16 @@ class RedisPlugin:
             return {k: v for c in self.consumers for k, v in c.lag(self._probe).items()}
         except redis.RedisError:
             return None
+
+    @hookimpl
+    def spine_dlq_list(self, topic: str, timeout: float) -> Sequence[StoredDeadLetter]:
+        return dlq.list_waiting(self.publisher.client, topic)
+
+    @hookimpl
+    def spine_dlq_replay(
+        self, topic: str, event_ids: Sequence[str] | None, timeout: float
+    ) -> Sequence[StoredDeadLetter]:
+        return dlq.replay(self.publisher.client, self.publisher, topic, event_ids, timeout)
 
     @hookimpl
     def spine_broker_close(self, timeout: float) -> None:

@@ -31,7 +31,7 @@ class Publisher:
     """A pooled client shared by request threads and dead-lettering; ``timeout`` bounds each command."""
 
     def __init__(self, settings: RedisSettings, timeout: float) -> None:
-        self._client = settings.client(timeout)
+        self.client = settings.client(timeout)
         self._maxlen = settings.maxlen or None
         self._closed = False
 
@@ -41,7 +41,7 @@ class Publisher:
             raise PublishError("the Redis publisher is closed")
         if not messages:
             return
-        pipe = self._client.pipeline(transaction=False)
+        pipe = self.client.pipeline(transaction=False)
         for message in messages:
             fields: dict[Any, Any] = entry_fields(message)
             pipe.xadd(message.topic, fields, maxlen=self._maxlen, approximate=True)
@@ -53,4 +53,4 @@ class Publisher:
 
     def close(self) -> None:
         self._closed = True
-        self._client.close()
+        self.client.close()
