@@ -2,7 +2,7 @@
 
 from . import path, publish, query
 from .app import Spine
-from .context import Context
+from .context import Context, MessageContext, RequestContext
 from .errors import (
     BadRequest,
     BootError,
@@ -36,8 +36,9 @@ from .serve import Service
 __all__ = [
     "BadRequest", "Binary", "BootError", "BrokerOptions", "Conflict", "Context", "Cookie", "Cors",
     "Event", "Forbidden", "HTTPError", "HTTPOptions", "IncomingMessage", "Interceptor",
-    "MethodNotAllowed", "NotFound", "OpsOptions", "Options", "Pagination", "PayloadTooLarge", "PublishError",
-    "Query", "ReadOptions", "Redirect", "RequestHeaders", "Response", "RetryOptions", "Service",
+    "MessageContext", "MethodNotAllowed", "NotFound", "OpsOptions", "Options", "Pagination", "PayloadTooLarge",
+    "PublishError",
+    "Query", "ReadOptions", "Redirect", "RequestContext", "RequestHeaders", "Response", "RetryOptions", "Service",
     "ServiceUnavailable", "Spine", "SpineError", "TooManyRequests", "Unauthorized",
     "UnprocessableEntity", "UploadedFile", "WriteOptions", "form", "hookimpl", "path", "publish", "query",
 ]

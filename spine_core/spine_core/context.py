@@ -37,12 +37,11 @@ def accepted_correlation_id(sent: str | None) -> str | None:
 
 @define(slots=True)
 class Context:
-    """What a handler and its interceptors share while one request or message is handled.
+    """What a handler and its interceptors share while one request or message is handled:
+    a :class:`RequestContext` for an HTTP call, a :class:`MessageContext` for a consumed message.
 
     ``params`` holds the raw path parameters, ``event`` the decoded payload of a
-    consumed message. A batch handler's context has the batch in ``messages`` and its
-    events, in the same order, as a list in ``event``; ``message`` is the batch's first.
-    ``events`` is the queue :func:`spine_core.publish.event` appends to; it is
+    consumed message. ``events`` is the queue :func:`spine_core.publish.event` appends to; it is
     published after the handler succeeded. ``values`` is free for interceptors.
     ``trace`` is this request's or message's span in its W3C trace; without an
     ``X-Correlation-ID`` (or ``correlation-id`` header) the correlation id is its trace id.
@@ -50,14 +49,21 @@ class Context:
 
     route: str
     correlation_id: str
-    request: falcon.Request | None = None
-    message: IncomingMessage | None = None
-    messages: Sequence[IncomingMessage] = ()
     params: dict[str, str] = field(factory=dict)
     event: Any = None
     events: list[Event] = field(factory=list)
     values: dict[str, Any] = field(factory=dict)
     _trace: TraceParent | Callable[[], TraceParent] | None = field(default=None, alias="trace")
+
+    @property
+    def request(self) -> falcon.Request | None:
+        """The Falcon request of an HTTP call; None for a message."""
+        return None
+
+    @property
+    def message(self) -> IncomingMessage | None:
+        """The consumed message; None for an HTTP call."""
+        return None
 
     @property
     def trace(self) -> TraceParent | None:
@@ -68,25 +74,25 @@ class Context:
             trace = self._trace = trace()
         return trace
 
-    @classmethod
+    @staticmethod
     def for_request(
-        cls, route: str, request: falcon.Request, trace: TraceParent | None = None, params: dict[str, str] | None = None
-    ) -> Context:
+        route: str, request: falcon.Request, trace: TraceParent | None = None, params: dict[str, str] | None = None
+    ) -> RequestContext:
         """The context of ``request`` (``params``: its path parameters), current for log records from here on."""
         correlation_id = accepted_correlation_id(request.env.get(_CORRELATION_ENV)) or (
             trace.trace_id if trace else new_correlation_id()
         )
-        ctx = cls(route, correlation_id, request=request, params={} if params is None else params, trace=trace)
+        ctx = RequestContext(route, correlation_id, {} if params is None else params, trace=trace, request=request)
         logs.current.set(ctx)
         return ctx
 
-    @classmethod
+    @staticmethod
     def for_message(
-        cls, message: IncomingMessage, trace: TraceParent | Callable[[], TraceParent] | None = None
-    ) -> Context:
+        message: IncomingMessage, trace: TraceParent | Callable[[], TraceParent] | None = None
+    ) -> MessageContext:
         """The context of ``message``, current for log records from here on."""
         correlation_id = accepted_correlation_id(message.headers.get(Headers.CORRELATION_ID))
-        ctx = cls(message.topic, correlation_id or "", message=message, trace=trace)
+        ctx = MessageContext(message.topic, correlation_id or "", trace=trace, message=message)
         if not correlation_id:
             ctx.correlation_id = ctx.trace.trace_id if ctx.trace is not None else new_correlation_id()
         logs.current.set(ctx)
@@ -98,3 +104,19 @@ class Context:
         if self.request is not None:
             return RequestHeaders(self.request.headers)
         return RequestHeaders(self.message.headers) if self.message is not None else {}
+
+
+@define(slots=True)
+class RequestContext(Context):
+    """The context of an HTTP call: ``request`` is its Falcon request."""
+
+    request: falcon.Request = field(kw_only=True)
+
+
+@define(slots=True)
+class MessageContext(Context):
+    """The context of a consumed message. A batch handler's has the batch in ``messages`` and
+    its events, in the same order, as a list in ``event``; ``message`` is the batch's first."""
+
+    message: IncomingMessage = field(kw_only=True)
+    messages: Sequence[IncomingMessage] = field(default=(), kw_only=True)

@@ -16,6 +16,7 @@ import pluggy
 from .messages import Health, OutgoingMessage, StoredDeadLetter, Subscription
 
 if TYPE_CHECKING:
+    from .context import Context
     from .pipeline.plan import Around, Resolver
     from .runtime import Runtime
 
@@ -101,7 +102,7 @@ def spine_consumer_lag() -> Mapping[tuple[str, int], int] | None:
 
 
 @hookspec(firstresult=True)
-def spine_resolver(name: str, annotation: Any) -> Resolver | None:
+def spine_resolver(name: str, annotation: Any) -> Resolver[Context] | None:
     """The resolver of a handler parameter (route or consumer) the extension supplies,
     or None to leave it to the core. Called at boot, before the core's own resolvers."""
 

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Union, get_args, get_origin
 from attrs import frozen
 
 from . import path
-from .context import Context
+from .context import RequestContext
 from .errors import BadRequest
 from .params import Query
 from .pipeline.plan import Resolver
@@ -67,12 +67,12 @@ NO_DEFAULT: Any = object()
 """The parameter has no default: it is required."""
 
 
-def query_resolver(name: str, kind: Any, default: Any = NO_DEFAULT) -> Resolver:
+def query_resolver(name: str, kind: Any, default: Any = NO_DEFAULT) -> Resolver[RequestContext]:
     """The resolver of a query parameter ``name`` of ``kind``; ``default`` when it is absent."""
     parse = kind.parse
 
-    def resolve(ctx: Context) -> Any:
-        raw = Query(ctx.request.params).get(name)  # type: ignore[union-attr]
+    def resolve(ctx: RequestContext) -> Any:
+        raw = Query(ctx.request.params).get(name)
         if raw is None:
             if default is NO_DEFAULT:
                 raise BadRequest(f"query parameter {name!r} is required")

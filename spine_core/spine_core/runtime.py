@@ -11,6 +11,7 @@ from . import plugins
 from .consumers.resolvers import consumer_resolver_for
 from .consumers.chain import subscription
 from .contracts.endpoint import serve_asyncapi
+from .context import Context
 from .errors import BootError
 from .instrument import ConsumerProbe, install
 from .messages import Health, Subscription
@@ -51,8 +52,8 @@ class Runtime:
                 serve_asyncapi(self.wsgi, options.ops.asyncapi_path, app, options, self.dispatch.event_classes)
         self.subscriptions = self._subscriptions(app, config)
 
-    def _extension_resolver(self, name: str, annotation: Any) -> Resolver | None:
-        resolver: Resolver | None = self.hook.spine_resolver(name=name, annotation=annotation)
+    def _extension_resolver(self, name: str, annotation: Any) -> Resolver[Context] | None:
+        resolver: Resolver[Context] | None = self.hook.spine_resolver(name=name, annotation=annotation)
         return resolver
 
     def _subscriptions(self, app: Spine, config: BrokerConfig) -> list[Subscription]:

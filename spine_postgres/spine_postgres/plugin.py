@@ -79,7 +79,7 @@ class Postgres:
             schema.create_tables(connection, self.schema)
 
     @hookimpl
-    def spine_resolver(self, name: str, annotation: Any) -> Resolver | None:
+    def spine_resolver(self, name: str, annotation: Any) -> Resolver[Context] | None:
         if annotation is Transaction:
             return current
         if inspect.isclass(annotation) and issubclass(annotation, Repository):
@@ -153,7 +153,7 @@ class Postgres:
             self.pool.close()
 
 
-def _repository(cls: type[Repository]) -> Resolver:
+def _repository(cls: type[Repository]) -> Resolver[Context]:
     return lambda ctx: cls(current(ctx))
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from spine_core import Context, ServiceUnavailable
+from spine_core import Context, MessageContext, ServiceUnavailable
 from spine_core.broker import Headers, IncomingMessage, to_message
 
 from . import inbox, outbox
@@ -56,7 +56,7 @@ class UnitOfWork:
         with self._pool.connection() as connection, connection.transaction():
             ctx.values[KEY] = Transaction(connection)
             try:
-                if self._consumer is not None and ctx.message is not None and not self._claim(connection, ctx):
+                if self._consumer is not None and isinstance(ctx, MessageContext) and not self._claim(connection, ctx):
                     return None
                 result = proceed()
                 if self._outbox and ctx.events:
@@ -72,11 +72,10 @@ class UnitOfWork:
             self._written()
         return result
 
-    def _claim(self, connection: Any, ctx: Context) -> bool:
+    def _claim(self, connection: Any, ctx: MessageContext) -> bool:
         """Record the message's event id (a batch's: each one's) in the inbox; False when there
         is nothing left to handle. A batch goes on with the events not handled before."""
         if not ctx.messages:
-            assert ctx.message is not None
             return self._first_time(connection, ctx.message)
         fresh = [(m, e) for m, e in zip(ctx.messages, ctx.event) if self._first_time(connection, m)]
         ctx.messages, ctx.event = [m for m, _ in fresh], [e for _, e in fresh]

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..context import Context
+from ..context import Context, MessageContext
 from ..instrument import NO_PROBE, ConsumerProbe
 from ..messages import Deliver, Subscription
 from ..options import ReadOptions
@@ -34,7 +34,7 @@ from .resolvers import event_type
 
 
 def consumer_chain(
-    plan: Plan,
+    plan: Plan[MessageContext],
     read: ReadOptions,
     dispatch: Callable[[Context], None],
     stopping: threading.Event,
@@ -54,7 +54,7 @@ def consumer_chain(
 
 def subscription(
     topic: str,
-    plan: Plan,
+    plan: Plan[MessageContext],
     read: ReadOptions,
     dispatch: Callable[[Context], None],
     stopping: threading.Event,

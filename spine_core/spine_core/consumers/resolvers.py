@@ -7,25 +7,25 @@ from typing import Any
 
 import attrs
 
-from ..context import Context
+from ..context import Context, MessageContext
 from ..errors import BootError
 from ..messages import Headers, IncomingMessage
 from ..pipeline.plan import Resolver
 
 
-def _context(ctx: Context) -> Context:
+def _context(ctx: MessageContext) -> Context:
     return ctx
 
 
-def _payload(ctx: Context) -> bytes:
-    return ctx.message.value  # type: ignore[union-attr]
+def _payload(ctx: MessageContext) -> bytes:
+    return ctx.message.value
 
 
-def _message(ctx: Context) -> IncomingMessage:
-    return ctx.message  # type: ignore[return-value]
+def _message(ctx: MessageContext) -> IncomingMessage:
+    return ctx.message
 
 
-def _event(ctx: Context) -> Any:
+def _event(ctx: MessageContext) -> Any:
     return ctx.event
 
 
@@ -33,10 +33,10 @@ def consumer_resolver_for(topic: str) -> Any:
     """A ResolverFor the handler of ``topic``: ``str`` is the event name, ``bytes`` the raw
     payload, an attrs class the decoded event."""
 
-    def event_name(ctx: Context) -> str:
-        return ctx.message.headers.get(Headers.EVENT_NAME, topic)  # type: ignore[union-attr]
+    def event_name(ctx: MessageContext) -> str:
+        return ctx.message.headers.get(Headers.EVENT_NAME, topic)
 
-    def resolver_for(name: str, annotation: Any) -> Resolver:
+    def resolver_for(name: str, annotation: Any) -> Resolver[MessageContext]:
         if annotation is Context:
             return _context
         if annotation is str:

@@ -10,7 +10,7 @@ from typing import Any
 import falcon
 
 from ..container import Container
-from ..context import CORRELATION_HEADER, Context
+from ..context import CORRELATION_HEADER, Context, RequestContext
 from ..errors import BootError, HTTPError, PayloadTooLarge, PublishError
 from ..instrument import request_spans
 from ..interceptor import Interceptor
@@ -28,7 +28,9 @@ log = logging.getLogger("spine.http")
 Responder = Callable[..., None]
 
 
-def _responder(plan: Plan, method: str, template: str, dispatch: Callable[[Context], None]) -> Responder:
+def _responder(
+    plan: Plan[RequestContext], method: str, template: str, dispatch: Callable[[Context], None]
+) -> Responder:
     request_span = request_spans(method, template)
 
     def respond(req: falcon.Request, resp: falcon.Response, **params: str) -> None:

@@ -9,7 +9,7 @@ import attrs
 import falcon
 from attrs import define
 
-from ..context import Context
+from ..context import RequestContext
 from ..errors import BadRequest, PayloadTooLarge
 from ..pipeline.plan import Resolver
 
@@ -56,7 +56,7 @@ class FormData:
             upload.stream.close()
 
 
-def read_form(ctx: Context, max_size: int) -> FormData:
+def read_form(ctx: RequestContext, max_size: int) -> FormData:
     """The request's form body, parsed on first use and kept on ``ctx``.
 
     400 when the body is not a form; 413 when its Content-Length exceeds
@@ -65,11 +65,11 @@ def read_form(ctx: Context, max_size: int) -> FormData:
     """
     cached: FormData | None = ctx.values.get(_KEY)
     if cached is None:
-        cached = ctx.values[_KEY] = _parse(ctx.request, max_size)  # type: ignore[arg-type]
+        cached = ctx.values[_KEY] = _parse(ctx.request, max_size)
     return cached
 
 
-def close_form(ctx: Context) -> None:
+def close_form(ctx: RequestContext) -> None:
     """Close the uploaded files of ``ctx``'s request, if its form was read."""
     data: FormData | None = ctx.values.pop(_KEY, None)
     if data is not None:
@@ -112,15 +112,15 @@ def _spool(part: Any) -> UploadedFile:
     return UploadedFile(part.name or "", part.filename, part.content_type, size, spool)
 
 
-def files_resolver(max_size: int) -> Resolver:
+def files_resolver(max_size: int) -> Resolver[RequestContext]:
     """``list[UploadedFile]``: every file of the request."""
     return lambda ctx: list(read_form(ctx, max_size).files)
 
 
-def file_resolver(name: str, max_size: int) -> Resolver:
+def file_resolver(name: str, max_size: int) -> Resolver[RequestContext]:
     """``UploadedFile``: the one file sent in the form field called like the parameter."""
 
-    def resolve(ctx: Context) -> UploadedFile:
+    def resolve(ctx: RequestContext) -> UploadedFile:
         found = [f for f in read_form(ctx, max_size).files if f.field == name]
         if len(found) != 1:
             raise BadRequest(f"form field {name!r} must hold exactly one file, got {len(found)}")

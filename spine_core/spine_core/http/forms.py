@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from ..context import Context
+from ..context import RequestContext
 from ..decoding import DecodeError, strict_text, structurer
 from ..errors import BadRequest, BootError
 from ..event import converter
@@ -49,7 +49,7 @@ def is_form(annotation: Any) -> bool:
     return inspect.isclass(annotation) and getattr(annotation, _MARK, False) is True
 
 
-def form_resolver(cls: type, max_size: int) -> Resolver:
+def form_resolver(cls: type, max_size: int) -> Resolver[RequestContext]:
     """Fill ``cls`` from the form: a field takes the last value sent under its name, a
     list/tuple/set field every value; an empty value counts as absent unless the field is a ``str``.
     Conversion errors are 400 naming the field."""
@@ -63,7 +63,7 @@ def form_resolver(cls: type, max_size: int) -> Resolver:
 
     fit: Callable[[Any], Any] = structurer(form_converter, cls)
 
-    def resolve(ctx: Context) -> Any:
+    def resolve(ctx: RequestContext) -> Any:
         sent = read_form(ctx, max_size).fields
         data: dict[str, Any] = {}
         for a in fields:

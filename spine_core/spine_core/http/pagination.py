@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from attrs import frozen
 
-from ..context import Context
+from ..context import RequestContext
 from ..errors import BadRequest
 from ..params import Query
 from ..pipeline.plan import Resolver
@@ -46,11 +46,11 @@ def _number(query: Query, name: str, default: int, most: int) -> int:
     return value
 
 
-def pagination_resolver(max_page_size: int) -> Resolver:
+def pagination_resolver(max_page_size: int) -> Resolver[RequestContext]:
     """The resolver of a ``Pagination`` parameter, ``size`` bounded by ``max_page_size``."""
 
-    def resolve(ctx: Context) -> Pagination:
-        query = Query(ctx.request.params)  # type: ignore[union-attr]
+    def resolve(ctx: RequestContext) -> Pagination:
+        query = Query(ctx.request.params)
         page = _number(query, "page", DEFAULT_PAGE, MAX_PAGE)
         return Pagination(page, _number(query, "size", DEFAULT_SIZE, max_page_size))
 

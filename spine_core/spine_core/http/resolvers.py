@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from ..context import Context
+from ..context import Context, RequestContext
 from ..decoding import DecodeError, load_json, structurer
 from ..errors import BadRequest, BootError
 from ..event import converter
@@ -21,28 +21,28 @@ from .forms import form_resolver, is_form
 from .pagination import Pagination, pagination_resolver
 
 
-def _context(ctx: Context) -> Context:
+def _context(ctx: RequestContext) -> Context:
     return ctx
 
 
-def _query(ctx: Context) -> Query:
-    return Query(ctx.request.params)  # type: ignore[union-attr]
+def _query(ctx: RequestContext) -> Query:
+    return Query(ctx.request.params)
 
 
-def _headers(ctx: Context) -> RequestHeaders:
-    return RequestHeaders(ctx.request.headers)  # type: ignore[union-attr]
+def _headers(ctx: RequestContext) -> RequestHeaders:
+    return RequestHeaders(ctx.request.headers)
 
 
-def _path(name: str, kind: Any) -> Resolver:
+def _path(name: str, kind: Any) -> Resolver[RequestContext]:
     parse = kind.parse
     return lambda ctx: parse(name, ctx.params[name])
 
 
-def _body(cls: type) -> Resolver:
+def _body(cls: type) -> Resolver[RequestContext]:
     fit: Callable[[Any], Any] = structurer(converter, cls)
 
-    def resolve(ctx: Context) -> Any:
-        raw = ctx.request.bounded_stream.read()  # type: ignore[union-attr]  # Content-Length, bounded by BodyLimit
+    def resolve(ctx: RequestContext) -> Any:
+        raw = ctx.request.bounded_stream.read()  # Content-Length, bounded by BodyLimit
         if not raw:
             raise BadRequest(f"a JSON request body ({cls.__name__}) is required")
         try:
@@ -55,7 +55,7 @@ def _body(cls: type) -> Resolver:
 
 def http_resolvers(
     path_params: list[str], options: HTTPOptions | None = None, defaults: Mapping[str, Any] | None = None
-) -> ResolverFor:
+) -> ResolverFor[RequestContext]:
     """A ResolverFor one route whose ``:params`` are ``path_params``, matched in order;
     ``options`` bound bodies, uploads and page sizes; ``defaults`` are the handler's parameter
     defaults (for query values)."""
@@ -63,7 +63,7 @@ def http_resolvers(
     limits = options or HTTPOptions()
     given = defaults or {}
 
-    def resolver_for(name: str, annotation: Any) -> Resolver:
+    def resolver_for(name: str, annotation: Any) -> Resolver[RequestContext]:
         if annotation is Context:
             return _context
         if annotation in PATH_TYPES:

@@ -8,12 +8,12 @@ from functools import partial
 from typing import Any
 
 from ..context import Context
-from .plan import Plan
+from .plan import C, Plan
 
 log = logging.getLogger("spine")
 
 
-def invoke(plan: Plan, ctx: Context, dispatch: Callable[[Context], None]) -> Any:
+def invoke(plan: Plan[C], ctx: C, dispatch: Callable[[Context], None]) -> Any:
     """Run ``plan`` for ``ctx`` and return the handler's result.
 
     Order: every ``pre_handle``; the extensions' ``around`` stages, inside which the
@@ -50,7 +50,7 @@ def invoke(plan: Plan, ctx: Context, dispatch: Callable[[Context], None]) -> Any
                 log.exception("after_completion of %r failed", interceptor)
 
 
-def _handle(plan: Plan, ctx: Context, entered: list[Any]) -> Any:
+def _handle(plan: Plan[C], ctx: C, entered: list[Any]) -> Any:
     result = plan.handler(*[resolve(ctx) for resolve in plan.resolvers])
     for interceptor in reversed(entered):
         interceptor.post_handle(ctx, result)

@@ -6,7 +6,7 @@ import inspect
 import sys
 import typing
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from attrs import frozen
 
@@ -15,14 +15,16 @@ from ..context import Context
 from ..errors import BootError
 from ..interceptor import Interceptor
 
-Resolver = Callable[[Context], Any]
-ResolverFor = Callable[[str, Any], Resolver]
+C = TypeVar("C", bound=Context)
+"""The kind of context a plan's resolvers take: RequestContext (routes) or MessageContext (consumers)."""
+Resolver = Callable[[C], Any]
+ResolverFor = Callable[[str, Any], Resolver[C]]
 """Given a parameter's name and annotation, the resolver that supplies it."""
 Around = Callable[[Context, Callable[[], Any]], Any]
 """A stage around the handler call: ``around(ctx, proceed)`` (see ``spine_around``)."""
 
 
-def _none(name: str, annotation: Any) -> Resolver | None:
+def _none(name: str, annotation: Any) -> Resolver[Context] | None:
     return None
 
 
@@ -30,7 +32,7 @@ def _none(name: str, annotation: Any) -> Resolver | None:
 class Extras:
     """What extensions add to every plan: resolvers tried before the core's, stages around the handler."""
 
-    resolver: Callable[[str, Any], Resolver | None] = _none
+    resolver: Callable[[str, Any], Resolver[Context] | None] = _none
     arounds: tuple[Around, ...] = ()
 
 
@@ -38,12 +40,12 @@ NO_EXTRAS = Extras()
 
 
 @frozen
-class Plan:
+class Plan(Generic[C]):
     """A bound handler, one resolver per parameter, and its interceptors."""
 
     name: str
     handler: Callable[..., Any]
-    resolvers: tuple[Resolver, ...]
+    resolvers: tuple[Resolver[C], ...]
     interceptors: tuple[Interceptor, ...]
     annotations: tuple[Any, ...]
     arounds: tuple[Around, ...] = ()
@@ -93,10 +95,10 @@ def bind(handler: Callable[..., Any], container: Container) -> tuple[Callable[..
 def make_plan(
     handler: Callable[..., Any],
     container: Container,
-    resolver_for: ResolverFor,
+    resolver_for: ResolverFor[C],
     interceptors: Sequence[Interceptor],
     extras: Extras = NO_EXTRAS,
-) -> Plan:
+) -> Plan[C]:
     """Bind ``handler`` and choose a resolver for each parameter; errors are BootErrors."""
     bound, params = bind(handler, container)
     name = getattr(handler, "__qualname__", repr(handler))
@@ -107,7 +109,7 @@ def make_plan(
         for stage in ("pre_handle", "post_handle", "after_completion"):
             if inspect.iscoroutinefunction(getattr(interceptor, stage, None)):
                 raise BootError(f"interceptor {type(interceptor).__qualname__}.{stage} is async; define it with 'def'")
-    resolvers = []
+    resolvers: list[Resolver[C]] = []
     for pname, annotation in params:
         try:
             resolvers.append(extras.resolver(pname, annotation) or resolver_for(pname, annotation))

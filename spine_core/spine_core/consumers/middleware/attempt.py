@@ -6,14 +6,14 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from ...context import Context
+from ...context import Context, MessageContext
 from ...instrument import ConsumerProbe
 from ...messages import ACK, Deliver, IncomingMessage, Settlement
 from ...pipeline.invoke import invoke
 from ...pipeline.plan import Plan
 
 
-def attempting(plan: Plan, decode: Callable[[bytes], Any], dispatch: Callable[[Context], None],
+def attempting(plan: Plan[MessageContext], decode: Callable[[bytes], Any], dispatch: Callable[[Context], None],
                probe: ConsumerProbe) -> Deliver:
     """The innermost stage: ``Ack`` once the handler (inside its interceptors) succeeded and
     its events were published; raises what the decoder, the handler or publishing raised."""

@@ -18,7 +18,7 @@ from time import perf_counter
 from typing import Any
 
 from ... import logs
-from ...context import Context
+from ...context import Context, MessageContext
 from ...instrument import ConsumerProbe
 from ...messages import ACK, NACK, DeadLetter, Deliver, DeliverBatch, IncomingMessage, Settlement
 from ...options import ReadOptions
@@ -31,8 +31,9 @@ from .decode import Undecodable
 log = logging.getLogger("spine.consumer")
 
 
-def batching(plan: Plan, decode: Callable[[bytes], Any], read: ReadOptions, dispatch: Callable[[Context], None],
-             stopping: threading.Event, probe: ConsumerProbe, one_by_one: Deliver) -> DeliverBatch:
+def batching(plan: Plan[MessageContext], decode: Callable[[bytes], Any], read: ReadOptions,
+             dispatch: Callable[[Context], None], stopping: threading.Event, probe: ConsumerProbe,
+             one_by_one: Deliver) -> DeliverBatch:
     """The ``deliver_batch`` of a batch handler's subscription; never raises."""
     attempts = max(1, read.retry.attempts)
 
