@@ -34,7 +34,7 @@ from spine_core.broker import (
 )
 
 from . import outage
-from .producer import KafkaProducer
+from .publisher import KafkaPublisher
 from .topics import TopicError, Topics
 
 log = logging.getLogger("spine.kafka")
@@ -79,7 +79,7 @@ class KafkaConsumer:
         self,
         config: dict[str, Any],
         subscriptions: Sequence[Subscription],
-        producer: KafkaProducer,
+        producer: KafkaPublisher,
         topics: Topics,
         *,
         workers: int,

@@ -18,7 +18,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from spine_core.broker import SpineError, StoredDeadLetter, dlq_markers
 
 from .consumer import incoming
-from .producer import KafkaProducer
+from .publisher import KafkaPublisher
 
 POLL = 0.2
 
@@ -76,7 +76,7 @@ def _stored(message: Message, partition: int, offset: int) -> StoredDeadLetter:
 
 
 def replay(
-    config: dict[str, Any], producer: KafkaProducer, topic: str, event_ids: Sequence[str] | None, timeout: float
+    config: dict[str, Any], producer: KafkaPublisher, topic: str, event_ids: Sequence[str] | None, timeout: float
 ) -> list[StoredDeadLetter]:
     """Publish back the chosen dead letters of ``topic`` and mark them replayed; the ones replayed."""
     stored = read(config, topic, timeout)

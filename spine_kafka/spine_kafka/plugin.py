@@ -14,7 +14,7 @@ from spine_core.broker import (
 from . import dlq
 from .config import KafkaSettings
 from .consumer import KafkaConsumer
-from .producer import KafkaProducer
+from .publisher import KafkaPublisher
 from .topics import Topics
 
 DEFAULT_PUBLISH_TIMEOUT = 10.0
@@ -34,7 +34,7 @@ class KafkaPlugin:
         self.settings = KafkaSettings.parse(config.settings)
         self._publish_timeout = config.write.publish_timeout if config.write else DEFAULT_PUBLISH_TIMEOUT
         self._topics: Topics | None = None
-        self._producer: KafkaProducer | None = None
+        self._producer: KafkaPublisher | None = None
         self._consumers: list[KafkaConsumer] = []
 
     @hookimpl
@@ -42,7 +42,7 @@ class KafkaPlugin:
         s = self.settings
         self._topics = Topics(s.admin_config(), s.partitions, s.replication_factor, s.create_topics)
         logger = self._topics.outage.logger("spine.kafka.producer")
-        self._producer = KafkaProducer({**s.producer_config(self._publish_timeout), "logger": logger}, self._topics)
+        self._producer = KafkaPublisher({**s.producer_config(self._publish_timeout), "logger": logger}, self._topics)
 
     @hookimpl
     def spine_broker_health(self) -> Health:

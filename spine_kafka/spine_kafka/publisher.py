@@ -72,7 +72,7 @@ class _Batch:
         self._wake.acquire(timeout=max(0.0, timeout))
 
 
-class KafkaProducer:
+class KafkaPublisher:
     """One producer shared by every thread of the process (requests and dead-lettering)."""
 
     def __init__(self, config: dict[str, Any], topics: Topics) -> None:
