@@ -48,6 +48,7 @@ def consumer_bench(tansu: Tansu, reps: int, count: int) -> dict[str, Any]:
         "spine": (stock, "spine", {}),
         "spine, 1 worker": (stock, "spine", {"SPINE_KAFKA_WORKERS": "1"}),
         "spine, metrics off": (stock, "spine", {"SPINE_METRICS": "0"}),
+        "spine batch handler (max_batch=500)": (stock, "spine", {"BENCH_BATCH": "500"}),
         "faststream subscriber": (faststream, "one", {}),
         "faststream batch subscriber": (faststream, "batch", {}),
     }

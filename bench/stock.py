@@ -124,6 +124,20 @@ class Counting:
                 self.done.set()
 
 
+class CountingBatch(Counting):
+    """The same, as a batch handler: ``list[OrderCreated]``."""
+
+    def on_created(self, events: list[OrderCreated]) -> None:  # type: ignore[override]
+        now = clock()
+        with self._lock:
+            if not self.seen:
+                self.first = now
+            self.seen += len(events)
+            if self.seen >= self.count:
+                self.last = now
+                self.done.set()
+
+
 class Notifying:
     """The stock handler's shape; tells the benchmark client when it was entered."""
 
@@ -135,7 +149,9 @@ class Notifying:
         self.sock.sendto(f"{event.order_id} {clock()!r}".encode(), self.address)
 
 
-def stock_app(handler: Any, bootstrap: str, group: str, prefix: str = "") -> tuple[Spine, Options]:
+def stock_app(
+    handler: Any, bootstrap: str, group: str, prefix: str = "", max_batch: int = 100
+) -> tuple[Spine, Options]:
     app = Spine()
     kind = type(handler)
 
@@ -144,7 +160,7 @@ def stock_app(handler: Any, bootstrap: str, group: str, prefix: str = "") -> tup
 
     the_handler.__annotations__ = {"return": kind}
     app.constructor(the_handler)
-    app.consumers().register(EVENT, kind.on_created)
+    app.consumers().register(EVENT, kind.on_created, max_batch=max_batch)
     settings = {"bootstrap.servers": bootstrap, **{f"consumer.{k}": v for k, v in JOIN.items()}}
     options = Options(http=None, broker=BrokerOptions(
         name="kafka", settings={"kafka": settings}, read=ReadOptions(group_id=group), topic_prefix=prefix,
@@ -155,8 +171,9 @@ def stock_app(handler: Any, bootstrap: str, group: str, prefix: str = "") -> tup
 def spine(bootstrap: str, topic: str, count: int, group: str) -> None:
     if not topic.endswith(EVENT):
         raise SystemExit(f"the topic must be <prefix>{EVENT}, got {topic!r}")
-    handler = Counting(count)
-    app, options = stock_app(handler, bootstrap, group, topic[: -len(EVENT)])
+    batch = int(os.environ.get("BENCH_BATCH", "0"))  # a batch handler of up to this many events
+    handler = CountingBatch(count) if batch else Counting(count)
+    app, options = stock_app(handler, bootstrap, group, topic[: -len(EVENT)], max_batch=batch or 100)
     service = app.start(options)
     if not handler.done.wait(240):
         raise SystemExit(f"only {handler.seen} of {count} messages handled")
