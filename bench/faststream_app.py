@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 import warnings
 from datetime import datetime, timezone
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -27,7 +28,7 @@ def create_app(bootstrap: str, topic: str) -> FastAPI:
 
     @router.post("/orders/{order_id}", response_class=PlainTextResponse)
     async def create(order_id: int) -> str:
-        event = {"order_id": order_id, "at": datetime.now(timezone.utc).isoformat()}
+        event: Any = {"order_id": order_id, "at": datetime.now(timezone.utc).isoformat()}  # JSON, as Spine sends
         await router.broker.publish(event, topic, key=str(order_id).encode())
         return "OK"
 

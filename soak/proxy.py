@@ -1,5 +1,5 @@
-"""A TCP proxy in front of a broker that the soak cuts and restores: an outage without
-stopping the machine's server, which other tests and services use (the same as tests/rabbitmq/proxy.py)."""
+"""A TCP proxy in front of a broker that a test or the soak cuts and restores: an outage
+without stopping the machine's server, which other tests and services use."""
 
 from __future__ import annotations
 
@@ -18,6 +18,11 @@ class Proxy:
         self._sockets: set[socket.socket] = set()
         self._listener: socket.socket | None = None
         self.restore()
+
+    @property
+    def listening(self) -> bool:
+        """False between ``cut()`` and ``restore()``."""
+        return self._listener is not None
 
     def url(self, credentials: str = "guest:guest") -> str:
         return f"amqp://{credentials}@127.0.0.1:{self.port}/"
