@@ -197,17 +197,20 @@ class Lanes(Generic[Item]):
             by_topic.setdefault(lane[0], []).append(index)
         for topic, indexes in by_topic.items():
             subscription = self._subscriptions[topic]
-            try:
-                messages = [port.message(batch[i][1]) for i in indexes]
-                if subscription.deliver_batch is None:
-                    results = [settle(subscription.deliver, m, port.dead_letter) for m in messages]
-                else:
-                    results = settle_batch(subscription.deliver_batch, messages, port.dead_letter)
-            except Exception:  # a bug in a plugin: keep the messages for redelivery
-                log.exception("%s: delivering %d message(s) failed; redelivered", self._name, len(indexes))
-                continue
-            for i, outcome in zip(indexes, results):
-                outcomes[i] = outcome
+            size = subscription.max_batch if subscription.deliver_batch is not None else len(indexes)
+            for start in range(0, len(indexes), size):  # in order: a lane's later items come later
+                chunk = indexes[start:start + size]
+                try:
+                    messages = [port.message(batch[i][1]) for i in chunk]
+                    if subscription.deliver_batch is None:
+                        results = [settle(subscription.deliver, m, port.dead_letter) for m in messages]
+                    else:
+                        results = settle_batch(subscription.deliver_batch, messages, port.dead_letter)
+                except Exception:  # a bug in a plugin: keep the messages for redelivery
+                    log.exception("%s: delivering %d message(s) failed; redelivered", self._name, len(chunk))
+                    continue
+                for i, outcome in zip(chunk, results):
+                    outcomes[i] = outcome
         return outcomes
 
     def _take_batch(self) -> list[tuple[Lane, Item]]:
