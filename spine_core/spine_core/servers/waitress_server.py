@@ -62,6 +62,10 @@ class WaitressServer:
             wasyncore.close_all(server._map)
             return
         # Close every socket, idle keep-alive ones included, in the loop thread, so it ends now.
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        try:
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        except OSError:  # the loop ended in between and closed its trigger: nobody else closes them
+            wasyncore.close_all(server._map)
+            return
         if self._thread.is_alive():
             self._thread.join(timeout=max(0.1, deadline - time.monotonic()))
