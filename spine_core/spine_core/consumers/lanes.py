@@ -66,12 +66,14 @@ class Port(Protocol[ItemContra]):
 
 
 class _Held(Generic[Item]):
-    """A worker's taken messages not started yet, and when it started the current one."""
+    """A worker's batch: messages not started yet, those settled but not reported yet (their
+    lanes wait for the report), and when it started the current one."""
 
-    __slots__ = ("waiting", "since")
+    __slots__ = ("waiting", "done", "since")
 
     def __init__(self) -> None:
         self.waiting: deque[tuple[Lane, Item]] = deque()
+        self.done: deque[tuple[Lane, Item, Outcome]] = deque()
         self.since = 0.0
 
 
@@ -165,13 +167,15 @@ class Lanes(Generic[Item]):
 
     def _work(self, held: _Held[Item]) -> None:
         port, subscriptions, batched = self._port, self._subscriptions, self._max_batch
-        waiting, clock = held.waiting, time.monotonic
+        waiting, done, clock = held.waiting, held.done, time.monotonic
         while batch := self._take_batch():
             if batched:
-                self._finish(batch, self._deliver_batches(batch))
+                self._finish([(lane, item, outcome) for (lane, item), outcome in
+                              zip(batch, self._deliver_batches(batch))])
                 continue
-            waiting.extend(batch)  # from here on, idle workers may take what this one has not started
-            done, outcomes = [], []
+            # From here on, if this worker gets stuck on one message, idle workers take what it has
+            # not started and report what it has settled (see _steal).
+            waiting.extend(batch)
             while True:
                 try:
                     lane, item = waiting.popleft()
@@ -180,12 +184,12 @@ class Lanes(Generic[Item]):
                 held.since = clock()
                 try:
                     message = port.message(item)
-                    outcomes.append(settle(subscriptions[message.topic].deliver, message, port.dead_letter))
+                    outcome = settle(subscriptions[message.topic].deliver, message, port.dead_letter)
                 except Exception:  # a bug in a plugin: keep the message for redelivery
                     log.exception("%s: delivering a message failed; it will be redelivered", self._name)
-                    outcomes.append(Outcome.RETRY)
-                done.append((lane, item))
-            self._finish(done, outcomes)
+                    outcome = Outcome.RETRY
+                done.append((lane, item, outcome))
+            self._finish(_drain(done))
 
     def _deliver_batches(self, batch: list[tuple[Lane, Item]]) -> list[Outcome]:
         """Outcomes of a worker's batch where some topics have batch handlers: their messages go
@@ -225,8 +229,9 @@ class Lanes(Generic[Item]):
                     stolen = self._steal()
                     if stolen:
                         return stolen
-                    busy = any(held.waiting for held in self._held)
-                    self._work_ready.wait(STEAL_AFTER if busy else None)
+                    # While anything is in flight, look again after STEAL_AFTER: a worker that took
+                    # a batch may get stuck on its first message before anyone is notified.
+                    self._work_ready.wait(STEAL_AFTER if self.in_flight else None)
                     continue
                 batch = []
                 budget = self._cap
@@ -251,11 +256,13 @@ class Lanes(Generic[Item]):
                 self.changed.notify()
 
     def _steal(self) -> list[tuple[Lane, Item]]:
-        """The messages a worker busy on one message for STEAL_AFTER has not started (each of its own
-        lane: the busy worker's order is not affected); empty if none is that busy."""
+        """Under the lock: the messages a worker busy on one message for STEAL_AFTER has not
+        started (each of its own lane: the busy worker's order is not affected), once what it
+        settled before was reported (their lanes go on); empty if none is that busy."""
         now = time.monotonic()
         for held in self._held:
-            if held.waiting and now - held.since > STEAL_AFTER:
+            if (held.waiting or held.done) and now - held.since > STEAL_AFTER:
+                self._report(_drain(held.done))
                 stolen = []
                 while True:
                     try:
@@ -267,16 +274,21 @@ class Lanes(Generic[Item]):
                     return stolen
         return []
 
-    def _finish(self, batch: list[tuple[Lane, Item]], outcomes: list[Outcome]) -> None:
+    def _report(self, settled: list[tuple[Lane, Item, Outcome]]) -> bool:
+        """Under the lock: tell the port what ``settled`` came to and requeue their lanes; whether
+        the port asked for a wake-up."""
+        port, wake = self._port, False
+        for _, item, outcome in settled:
+            self.in_flight -= 1
+            wake = port.settled(item, outcome) or wake
+        for lane in dict.fromkeys(lane for lane, _, _ in settled):
+            self._next_of(lane)
+        return wake
+
+    def _finish(self, settled: list[tuple[Lane, Item, Outcome]]) -> None:
         """Report a batch's outcomes to the port (under one lock) and requeue its lanes."""
-        port = self._port
         with self.lock:
-            wake = False
-            for (lane, item), outcome in zip(batch, outcomes):
-                self.in_flight -= 1
-                wake = port.settled(item, outcome) or wake
-            for lane in dict.fromkeys(lane for lane, _ in batch):
-                self._next_of(lane)
+            wake = self._report(settled)
             self._work_ready.notify(max(0, _batches(len(self._ready)) - 1))  # this worker takes one itself
             if wake or self._stopping or self.queued <= self._max_pending // 2:
                 self.changed.notify_all()  # the broker waits for one of these; a wake costs tens of µs
@@ -316,3 +328,14 @@ class Lanes(Generic[Item]):
 def _batches(lanes: int) -> int:
     """How many workers ``lanes`` ready lanes keep busy: waking more only costs wake-ups."""
     return -(-lanes // BATCH)
+
+
+def _drain(entries: "deque[tuple[Lane, Item, Outcome]]") -> list[tuple[Lane, Item, Outcome]]:
+    """Take every entry out of ``entries`` (a worker and a thread stealing from it may both do
+    this: each entry is taken once)."""
+    taken = []
+    while True:
+        try:
+            taken.append(entries.popleft())
+        except IndexError:
+            return taken
