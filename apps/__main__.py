@@ -11,11 +11,7 @@ import os
 
 from attrs import evolve
 
-from spine_core import BootError, Options
-from spine_core.logs import configure_logging
-from spine_core.options import Address
-from spine_core.runtime import Runtime
-from spine_core.serve import Service, run_until_signal
+from spine_core import BootError, Options, Service, configure_logging, run_until_signal
 
 from . import order_app, stock_app
 
@@ -26,9 +22,8 @@ def on_memory(options: Options, address: str) -> Options:
 
 def next_port(address: str) -> str:
     """``HOST:PORT`` one port up (``:0`` stays ``:0``, any free port)."""
-    parsed = Address.parse(address)
-    host = address.rpartition(":")[0]
-    return f"{host}:{parsed.port + 1 if parsed.port else 0}"
+    host, _, port = address.rpartition(":")
+    return f"{host}:{int(port) + 1 if int(port) else 0}"
 
 
 def main() -> None:
@@ -37,8 +32,8 @@ def main() -> None:
         configure_logging()
         stock_address = next_port(address)
         run_until_signal([
-            Service(Runtime(stock_app.create_app(), on_memory(stock_app.options(), stock_address))),
-            Service(Runtime(order_app.create_app(), on_memory(order_app.options(), address))),
+            Service.of(stock_app.create_app(), on_memory(stock_app.options(), stock_address)),
+            Service.of(order_app.create_app(), on_memory(order_app.options(), address)),
         ])
     except BootError as e:
         logging.getLogger("spine").error("cannot start: %s", e)

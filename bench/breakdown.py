@@ -40,7 +40,7 @@ from spine_core import BrokerOptions, Context, Options, ReadOptions, Spine, path
 from spine_core.event import decode, encode
 from spine_core.messages import IncomingMessage
 from spine_core.options import HTTPOptions
-from spine_core.pipeline.dispatch import to_message
+from spine_core.event import to_message
 from spine_core.runtime import Runtime
 
 from .common import free_port, spawn, stop, wait_port

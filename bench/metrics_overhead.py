@@ -35,7 +35,7 @@ from apps import order_app
 from apps.events import OrderCreated
 from spine_core import BrokerOptions, Context, OpsOptions, Options, ReadOptions, Spine
 from spine_core.options import BrokerConfig
-from spine_core.pipeline.dispatch import to_message
+from spine_core.event import to_message
 from spine_core.runtime import Runtime
 from spine_memory import MemoryBroker, MemoryPlugin
 

@@ -27,7 +27,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from apps.events import OrderCreated
-from spine_core.pipeline.dispatch import to_message
+from spine_core.event import to_message
 from spine_kafka.tansu import Tansu
 from spine_postgres import outbox
 from spine_postgres.schema import create_tables

@@ -87,11 +87,12 @@ def _memory_rows(memory: dict[str, Any]) -> list[Row]:
 
 
 def _get(r: dict[str, Any], *path: str) -> Any:
+    value: Any = r
     for key in path:
-        if not isinstance(r, dict) or key not in r:
+        if not isinstance(value, dict) or key not in value:
             return None
-        r = r[key]
-    return r
+        value = value[key]
+    return value
 
 
 Target = tuple[str, Callable[[dict[str, Any]], float | None], str, Callable[[float, dict[str, Any]], bool]]

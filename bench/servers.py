@@ -70,7 +70,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     if server == "granian":
         from spine_core.options import Address
-        from spine_core.servers import listen
+        from spine_core.servers.base import listen
         from spine_core.servers.granian_server import GranianServer
 
         GranianServer(app, listen(Address("127.0.0.1", port)), threads, 1 << 20).start()

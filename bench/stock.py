@@ -39,7 +39,7 @@ from typing import Any
 
 from apps.events import OrderCreated
 from spine_core import BrokerOptions, Context, Options, ReadOptions, Spine
-from spine_core.logs import configure_logging
+from spine_core.ops.logs import configure_logging
 
 from .common import peak_rss_mb
 
@@ -52,7 +52,7 @@ JOIN = {"session.timeout.ms": "6000", "heartbeat.interval.ms": "500"}
 def preload(bootstrap: str, topic: str, count: int) -> None:
     from confluent_kafka import Producer
 
-    from spine_core.pipeline.dispatch import to_message
+    from spine_core.event import to_message
 
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "acks": "all"})
     now = datetime.now(timezone.utc)

@@ -1,19 +1,14 @@
-"""``Spine``: the application object — constructors, routes, interceptors, consumers, run."""
+"""``Spine``: the application object — what it is made of (:class:`~.blueprint.Blueprint`), and running it."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from typing import Any
 
 import falcon
 
-from .consumers.registry import ConsumerRegistry
-from .container import Container
+from .blueprint import Blueprint
 from .errors import BootError
-from .http.routes import Route
-from .interceptor import Interceptor
-from .logs import configure_logging
+from .ops.logs import configure_logging
 from .options import Options
 from .runtime import Runtime
 from .serve import Service
@@ -22,7 +17,7 @@ from .workers import serve
 log = logging.getLogger("spine")
 
 
-class Spine:
+class Spine(Blueprint):
     """An application: register what it is made of, then ``run`` it.
 
     >>> app = Spine()
@@ -30,41 +25,6 @@ class Spine:
     >>> app.route("POST", "/orders/:order_id", OrderController.create)
     >>> app.run(Options(address=":8080"))
     """
-
-    def __init__(self) -> None:
-        self.container = Container()
-        self.routes: list[Route] = []
-        self.interceptors: list[Interceptor | type] = []
-        self.consumer_registry = ConsumerRegistry()
-        self.extensions: list[object] = []
-
-    def constructor(self, *factories: Callable[..., Any]) -> None:
-        """Register classes or factory functions; each is built once, its parameters
-        injected by type annotation."""
-        for factory in factories:
-            self.container.register(factory)
-
-    def route(
-        self, method: str, path: str, handler: Callable[..., Any], *, interceptors: Sequence[Any] = (),
-        publishes: Sequence[Any] = (),
-    ) -> None:
-        """Route ``method path`` (``:name`` segments) to ``handler``, an unbound method of a
-        registered class or a plain function; ``publishes`` declares the event classes it
-        publishes (for the AsyncAPI document)."""
-        self.routes.append(Route.create(method, path, handler, interceptors, publishes))
-
-    def interceptor(self, *interceptors: Interceptor | type) -> None:
-        """Add interceptors (instances, or classes built by the container) run around every route."""
-        self.interceptors.extend(interceptors)
-
-    def extend(self, *extensions: object) -> None:
-        """Add extension plugins (objects with ``@hookimpl`` methods of the extension hooks,
-        e.g. ``spine_postgres.Postgres``), registered next to the broker plugin."""
-        self.extensions.extend(extensions)
-
-    def consumers(self) -> ConsumerRegistry:
-        """The consumer registry: ``app.consumers().register(topic, handler)``."""
-        return self.consumer_registry
 
     def runtime(self, options: Options | None = None, *, broker: object | None = None) -> Runtime:
         """Wire the app for ``options`` (``SPINE_*`` env applied); ``broker`` overrides the

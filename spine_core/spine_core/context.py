@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from attrs import define, field
 
-from . import logs
-from .ids import id128
+from .ids import TraceParent, id128
 from .messages import Headers, IncomingMessage
 from .params import RequestHeaders
-from .tracing import TraceParent
 
 if TYPE_CHECKING:
     import falcon
@@ -23,6 +22,11 @@ CORRELATION_HEADER = "X-Correlation-ID"
 _CORRELATION_ENV = "HTTP_" + CORRELATION_HEADER.upper().replace("-", "_")
 """Its WSGI environ key: read there directly, Falcon's ``get_header`` costs a few calls more."""
 _CORRELATION_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+current: ContextVar[Context | None] = ContextVar("spine_context", default=None)
+"""The context of the request or message handled on this thread (its log records carry its ids);
+None outside of one."""
 
 
 def new_correlation_id() -> str:
@@ -83,7 +87,7 @@ class Context:
             trace.trace_id if trace else new_correlation_id()
         )
         ctx = RequestContext(route, correlation_id, {} if params is None else params, trace=trace, request=request)
-        logs.current.set(ctx)
+        current.set(ctx)
         return ctx
 
     @staticmethod
@@ -95,7 +99,7 @@ class Context:
         ctx = MessageContext(message.topic, correlation_id or "", trace=trace, message=message)
         if not correlation_id:
             ctx.correlation_id = ctx.trace.trace_id if ctx.trace is not None else new_correlation_id()
-        logs.current.set(ctx)
+        current.set(ctx)
         return ctx
 
     @property

@@ -1,4 +1,4 @@
-"""Events: the protocol every domain event follows and its JSON encoding (cattrs)."""
+"""Events: the protocol every domain event follows, its JSON encoding (cattrs) and its wire message."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from cattrs.preconf.json import make_converter
 
 from .decoding import load_json, strict_json, structurer
 from .errors import BootError
+from .ids import TraceParent, id128
+from .messages import Headers, OutgoingMessage
 
 T = TypeVar("T")
 
@@ -99,3 +101,24 @@ def topic_of(cls: type, where: str = "") -> str:
     if not isinstance(name, str) or not name:
         raise BootError(f"{where or cls.__qualname__}: {cls.__qualname__}.name() returned {name!r}, not a topic")
     return name
+
+
+def to_message(
+    event: Event, topic_prefix: str, correlation_id: str, trace: TraceParent | None = None
+) -> OutgoingMessage:
+    """The wire form of ``event``: topic = prefix + name, JSON value, key and headers
+    (``traceparent`` naming ``trace`` as the parent span)."""
+    name = event.name()
+    key = event_key(event)
+    headers = {
+        Headers.EVENT_NAME: name,
+        Headers.EVENT_ID: id128(),
+        Headers.OCCURRED_AT: event.occurred_at().isoformat(),
+        Headers.CONTENT_TYPE: "application/json",
+        Headers.CORRELATION_ID: correlation_id,
+    }
+    if key is not None:
+        headers[Headers.KEY] = key
+    if trace is not None:
+        headers[Headers.TRACEPARENT] = trace.header()
+    return OutgoingMessage(topic_prefix + name, encode(event), key, headers)

@@ -8,13 +8,15 @@ own needs are in :mod:`spine_core.broker`.
 
 from __future__ import annotations
 
-from .cli import AppTarget, Target, load_options
-from .logs import configure_logging
+from .cli.targets import AppTarget, Target, load_options
+from .hookspecs import Running
+from .ops.logs import configure_logging
 from .pipeline.plan import Around, Resolver
 from .plugins import create_broker, plugin_manager
+from .runtime import Runtime
 from .serve import wait_for_signal
 
 __all__ = [
-    "AppTarget", "Around", "Resolver", "Target", "configure_logging", "create_broker", "load_options",
-    "plugin_manager", "wait_for_signal",
+    "AppTarget", "Around", "Resolver", "Running", "Runtime", "Target", "configure_logging", "create_broker",
+    "load_options", "plugin_manager", "wait_for_signal",
 ]

@@ -9,19 +9,40 @@ One plugin object stands for one service process's connection to the broker.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
 
 from .messages import Health, OutgoingMessage, StoredDeadLetter, Subscription
+from .options import Options
 
 if TYPE_CHECKING:
     from .context import Context
+    from .ops.metrics import Metrics
     from .pipeline.plan import Around, Resolver
-    from .runtime import Runtime
 
 hookspec = pluggy.HookspecMarker("spine")
 hookimpl = pluggy.HookimplMarker("spine")
+
+
+class Running(Protocol):
+    """What an extension is given of the started app (its :class:`~spine_core.runtime.Runtime`)."""
+
+    @property
+    def options(self) -> Options:
+        """The app's options, ``SPINE_*`` environment applied."""
+
+    @property
+    def hook(self) -> pluggy.HookRelay:
+        """Every ``spine_*`` hook, e.g. ``hook.spine_publish`` to publish as the app does."""
+
+    @property
+    def metrics(self) -> Metrics | None:
+        """The app's metrics (None with metrics off): ``observe_publish``, ``registry``."""
+
+    @property
+    def group_id(self) -> str | None:
+        """The consumer group of the app's consumers, if it has read options."""
 
 
 # -- Broker -------------------------------------------------------------------
@@ -117,7 +138,7 @@ def spine_around() -> Around | None:
 
 
 @hookspec
-def spine_extension_start(runtime: Runtime) -> None:
+def spine_extension_start(runtime: Running) -> None:
     """After the broker started, before consuming starts: open what the extension needs."""
 
 

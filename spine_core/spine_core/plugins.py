@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.metadata import EntryPoint, entry_points
 
 import pluggy
@@ -12,6 +12,8 @@ from .errors import BootError
 from .options import BrokerConfig
 
 GROUP = "spine"
+BrokerFactory = Callable[[BrokerConfig], object]
+"""What a distribution names in the ``spine`` entry-point group: ``BrokerConfig -> plugin object``."""
 REQUIRED_HOOKS = ("spine_publish", "spine_subscribe")
 
 

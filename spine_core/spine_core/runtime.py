@@ -3,32 +3,31 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import falcon
 
 from . import plugins
-from .consumers.resolvers import consumer_resolver_for
+from .blueprint import Blueprint
 from .consumers.chain import subscription
+from .consumers.resolvers import consumer_resolver_for
 from .contracts.endpoint import serve_asyncapi
 from .context import Context
 from .errors import BootError
-from .instrument import ConsumerProbe, install
-from .messages import Health, Subscription
-from .metrics import Metrics
-from .options import BrokerConfig, Options
 from .http.falcon_app import build_falcon_app
+from .messages import Health, Subscription
+from .ops.endpoints import install
+from .ops.instrument import ConsumerProbe, PublishProbe, choose_tracer
+from .ops.metrics import Metrics
+from .options import BrokerConfig, Options
 from .pipeline.dispatch import Dispatcher
 from .pipeline.plan import Extras, Resolver, make_plan
-
-if TYPE_CHECKING:
-    from .app import Spine
 
 
 class Runtime:
     """One app bound to its options and broker; ``start`` and ``close`` drive the broker."""
 
-    def __init__(self, app: Spine, options: Options, broker: object | None = None) -> None:
+    def __init__(self, app: Blueprint, options: Options, broker: object | None = None) -> None:
         self.options = options
         config = BrokerConfig.from_options(options)
         self.broker = broker if broker is not None else plugins.create_broker(config)
@@ -37,7 +36,8 @@ class Runtime:
         container = app.container
         container.warm_up()
         self.metrics = Metrics(self.hook.spine_consumer_lag, self.group_id) if options.ops.metrics else None
-        self.dispatch = Dispatcher(self.hook, config.topic_prefix, config.write, self.metrics)
+        choose_tracer()
+        self.dispatch = Dispatcher(self.hook, config.topic_prefix, config.write, PublishProbe(self.metrics))
         self.stopping = threading.Event()
         http = options.http
         self.wsgi: falcon.App[falcon.Request, falcon.Response] | None = None
@@ -56,7 +56,7 @@ class Runtime:
         resolver: Resolver[Context] | None = self.hook.spine_resolver(name=name, annotation=annotation)
         return resolver
 
-    def _subscriptions(self, app: Spine, config: BrokerConfig) -> list[Subscription]:
+    def _subscriptions(self, app: Blueprint, config: BrokerConfig) -> list[Subscription]:
         registry = app.consumer_registry
         if not registry.registrations:
             return []

@@ -10,11 +10,12 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from . import servers
+from .blueprint import Blueprint
 from .errors import BootError
-from .options import Address
+from .options import Address, Options
 from .runtime import Runtime
-from .servers import HTTPServer, WSGIApp
+from .servers import create
+from .servers.base import HTTPServer, WSGIApp, listen
 
 log = logging.getLogger("spine")
 
@@ -63,6 +64,12 @@ class Service:
         self._inflight: InFlight | None = None
         self._port: int | None = None
 
+    @classmethod
+    def of(cls, app: Blueprint, options: Options, broker: object | None = None) -> Service:
+        """A service of ``app`` under ``options`` exactly as given (no ``SPINE_*`` environment applied),
+        not started: for several services in one process (:func:`run_until_signal`)."""
+        return cls(Runtime(app, options, broker))
+
     @property
     def port(self) -> int | None:
         """The bound HTTP port (useful with ``:0``), or None without HTTP."""
@@ -71,26 +78,26 @@ class Service:
     def start(self) -> Service:
         options = self.runtime.options
         http = options.http
+        host = ""
         if self.runtime.wsgi is not None and http is not None:
             # Bind first: a bad address or a busy port must fail before consumers start.
             sock = self._sock or _listen(options.address)
             try:
                 self._inflight = InFlight(self.runtime.wsgi)
-                self._server = servers.create(http, self._inflight, sock)
+                self._server = create(http, self._inflight, sock)
             except BaseException:
                 sock.close()
                 raise
             host, self._port = sock.getsockname()[:2]
-            name = http.server
         try:
             self.runtime.start()
         except BaseException:
             if self._server is not None:
                 self._server.close(time.monotonic())
             raise
-        if self._server is not None:
+        if self._server is not None and http is not None:
             self._server.start()
-            log.info("%s listening on http://%s:%s", name, host, self._port)
+            log.info("%s listening on http://%s:%s", http.server, host, self._port)
         return self
 
     def stop(self, timeout: float | None = None) -> None:
@@ -162,6 +169,6 @@ def run_until_signal(services: list[Service], ignore_repeats: bool = False) -> N
 def _listen(address: str) -> socket.socket:
     """The listening socket of ``address``; a busy port or a foreign address is one clear line."""
     try:
-        return servers.listen(Address.parse(address))
+        return listen(Address.parse(address))
     except OSError as e:
         raise BootError(f"cannot listen on {address}: {e.strerror or e}") from e

@@ -16,16 +16,14 @@ import signal
 import socket
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .blueprint import Blueprint
 from .errors import BootError
 from .options import Address, Options
 from .runtime import Runtime
 from .serve import Service, run_until_signal
-from .servers import listen
-
-if TYPE_CHECKING:
-    from .app import Spine
+from .servers.base import listen
 
 log = logging.getLogger("spine")
 
@@ -41,7 +39,7 @@ Wakeup = tuple[socket.socket, socket.socket, int, dict[signal.Signals, Any]]
 """The supervisor's signal plumbing, which a forked worker undoes first."""
 
 
-def serve(app: Spine, options: Options) -> None:
+def serve(app: Blueprint, options: Options) -> None:
     """Serve ``app`` until SIGINT or SIGTERM: in this process, or in ``options.workers`` processes."""
     if options.workers <= 1:
         run_until_signal([Service(Runtime(app, options))])
@@ -54,7 +52,7 @@ def serve(app: Spine, options: Options) -> None:
 class Supervisor:
     """Forks the workers, restarts the ones that die, stops them all on a signal."""
 
-    def __init__(self, app: Spine, options: Options) -> None:
+    def __init__(self, app: Blueprint, options: Options) -> None:
         self.app = app
         self.options = options
         self.sock = listen(Address.parse(options.address)) if options.http is not None else None

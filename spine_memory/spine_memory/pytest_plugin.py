@@ -16,7 +16,9 @@ from attrs import evolve, frozen
 from falcon.testing import TestClient
 
 from spine_core import Event, Options, Spine
-from spine_core.broker import BrokerConfig, Runtime, to_message
+from spine_core.broker import BrokerConfig
+from spine_core.extension import Runtime
+from spine_core.testing import to_message
 
 from .broker import MemoryBroker
 from .plugin import MemoryPlugin

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from spine_core.options import BrokerConfig
-from spine_core.testing.conformance import BrokerConformance, BrokerFactory, Features
+from spine_core.testing import BrokerConformance, BrokerFactory, Features
 from spine_memory import MemoryBroker, MemoryPlugin
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from spine_core.testing.conformance import BrokerFactory, DeadLetterConformance
+from spine_core.testing import BrokerFactory, DeadLetterConformance
 from spine_memory import MemoryBroker, MemoryPlugin
 
 

@@ -17,7 +17,7 @@ from apps.events import OrderCreated
 from spine_core import BrokerOptions, Context, Options, ReadOptions, RetryOptions, Spine
 from spine_core.cli import cli
 from spine_core.messages import Headers, OutgoingMessage
-from spine_core.pipeline.dispatch import to_message
+from spine_core.event import to_message
 from spine_core.runtime import Runtime
 
 TIMEOUT = 30.0

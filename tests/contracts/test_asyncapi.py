@@ -18,7 +18,7 @@ from spine_core import BootError, Options, OpsOptions, Spine, path, publish
 from spine_core.cli import cli
 from spine_core.context import Context
 from spine_core.event import decode
-from spine_core.pipeline.dispatch import to_message
+from spine_core.event import to_message
 from spine_core.contracts.asyncapi import document
 from spine_core.contracts.schema import SchemaError, payload_schema
 

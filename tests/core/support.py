@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from attrs import frozen
 
 from spine_core import BrokerOptions, Event, HTTPOptions, Options, ReadOptions, RetryOptions, WriteOptions
-from spine_core.pipeline.dispatch import to_message
+from spine_core.event import to_message
 from spine_memory import MemoryBroker
 
 AT = datetime(2024, 5, 1, 12, 30, tzinfo=timezone.utc)

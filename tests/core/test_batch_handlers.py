@@ -10,7 +10,7 @@ from typing import Any
 from attrs import evolve, frozen
 
 from spine_core import Context, Spine, publish
-from spine_core.broker import to_message
+from spine_core.event import to_message
 from spine_core.messages import Headers, OutgoingMessage
 from spine_memory.pytest_plugin import StartedApp
 

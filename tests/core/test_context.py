@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from falcon.testing import create_req
 
-from spine_core import Context, tracing
+from spine_core import Context
+from spine_core.ids import TraceParent
 from spine_core.messages import IncomingMessage
-from spine_core.tracing import TraceParent
+from spine_core.ops.tracing import CONSUMER, IdTracer
 
 
 def test_request_headers_are_case_insensitive() -> None:
@@ -28,7 +29,7 @@ def test_message_trace_is_made_once_when_first_read() -> None:
     as a child of the message's traceparent."""
     parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
     message = IncomingMessage("t", b"{}", headers={"correlation-id": "c1", "traceparent": parent})
-    with tracing.span_under("t process", tracing.CONSUMER, parent) as span:
+    with IdTracer().start_under("t process", CONSUMER, parent, {}) as span:
         calls: list[int] = []
 
         def make() -> TraceParent:

@@ -132,7 +132,12 @@ def test_items_the_port_no_longer_owns_are_dropped() -> None:
     """``take`` answering False (revoked, channel closed) drops the item undelivered."""
     port, seen = RecordingPort(), []
     port.skip = {2}
-    lanes = engine(port, lambda m: seen.append(m.value) or ACK)  # type: ignore[func-returns-value]
+
+    def record(message: IncomingMessage) -> Settlement:
+        seen.append(message.value)
+        return ACK
+
+    lanes = engine(port, record)
     lanes.submit([(("t", "k"), ("t", n)) for n in (1, 2, 3)])
     port.wait(2)
     assert seen == [b"1", b"3"] and 2 not in port.outcomes

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from apps.events import OrderCreated
 from spine_core.broker import PublishError
 from spine_core.options import BrokerConfig, WriteOptions
-from spine_core.pipeline.dispatch import to_message
+from spine_core.event import to_message
 from spine_kafka import KafkaPlugin
 from spine_kafka.tansu import Tansu, free_port
 

@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from apps import order_app, stock_app
+from spine_core.context import current
 from spine_core.errors import BootError
-from spine_core import logs
-from spine_core.logs import configure_logging, handler
+from spine_core.ops.logs import configure_logging, handler
 from spine_memory.pytest_plugin import StartedApp
 
 from . import sample
@@ -27,9 +27,9 @@ def json_lines() -> Iterator[Callable[[], list[dict[str, str]]]]:
     h = handler("json", stream)
     root = logging.getLogger()
     root.addHandler(h)
-    token = logs.current.set(None)  # whatever context earlier tests left on this thread
+    token = current.set(None)  # whatever context earlier tests left on this thread
     yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
-    logs.current.reset(token)
+    current.reset(token)
     root.removeHandler(h)
 
 

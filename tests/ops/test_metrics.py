@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from spine_core import OpsOptions, hookimpl
 from spine_core.messages import OutgoingMessage
-from spine_core.metrics import Metrics
+from spine_core.ops.metrics import Metrics
 from spine_core.options import BrokerConfig
 from spine_core.runtime import Runtime
 from spine_memory import MemoryBroker, MemoryPlugin

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from spine_core import tracing
-from spine_core.tracing import IdTracer, TraceParent
+from spine_core.ops import tracing
+from spine_core.ids import TraceParent
+from spine_core.ops.tracing import IdTracer
 from spine_memory.pytest_plugin import StartedApp
 
 from . import sample
@@ -86,7 +87,7 @@ def exporter() -> Iterator[InMemorySpanExporter]:
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-    from spine_core.otel import OtelTracer
+    from spine_core.ops.otel import OtelTracer
 
     memory = InMemorySpanExporter()
     provider = TracerProvider()

@@ -21,7 +21,7 @@ from apps.events import OrderCreated
 from spine_core import Context, Options, Spine, publish
 from spine_core.messages import OutgoingMessage
 from spine_core.path import Int
-from spine_core.pipeline.dispatch import to_message
+from spine_core.event import to_message
 from spine_memory import MemoryBroker
 from spine_postgres import Postgres, PostgresOptions, Relay, Transaction
 from spine_postgres import outbox

@@ -34,7 +34,7 @@ import pika
 from apps.events import OrderCreated
 from spine_core import BrokerOptions, Options, ReadOptions, Spine, WriteOptions
 from spine_core.options import BrokerConfig
-from spine_core.pipeline.dispatch import to_message
+from spine_core.event import to_message
 from spine_core.plugins import create_broker, plugin_manager
 from spine_rabbitmq.config import DEFAULT_URL, queue_name
 

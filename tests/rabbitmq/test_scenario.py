@@ -11,7 +11,7 @@ import pytest
 
 from apps.events import OrderCreated
 from spine_core.options import BrokerConfig, WriteOptions
-from spine_core.pipeline.dispatch import to_message
+from spine_core.event import to_message
 
 from .conftest import RabbitScope
 from .processes import ServiceProcess

@@ -1,6 +1,6 @@
 """A subscription's ``deliver``: the consumer middleware chain, outermost first.
 
-1. metrics (:class:`~spine_core.instrument.ConsumerProbe`): in flight, outcome, duration;
+1. metrics (:class:`~spine_core.ops.instrument.ConsumerProbe`): in flight, outcome, duration;
 2. :mod:`.middleware.log_context`: the message's log context, never raise;
 3. :mod:`.middleware.dead_letter`: failures for good become a dead letter with the reason;
 4. the user's middlewares (``app.consumers().middleware(...)``), once per message;
@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..context import Context, MessageContext
-from ..instrument import NO_PROBE, ConsumerProbe
+from ..ops.instrument import ConsumerProbe, no_probe
 from ..messages import Deliver, Subscription
 from ..options import ReadOptions
 from ..pipeline.plan import Plan
@@ -38,10 +38,11 @@ def consumer_chain(
     read: ReadOptions,
     dispatch: Callable[[Context], None],
     stopping: threading.Event,
-    probe: ConsumerProbe = NO_PROBE,
+    probe: ConsumerProbe | None = None,
     middlewares: Sequence[Middleware] = (),
 ) -> Deliver:
     """The ``deliver`` callable of one subscription. Thread-safe; never raises."""
+    probe = probe or no_probe()
     event_class, batch = event_type(plan.annotations)
     decode = event_decoder(event_class)
     deliver = attempting(plan, _listed(decode) if batch else decode, dispatch, probe)
@@ -58,12 +59,13 @@ def subscription(
     read: ReadOptions,
     dispatch: Callable[[Context], None],
     stopping: threading.Event,
-    probe: ConsumerProbe = NO_PROBE,
+    probe: ConsumerProbe | None = None,
     middlewares: Sequence[Middleware] = (),
     max_batch: int = 100,
 ) -> Subscription:
     """What the broker is given for ``topic``: the chain, and for a batch handler (its event
     parameter is ``list[EventClass]``) the batch chain of :mod:`.middleware.batch` too."""
+    probe = probe or no_probe()
     deliver = consumer_chain(plan, read, dispatch, stopping, probe, middlewares)
     event_class, batch = event_type(plan.annotations)
     if not batch:

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ..blueprint import Blueprint
 from ..consumers.resolvers import event_type
 from ..event import topic_of
 from ..messages import Headers
 from ..options import Options
 from .schema import Schema, payload_schema
-
-if TYPE_CHECKING:
-    from ..app import Spine
 
 ASYNCAPI_VERSION = "3.0.0"
 
@@ -48,7 +46,7 @@ _SERVERS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def document(app: Spine, options: Options, title: str, seen: Iterable[type] = ()) -> dict[str, Any]:
+def document(app: Blueprint, options: Options, title: str, seen: Iterable[type] = ()) -> dict[str, Any]:
     """The AsyncAPI document of ``app`` under ``options``; ``seen`` adds event classes
     published at run time to the declared ones."""
     prefix = options.broker.topic_prefix
@@ -105,7 +103,7 @@ def consumed_event(handler: Any) -> type | None:
     return event_type(tuple(hints.values()))[0]
 
 
-def _receive(channel: str, topic: str, app: Spine, options: Options, refs: list[Any]) -> dict[str, Any]:
+def _receive(channel: str, topic: str, app: Blueprint, options: Options, refs: list[Any]) -> dict[str, Any]:
     read = options.broker.read
     handler = app.consumer_registry.registrations[topic].handler
     operation: dict[str, Any] = {

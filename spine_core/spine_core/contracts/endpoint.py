@@ -5,22 +5,19 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Set
-from typing import TYPE_CHECKING
 
 import falcon
 
+from ..blueprint import Blueprint
 from ..errors import BootError
 from ..options import Options
 from .asyncapi import document
-
-if TYPE_CHECKING:
-    from ..app import Spine
 
 
 class AsyncAPIResource:
     """Answers the document as built now: declared event classes plus those published so far."""
 
-    def __init__(self, app: Spine, options: Options, seen: Set[type]) -> None:
+    def __init__(self, app: Blueprint, options: Options, seen: Set[type]) -> None:
         self._app = app
         self._options = options
         self._seen = seen
@@ -31,7 +28,7 @@ class AsyncAPIResource:
 
 
 def serve_asyncapi(
-    wsgi: falcon.App[falcon.Request, falcon.Response], path: str, app: Spine, options: Options, seen: Set[type]
+    wsgi: falcon.App[falcon.Request, falcon.Response], path: str, app: Blueprint, options: Options, seen: Set[type]
 ) -> None:
     """Mount the document at ``path``; a BootError if a route takes it or an event class has
     no payload schema (found now rather than at the first request)."""

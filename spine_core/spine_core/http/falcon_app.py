@@ -12,8 +12,8 @@ import falcon
 from ..container import Container
 from ..context import CORRELATION_HEADER, Context, RequestContext
 from ..errors import BootError, HTTPError, PayloadTooLarge, PublishError
-from ..instrument import request_spans
 from ..interceptor import Interceptor
+from ..ops.instrument import RequestProbe
 from ..options import HTTPOptions
 from ..pipeline.invoke import invoke
 from ..pipeline.plan import NO_EXTRAS, Extras, Plan, make_plan
@@ -31,10 +31,10 @@ Responder = Callable[..., None]
 def _responder(
     plan: Plan[RequestContext], method: str, template: str, dispatch: Callable[[Context], None]
 ) -> Responder:
-    request_span = request_spans(method, template)
+    probe = RequestProbe(method, template)
 
     def respond(req: falcon.Request, resp: falcon.Response, **params: str) -> None:
-        with request_span(req) as span:
+        with probe.span(req) as span:
             ctx = Context.for_request(template, req, span.trace, params)
             req.context.spine = ctx
             resp.set_header(CORRELATION_HEADER, ctx.correlation_id)

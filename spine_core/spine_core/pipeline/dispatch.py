@@ -4,42 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from time import perf_counter
 
 import pluggy
 
-from .. import tracing
 from ..context import Context
 from ..errors import PublishError
-from ..ids import id128
-from ..event import Event, encode, event_key
-from ..messages import Headers, OutgoingMessage
-from ..metrics import Metrics
+from ..event import to_message
+from ..ops.instrument import PublishProbe
 from ..options import WriteOptions
-from ..tracing import TraceParent
 
 log = logging.getLogger("spine.publish")
-
-
-def to_message(
-    event: Event, topic_prefix: str, correlation_id: str, trace: TraceParent | None = None
-) -> OutgoingMessage:
-    """The wire form of ``event``: topic = prefix + name, JSON value, key and headers
-    (``traceparent`` naming ``trace`` as the parent span)."""
-    name = event.name()
-    key = event_key(event)
-    headers = {
-        Headers.EVENT_NAME: name,
-        Headers.EVENT_ID: id128(),
-        Headers.OCCURRED_AT: event.occurred_at().isoformat(),
-        Headers.CONTENT_TYPE: "application/json",
-        Headers.CORRELATION_ID: correlation_id,
-    }
-    if key is not None:
-        headers[Headers.KEY] = key
-    if trace is not None:
-        headers[Headers.TRACEPARENT] = trace.header()
-    return OutgoingMessage(topic_prefix + name, encode(event), key, headers)
 
 
 def _direct(caller: pluggy.HookCaller) -> Callable[..., object]:
@@ -57,12 +31,12 @@ class Dispatcher:
     """Publishes a context's queued events and waits for the broker's confirmation."""
 
     def __init__(
-        self, hook: pluggy.HookRelay, topic_prefix: str, write: WriteOptions | None, metrics: Metrics | None = None
+        self, hook: pluggy.HookRelay, topic_prefix: str, write: WriteOptions | None, probe: PublishProbe | None = None
     ) -> None:
         self._publish = _direct(hook.spine_publish)
         self._prefix = topic_prefix
         self._write = write
-        self._metrics = metrics
+        self._probe = probe or PublishProbe(None)
         self.event_classes: set[type] = set()
         """Every event class published so far: the AsyncAPI document's run-time fallback."""
 
@@ -71,22 +45,15 @@ class Dispatcher:
         if self._write is None:
             raise PublishError("this app has no write options: it cannot publish events")
         self.event_classes.update(map(type, ctx.events))
-        with tracing.span("publish", tracing.PRODUCER, ctx.trace) as span:
-            messages = [to_message(e, self._prefix, ctx.correlation_id, span.trace) for e in ctx.events]
+        with self._probe.publishing(ctx.trace) as publishing:
+            messages = [to_message(e, self._prefix, ctx.correlation_id, publishing.trace) for e in ctx.events]
+            publishing.messages = messages
             ctx.events.clear()
-            started = perf_counter()
             try:
                 self._publish(messages=messages, timeout=self._write.publish_timeout)
             except PublishError:
-                self._observe(messages, False, started)
                 log.error("publishing %d event(s) failed (correlation id %s)", len(messages), ctx.correlation_id)
                 raise
             except Exception as e:
-                self._observe(messages, False, started)
                 log.exception("broker failed while publishing (correlation id %s)", ctx.correlation_id)
                 raise PublishError(f"broker error: {e}") from e
-            self._observe(messages, True, started)
-
-    def _observe(self, messages: list[OutgoingMessage], ok: bool, started: float) -> None:
-        if self._metrics is not None:
-            self._metrics.observe_publish(messages, ok, perf_counter() - started)

@@ -26,7 +26,7 @@ import granian._futures
 import granian._granian
 import granian.wsgi
 
-from . import BACKLOG, WSGIApp
+from .base import BACKLOG, WSGIApp
 
 native: Any = granian._granian  # its stub file lags behind the extension: called with keywords, untyped
 futures: Any = granian._futures

@@ -14,7 +14,7 @@ from waitress.channel import HTTPChannel
 
 from ..http.server import use_spine_channels, waitress_arguments
 from ..options import HTTPOptions
-from . import WSGIApp
+from .base import WSGIApp
 
 
 def quiet_waitress_queue() -> None:

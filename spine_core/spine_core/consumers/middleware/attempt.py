@@ -7,8 +7,8 @@ from functools import partial
 from typing import Any
 
 from ...context import Context, MessageContext
-from ...instrument import ConsumerProbe
 from ...messages import ACK, Deliver, IncomingMessage, Settlement
+from ...ops.instrument import ConsumerProbe
 from ...pipeline.invoke import invoke
 from ...pipeline.plan import Plan
 

@@ -17,10 +17,9 @@ from functools import partial
 from time import perf_counter
 from typing import Any
 
-from ... import logs
-from ...context import Context, MessageContext
-from ...instrument import ConsumerProbe
+from ...context import Context, MessageContext, current
 from ...messages import ACK, NACK, DeadLetter, Deliver, DeliverBatch, IncomingMessage, Settlement
+from ...ops.instrument import ConsumerProbe
 from ...options import ReadOptions
 from ...pipeline.invoke import invoke
 from ...pipeline.plan import Plan
@@ -46,7 +45,7 @@ def batching(plan: Plan[MessageContext], decode: Callable[[bytes], Any], read: R
 
     def deliver_batch(messages: Sequence[IncomingMessage]) -> list[Settlement]:
         started = perf_counter()
-        token = logs.current.set(None)
+        token = current.set(None)
         try:
             settlements: list[Settlement | None] = [None] * len(messages)
             good: list[int] = []
@@ -76,7 +75,7 @@ def batching(plan: Plan[MessageContext], decode: Callable[[bytes], Any], read: R
                           messages[0].topic)
             return [NACK] * len(messages)
         finally:
-            logs.current.reset(token)
+            current.reset(token)
 
     def run(attempt: Callable[[list[IncomingMessage], list[Any]], None],
             messages: list[IncomingMessage], events: list[Any]) -> bool:

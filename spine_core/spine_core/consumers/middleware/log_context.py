@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from ... import logs
+from ...context import current
 from ...messages import NACK, Deliver, IncomingMessage, Settlement
 from ..settle import where
 
@@ -16,13 +16,13 @@ def guarded(deliver: Deliver) -> Deliver:
     and a ``Nack`` (redelivery) instead of an exception, which would be a bug in Spine."""
 
     def guard(message: IncomingMessage) -> Settlement:
-        token = logs.current.set(None)
+        token = current.set(None)
         try:
             return deliver(message)
         except Exception:
             log.exception("consumer chain failed on %s %s", message.topic, where(message))
             return NACK
         finally:
-            logs.current.reset(token)
+            current.reset(token)
 
     return guard

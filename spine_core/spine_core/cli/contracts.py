@@ -7,9 +7,9 @@ from typing import Any
 
 import click
 
-from ..cli import _APP, _OPTIONS, Target, cli, load_options
-from .asyncapi import document
-from .compat import check
+from ..contracts.asyncapi import document
+from ..contracts.compat import check
+from .targets import APP, OPTIONS, Target, load_options
 
 
 def app_document(target: Target, options_ref: str | None = None) -> dict[str, Any]:
@@ -32,9 +32,9 @@ def dump(doc: dict[str, Any], fmt: str) -> str:
     return str(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
 
 
-@cli.command(short_help="Write the app's AsyncAPI document.")
-@click.argument("target", type=_APP, metavar="MODULE:ATTR")
-@_OPTIONS
+@click.command(short_help="Write the app's AsyncAPI document.")
+@click.argument("target", type=APP, metavar="MODULE:ATTR")
+@OPTIONS
 @click.option("--format", "fmt", type=click.Choice(["json", "yaml"]), default="json", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to FILE [default: stdout].")
 def asyncapi(target: Target, options_ref: str | None, fmt: str, out: str | None) -> None:
@@ -47,13 +47,13 @@ def asyncapi(target: Target, options_ref: str | None, fmt: str, out: str | None)
             f.write(text)
 
 
-@cli.group()
+@click.group()
 def contracts() -> None:
     """Check event contracts between apps."""
 
 
 @contracts.command(name="check", short_help="Check that receivers accept what senders send.")
-@click.argument("targets", type=_APP, metavar="MODULE[:ATTR]...", nargs=-1, required=True)
+@click.argument("targets", type=APP, metavar="MODULE[:ATTR]...", nargs=-1, required=True)
 @click.option("--against", type=click.File("r", encoding="utf-8"), metavar="OLD.json",
               help="Also compare with a saved AsyncAPI document (e.g. the version in production).")
 def check_command(targets: tuple[Target, ...], against: Any) -> None:

@@ -1,8 +1,8 @@
 """Spans through OpenTelemetry (``spine-core[otel]``); imported only when ``opentelemetry`` is installed.
 
 Spans go to the tracer provider the application set (``trace.set_tracer_provider``,
-or ``opentelemetry-instrument``) before its first request or message. With none,
-OpenTelemetry is left alone and the W3C ids are made by :mod:`spine_core.tracing`.
+or ``opentelemetry-instrument``) before the app starts. With none,
+OpenTelemetry is left alone and only the W3C ids are made (:class:`~.tracing.IdTracer`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from opentelemetry.trace import (
     NonRecordingSpan, ProxyTracerProvider, SpanContext, SpanKind, Status, StatusCode, TraceFlags,
 )
 
-from .tracing import CONSUMER, PRODUCER, SERVER, Span, TraceParent
+from ..ids import TraceParent
+from .tracing import CONSUMER, PRODUCER, SERVER, Span
 
 _KINDS = {SERVER: SpanKind.SERVER, PRODUCER: SpanKind.PRODUCER, CONSUMER: SpanKind.CONSUMER}
 
@@ -66,6 +67,9 @@ class OtelTracer:
         else:  # the no-op provider: the span has no ids of its own
             ids = parent.child() if parent is not None else TraceParent.root()
         return OtelSpan(span, ids)
+
+    def start_under(self, name: str, kind: str, parent_header: str | None, attributes: dict[str, str]) -> Span:
+        return self.start(name, kind, TraceParent.parse(parent_header), attributes)
 
 
 def configured_tracer() -> OtelTracer | None:

@@ -19,10 +19,10 @@ import click
 from attrs import evolve
 
 from .. import plugins
-from ..cli import _APP, Target, _call, _resolve, _table, cli, load_options
 from ..errors import BootError, SpineError
 from ..messages import Headers, StoredDeadLetter
 from ..options import BrokerConfig, Options, WriteOptions
+from .targets import APP, Target, load_options, made, resolve, table
 
 CLOSE_TIMEOUT = 5.0
 
@@ -52,8 +52,8 @@ def _options(app: Target | None, options_ref: str | None, broker: str | None) ->
     options = Options()
     if options_ref is not None:
         try:
-            module, attr, obj = _resolve(options_ref, ())
-            options = _call(f"{module.__name__}:{attr}", obj, Options, "an Options")
+            module, attr, obj = resolve(options_ref, ())
+            options = made(f"{module.__name__}:{attr}", obj, Options, "an Options")
         except ValueError as e:
             raise click.BadParameter(str(e), param_hint="--options") from None
     try:
@@ -97,11 +97,11 @@ def _common(f: Any) -> Any:
     f = click.option("--broker", metavar="NAME", help="Broker plugin, over SPINE_BROKER and the options.")(f)
     f = click.option("--options", "options_ref", metavar="MODULE:ATTR",
                      help="Options object or function returning one [default: the --app module's, else Options()].")(f)
-    f = click.option("--app", type=_APP, metavar="MODULE[:ATTR]", help="Use this app's options (prefix, broker).")(f)
+    f = click.option("--app", type=APP, metavar="MODULE[:ATTR]", help="Use this app's options (prefix, broker).")(f)
     return click.argument("topic")(f)
 
 
-@cli.group()
+@click.group()
 def dlq() -> None:
     """List, show and replay dead letters.
 
@@ -120,7 +120,7 @@ def list_command(topic: str, app: Target | None, options_ref: str | None, broker
         letters = _listed(hook, dead, options)
     click.echo(f"{dead}: {len(letters)} dead letter(s)")
     if letters:
-        _table(["EVENT ID", "KEY", "REASON", "ATTEMPTS", "ORIGINAL POSITION", "DEAD-LETTERED AT"], [
+        table(["EVENT ID", "KEY", "REASON", "ATTEMPTS", "ORIGINAL POSITION", "DEAD-LETTERED AT"], [
             [d.event_id or "-", d.key or "-", _reason(d), d.headers.get(Headers.ATTEMPTS, "-"),
              _original_position(d), d.headers.get(Headers.DEAD_LETTERED_AT, "-")] for d in letters
         ])

@@ -18,9 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from time import perf_counter
 from typing import Final, Union
 
-import falcon
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     GC_COLLECTOR,
     PLATFORM_COLLECTOR,
     PROCESS_COLLECTOR,
@@ -30,7 +28,7 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from .messages import ACK, NACK, DeadLetter, Deliver, Headers, IncomingMessage, Nack, OutgoingMessage, Settlement
+from ..messages import ACK, NACK, DeadLetter, Deliver, Headers, IncomingMessage, Nack, OutgoingMessage, Settlement
 
 OK: Final = "ok"
 FAILED: Final = "failed"
@@ -40,7 +38,7 @@ UNDECODABLE: Final = "undecodable"
 NACKED: Final = "nacked"
 OUTCOMES: Final = (OK, RETRIED, DEAD_LETTERED, UNDECODABLE, NACKED)
 
-METHODS: Final = frozenset(falcon.HTTP_METHODS)
+METHODS: Final = frozenset(("CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE"))
 """The ``method`` label values; any other method a client invents counts as :data:`OTHER`."""
 OTHER: Final = "other"
 
@@ -289,14 +287,3 @@ class LagCollector(Collector):
         for (topic, partition), lag in sorted(lags.items()):
             family.add_metric([self._group_id, topic, str(partition)], lag)
         yield family
-
-
-class MetricsResource:
-    """``GET /metrics``: the runtime's metrics in Prometheus's text format."""
-
-    def __init__(self, metrics: Metrics) -> None:
-        self._metrics = metrics
-
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.content_type = CONTENT_TYPE_LATEST
-        resp.data = self._metrics.exposition()

@@ -1,0 +1,50 @@
+"""What an app is made of, as registered: constructors, routes, interceptors, extensions, consumers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .consumers.registry import ConsumerRegistry
+from .container import Container
+from .http.routes import Route
+from .interceptor import Interceptor
+
+
+class Blueprint:
+    """The registrations of an app; :class:`~spine_core.Spine` adds how to run them."""
+
+    def __init__(self) -> None:
+        self.container = Container()
+        self.routes: list[Route] = []
+        self.interceptors: list[Interceptor | type] = []
+        self.consumer_registry = ConsumerRegistry()
+        self.extensions: list[object] = []
+
+    def constructor(self, *factories: Callable[..., Any]) -> None:
+        """Register classes or factory functions; each is built once, its parameters
+        injected by type annotation."""
+        for factory in factories:
+            self.container.register(factory)
+
+    def route(
+        self, method: str, path: str, handler: Callable[..., Any], *, interceptors: Sequence[Any] = (),
+        publishes: Sequence[Any] = (),
+    ) -> None:
+        """Route ``method path`` (``:name`` segments) to ``handler``, an unbound method of a
+        registered class or a plain function; ``publishes`` declares the event classes it
+        publishes (for the AsyncAPI document)."""
+        self.routes.append(Route.create(method, path, handler, interceptors, publishes))
+
+    def interceptor(self, *interceptors: Interceptor | type) -> None:
+        """Add interceptors (instances, or classes built by the container) run around every route."""
+        self.interceptors.extend(interceptors)
+
+    def extend(self, *extensions: object) -> None:
+        """Add extension plugins (objects with ``@hookimpl`` methods of the extension hooks,
+        e.g. ``spine_postgres.Postgres``), registered next to the broker plugin."""
+        self.extensions.extend(extensions)
+
+    def consumers(self) -> ConsumerRegistry:
+        """The consumer registry: ``app.consumers().register(topic, handler)``."""
+        return self.consumer_registry

@@ -1,0 +1,1 @@
+"""Operations: logs, metrics, tracing and the health and metrics endpoints of a running app."""
