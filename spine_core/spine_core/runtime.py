@@ -15,6 +15,7 @@ from .contracts.endpoint import serve_asyncapi
 from .context import Context
 from .errors import BootError
 from .http.falcon_app import build_falcon_app
+from .http.routes import falcon_template
 from .messages import Health, Subscription
 from .ops.endpoints import install
 from .ops.instrument import ConsumerProbe, PublishProbe, choose_tracer
@@ -47,7 +48,7 @@ class Runtime:
                 app.routes, http.global_prefix, container, interceptors, self.dispatch, options=http, extras=self.extras
             )
             templates = [r.template(http.global_prefix) for r in app.routes]
-            install(self.wsgi, options.ops, self.metrics, self.health, templates)
+            install(self.wsgi, options.ops, self.metrics, self.health, {falcon_template(t): t for t in templates})
             if options.ops.asyncapi_path:
                 serve_asyncapi(self.wsgi, options.ops.asyncapi_path, app, options, self.dispatch.event_classes)
         self.subscriptions = self._subscriptions(app, config)

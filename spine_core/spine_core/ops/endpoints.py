@@ -3,7 +3,7 @@ and the middleware that counts every request by route template."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from time import perf_counter
 
 import falcon
@@ -11,7 +11,6 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from ..context import current
 from ..errors import BootError
-from ..http.routes import falcon_template
 from ..messages import Health
 from ..options import OpsOptions
 from .metrics import Metrics
@@ -88,11 +87,11 @@ def install(
     ops: OpsOptions,
     metrics: Metrics | None,
     health: Callable[[], Health],
-    routes: Sequence[str],
+    templates: Mapping[str, str],
 ) -> None:
     """Mount the health (and, with ``metrics``, the metrics) endpoints on ``app`` and add the
-    middleware; ``routes`` are the app's route templates (``/orders/:order_id``)."""
-    templates = {falcon_template(t): t for t in routes}
+    middleware; ``templates`` are the app's route templates (``/orders/:order_id``) by Falcon's
+    (``/orders/{order_id}``)."""
     resources: dict[str, object] = {ops.live_path: LiveResource(), ops.ready_path: ReadyResource(health)}
     if metrics is not None:
         resources[ops.metrics_path] = MetricsResource(metrics)
