@@ -29,6 +29,13 @@ from spine_core import BootError
 ORDER_ID = 12345
 
 
+def say(line: str) -> None:
+    """Write one whole line: the services' lines are echoed from other threads at the same time
+    (``print`` writes the text and its newline in two calls, between which another line can land)."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 class Process:
     """A service subprocess whose log lines are echoed and can be waited for."""
 
@@ -45,7 +52,8 @@ class Process:
     def _pump(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
-            print(f"[{self.label}] {line}", end="", flush=True)
+            text = line.rstrip("\n")
+            say(f"[{self.label}] {text}")
             self.lines.put(line)
         self.lines.put(None)  # the process ended: nobody waits for a line that cannot come
 
@@ -102,8 +110,8 @@ def demo_memory(port: int) -> None:
     services = Process("apps", ["-m", "apps"], {"SPINE_ADDRESS": f":{port}"})
     try:
         services.wait_for(f"listening on http://0.0.0.0:{port}", 30)
-        print(f"$ curl -X POST http://localhost:{port}/orders/{ORDER_ID}")
-        print(post_order(f"http://127.0.0.1:{port}/orders/{ORDER_ID}"))
+        say(f"$ curl -X POST http://localhost:{port}/orders/{ORDER_ID}")
+        say(post_order(f"http://127.0.0.1:{port}/orders/{ORDER_ID}"))
         services.wait_for(f"OrderID: {ORDER_ID}", 10)
     finally:
         services.stop()
@@ -113,7 +121,7 @@ def demo_kafka(port: int) -> None:
     from spine_kafka.tansu import TANSU_CONSUMER_SETTINGS, Tansu
 
     with Tansu.start() as broker:
-        print(f"[demo] Tansu (Kafka protocol) listening on {broker.bootstrap_servers}", flush=True)
+        say(f"[demo] Tansu (Kafka protocol) listening on {broker.bootstrap_servers}")
         env = {"SPINE_BROKER": "kafka", "SPINE_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers}
         env.update({"SPINE_KAFKA_" + k.upper().replace(".", "_"): v for k, v in TANSU_CONSUMER_SETTINGS.items()})
         stock = Process("stock", ["-m", "apps.stock_app"], {**env, "SPINE_ADDRESS": f":{port + 1}"})
@@ -121,8 +129,8 @@ def demo_kafka(port: int) -> None:
         try:
             stock.wait_for("kafka group stock-service: assigned", 60)
             orders.wait_for(f"listening on http://0.0.0.0:{port}", 30)
-            print(f"$ curl -X POST http://localhost:{port}/orders/{ORDER_ID}")
-            print(post_order(f"http://127.0.0.1:{port}/orders/{ORDER_ID}"))
+            say(f"$ curl -X POST http://localhost:{port}/orders/{ORDER_ID}")
+            say(post_order(f"http://127.0.0.1:{port}/orders/{ORDER_ID}"))
             stock.wait_for("Kafka Event: order.created", 15)
             stock.wait_for(f"OrderID: {ORDER_ID}", 5)
         finally:
@@ -145,7 +153,7 @@ def main() -> None:
     check_free(port)
     check_free(port + 1)
     demo_kafka(port) if args.broker == "kafka" else demo_memory(port)
-    print("demo: the order reached the stock service")
+    say("demo: the order reached the stock service")
 
 
 if __name__ == "__main__":

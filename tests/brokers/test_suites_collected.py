@@ -26,7 +26,7 @@ SUITES: dict[str, dict[type, str]] = {
 
 def repository_brokers() -> set[str]:
     """The names of the broker plugins whose distributions live in this repository (``spine`` entry points)."""
-    names = set()
+    names: set[str] = set()
     for setup in ROOT.glob("spine_*/setup.cfg"):
         parser = configparser.ConfigParser()
         parser.read(setup)

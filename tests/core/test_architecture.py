@@ -22,14 +22,15 @@ def module_name(path: Path) -> str:
 def imports(path: Path, modules: set[str]) -> set[str]:
     """The spine_core modules ``path`` imports anywhere (inside functions and ``TYPE_CHECKING`` too)."""
     package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join([*package.split(".")[: len(package.split(".")) - node.level + 1], *filter(None, [base])])
+                parts = package.split(".")
+                base = ".".join([*parts[: len(parts) - node.level + 1], *filter(None, [base])])
             names = [base, *(f"{base}.{alias.name}" for alias in node.names)]
         else:
             continue

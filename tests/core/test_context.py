@@ -29,17 +29,18 @@ def test_message_trace_is_made_once_when_first_read() -> None:
     as a child of the message's traceparent."""
     parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
     message = IncomingMessage("t", b"{}", headers={"correlation-id": "c1", "traceparent": parent})
-    with IdTracer().start_under("t process", CONSUMER, parent, {}) as span:
-        calls: list[int] = []
+    span = IdTracer().start_under("t process", CONSUMER, parent, {})
+    calls: list[int] = []
 
-        def make() -> TraceParent:
-            calls.append(1)
-            return span.trace
+    def make() -> TraceParent:
+        calls.append(1)
+        return span.trace
 
-        ctx = Context.for_message(message, make)
-        assert calls == [] and ctx.correlation_id == "c1"
-        first = ctx.trace
-        assert ctx.trace is first and calls == [1]
+    ctx = Context.for_message(message, make)
+    assert calls == [] and ctx.correlation_id == "c1"
+    first = ctx.trace
+    assert ctx.trace is first and calls == [1]
+    span.end(None)
     assert first is not None
     assert first.trace_id == "0af7651916cd43dd8448eb211c80319c" and first.span_id != "b7ad6b7169203331"
 

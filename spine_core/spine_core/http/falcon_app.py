@@ -34,8 +34,7 @@ def _responder(
     probe = RequestProbe(method, template)
 
     def respond(req: falcon.Request, resp: falcon.Response, **params: str) -> None:
-        with probe.span(req) as span:
-            ctx = Context.for_request(template, req, span.trace, params)
+        with probe.handling(req, params) as ctx:
             req.context.spine = ctx
             resp.set_header(CORRELATION_HEADER, ctx.correlation_id)
             try:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Sequence
+from functools import partial
 from time import perf_counter
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
+from ..context import Context, MessageContext, RequestContext
 from ..ids import TraceParent
 from ..messages import Deliver, IncomingMessage, OutgoingMessage, Settlement
 from . import tracing
@@ -17,6 +19,8 @@ from .tracing import Span
 
 if TYPE_CHECKING:
     import falcon
+
+C = TypeVar("C", bound=Context)
 
 
 def choose_tracer() -> None:
@@ -32,46 +36,65 @@ def choose_tracer() -> None:
     tracing.use(chosen or tracing.IdTracer())
 
 
-class RequestProbe:
-    """The server span of each request to one route (name and attributes made once, at boot)."""
+class Observed(Generic[C]):
+    """One handler call observed: its span, started already, and its context (current for log
+    records); leaving it ends the span, recording an error that escaped."""
 
-    __slots__ = ("_tracer", "_name", "_attributes")
+    __slots__ = ("_span", "_context")
+
+    def __init__(self, span: Span, context: C) -> None:
+        self._span = span
+        self._context = context
+
+    def __enter__(self) -> C:
+        return self._context
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self._span.end(error)
+
+
+class RequestProbe:
+    """The server span and the context of each request to one route (its name and attributes made
+    once, at boot)."""
+
+    __slots__ = ("_tracer", "_template", "_name", "_attributes")
 
     def __init__(self, method: str, template: str) -> None:
         self._tracer = tracing.tracer()
+        self._template = template
         self._name = f"{method} {template}"
         self._attributes = {"route": template}
 
-    def span(self, req: falcon.Request) -> Span:
-        """The request's span, under its ``traceparent`` if it has one."""
-        return self._tracer.start_under(self._name, tracing.SERVER, req.env.get("HTTP_TRACEPARENT"), self._attributes)
+    def handling(self, req: falcon.Request, params: dict[str, str]) -> Observed[RequestContext]:
+        """``with probe.handling(req, params) as ctx``: the request's span (under its ``traceparent``
+        if it has one) and its context."""
+        parent = TraceParent.parse(req.env.get("HTTP_TRACEPARENT"))
+        span = self._tracer.start(self._name, tracing.SERVER, parent, self._attributes)
+        return Observed(span, Context.for_request(self._template, req, span.trace, params))
 
 
 class Publishing:
-    """One publish observed: its span while entered, then its outcome counted."""
+    """One publish observed: its span, started already; leaving it ends the span and counts the
+    outcome of ``messages``."""
 
-    __slots__ = ("_span", "_metrics", "_started", "messages")
+    __slots__ = ("_span", "_metrics", "_started", "trace", "messages")
 
     def __init__(self, span: Span, metrics: Metrics | None) -> None:
         self._span = span
         self._metrics = metrics
-        self._started = 0.0
+        self.trace: TraceParent = span.trace
+        """The publish span's ids: the parent named by the published events' ``traceparent``."""
         self.messages: Sequence[OutgoingMessage] = ()
         """The messages published; counted at exit, as confirmed or failed."""
-
-    @property
-    def trace(self) -> TraceParent:
-        return self._span.trace
+        self._started = perf_counter()
 
     def __enter__(self) -> Publishing:
-        self._span.__enter__()
-        self._started = perf_counter()
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         if self._metrics is not None:
             self._metrics.observe_publish(self.messages, error is None, perf_counter() - self._started)
-        self._span.__exit__(kind, error, tb)
+        self._span.end(error)
 
 
 class PublishProbe:
@@ -82,9 +105,9 @@ class PublishProbe:
         self._metrics = metrics
         self._attributes: dict[str, str] = {}
 
-    def publishing(self, parent: TraceParent | None) -> Publishing:
-        """Observe one publish: ``with probe.publishing(ctx.trace) as p: ... p.messages = sent``."""
-        return Publishing(self._tracer.start("publish", tracing.PRODUCER, parent, self._attributes), self._metrics)
+    def publishing(self, ctx: Context) -> Publishing:
+        """Observe one publish of ``ctx``'s events: ``with probe.publishing(ctx) as p: ... p.messages = sent``."""
+        return Publishing(self._tracer.start("publish", tracing.PRODUCER, ctx.trace, self._attributes), self._metrics)
 
 
 class ConsumerProbe:
@@ -101,10 +124,12 @@ class ConsumerProbe:
         """``runner`` with its messages counted (unless metrics are off)."""
         return runner if self._metrics is None else self._metrics.counted(runner)
 
-    def span(self, message: IncomingMessage) -> Span:
-        """The consume span of one handler attempt, under the message's ``traceparent``."""
-        return self._tracer.start_under(self._name, tracing.CONSUMER, message.headers.get(tracing.HEADER),
+    def handling(self, message: IncomingMessage) -> Observed[MessageContext]:
+        """``with probe.handling(message) as ctx``: the consume span of one handler attempt, under the
+        message's ``traceparent``, and the message's context (whose trace ids are made when first read)."""
+        span = self._tracer.start_under(self._name, tracing.CONSUMER, message.headers.get(tracing.HEADER),
                                         self._attributes)
+        return Observed(span, Context.for_message(message, partial(getattr, span, "trace")))
 
     def observe(self, settlements: Sequence[Settlement], seconds: float) -> None:
         """Count the messages a batch handler settled, after ``seconds``."""

@@ -7,8 +7,6 @@ OpenTelemetry is left alone and only the W3C ids are made (:class:`~.tracing.IdT
 
 from __future__ import annotations
 
-from types import TracebackType
-
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import (
@@ -22,23 +20,17 @@ _KINDS = {SERVER: SpanKind.SERVER, PRODUCER: SpanKind.PRODUCER, CONSUMER: SpanKi
 
 
 class OtelSpan:
-    """An OpenTelemetry span, current in OpenTelemetry's context while entered."""
+    """An OpenTelemetry span, current in OpenTelemetry's context from its start to its end."""
 
     __slots__ = ("trace", "_span", "_token")
 
     def __init__(self, span: trace.Span, trace_parent: TraceParent) -> None:
         self.trace = trace_parent
         self._span = span
-        self._token: object = None
+        self._token = otel_context.attach(trace.set_span_in_context(span))
 
-    def __enter__(self) -> OtelSpan:
-        self._token = otel_context.attach(trace.set_span_in_context(self._span))
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        otel_context.detach(self._token)  # type: ignore[arg-type]
+    def end(self, error: BaseException | None) -> None:
+        otel_context.detach(self._token)
         if error is not None:
             self._span.record_exception(error)
             self._span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))

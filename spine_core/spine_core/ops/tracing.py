@@ -11,7 +11,6 @@ with ``opentelemetry`` importable (``spine-core[otel]``).
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import Final, Protocol
 
 from ..ids import TraceParent
@@ -24,21 +23,20 @@ CONSUMER: Final = "consumer"
 
 
 class Span(Protocol):
-    """A started span; use it as a context manager, which ends it and records an error."""
+    """A started span, current (in its tracer's context) until it ends."""
 
     @property
-    def trace(self) -> TraceParent: ...
+    def trace(self) -> TraceParent:
+        """The span's ids."""
 
-    def __enter__(self) -> Span: ...
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
-    ) -> None: ...
+    def end(self, error: BaseException | None) -> None:
+        """End the span; ``error``, if any, is what escaped the work it stands for."""
 
 
 class Tracer(Protocol):
     def start(self, name: str, kind: str, parent: TraceParent | None, attributes: dict[str, str]) -> Span:
-        """Start a span named ``name`` of ``kind`` (SERVER, PRODUCER, CONSUMER) under ``parent``."""
+        """Start a span named ``name`` of ``kind`` (SERVER, PRODUCER, CONSUMER) under ``parent``,
+        current until it ends."""
 
     def start_under(self, name: str, kind: str, parent_header: str | None, attributes: dict[str, str]) -> Span:
         """:meth:`start` under the parent a ``traceparent`` header value names (a new trace if it
@@ -46,17 +44,26 @@ class Tracer(Protocol):
 
 
 class IdSpan:
-    """A span that only has ids: what is used when OpenTelemetry is not installed.
+    """A span that only has ids: what is used when no tracer records spans."""
 
-    Without ``trace``, its ids are made when first read, under the parent that
-    ``parent_header`` (a ``traceparent`` value) names: most consumed messages never
-    need them, and parsing and making them is a good part of a message's cost.
-    """
+    __slots__ = ("trace",)
+
+    def __init__(self, trace: TraceParent) -> None:
+        self.trace = trace
+
+    def end(self, error: BaseException | None) -> None:
+        return None
+
+
+class LazyIdSpan:
+    """An :class:`IdSpan` whose ids are made when first read, under the parent that ``parent_header``
+    (a ``traceparent`` value) names: most consumed messages never need them, and parsing and
+    making them is a good part of a message's cost."""
 
     __slots__ = ("_trace", "_parent_header")
 
-    def __init__(self, trace: TraceParent | None = None, parent_header: str | None = None) -> None:
-        self._trace = trace
+    def __init__(self, parent_header: str | None) -> None:
+        self._trace: TraceParent | None = None
         self._parent_header = parent_header
 
     @property
@@ -66,12 +73,7 @@ class IdSpan:
             self._trace = parent.child() if parent is not None else TraceParent.root()
         return self._trace
 
-    def __enter__(self) -> IdSpan:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def end(self, error: BaseException | None) -> None:
         return None
 
 
@@ -82,7 +84,7 @@ class IdTracer:
         return IdSpan(parent.child() if parent is not None else TraceParent.root())
 
     def start_under(self, name: str, kind: str, parent_header: str | None, attributes: dict[str, str]) -> Span:
-        return IdSpan(parent_header=parent_header)  # PERF: nothing parsed or made until the ids are read
+        return LazyIdSpan(parent_header)  # PERF: nothing parsed or made until the ids are read
 
 
 _tracer: Tracer = IdTracer()

@@ -45,7 +45,7 @@ class Dispatcher:
         if self._write is None:
             raise PublishError("this app has no write options: it cannot publish events")
         self.event_classes.update(map(type, ctx.events))
-        with self._probe.publishing(ctx.trace) as publishing:
+        with self._probe.publishing(ctx) as publishing:
             messages = [to_message(e, self._prefix, ctx.correlation_id, publishing.trace) for e in ctx.events]
             publishing.messages = messages
             ctx.events.clear()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from ...context import Context, MessageContext
@@ -20,8 +19,7 @@ def attempting(plan: Plan[MessageContext], decode: Callable[[bytes], Any], dispa
 
     def attempt(message: IncomingMessage) -> Settlement:
         event = decode(message.value)
-        with probe.span(message) as span:
-            ctx = Context.for_message(message, partial(getattr, span, "trace"))
+        with probe.handling(message) as ctx:
             ctx.event = event
             invoke(plan, ctx, dispatch)
         return ACK

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from functools import partial
 from time import perf_counter
 from typing import Any
 
@@ -37,8 +36,7 @@ def batching(plan: Plan[MessageContext], decode: Callable[[bytes], Any], read: R
     attempts = max(1, read.retry.attempts)
 
     def attempt(messages: list[IncomingMessage], events: list[Any]) -> None:
-        with probe.span(messages[0]) as span:
-            ctx = Context.for_message(messages[0], partial(getattr, span, "trace"))
+        with probe.handling(messages[0]) as ctx:
             ctx.messages = messages
             ctx.event = events
             invoke(plan, ctx, dispatch)
