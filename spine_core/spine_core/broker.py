@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 _SUITES = ("BrokerConformance", "DeadLetterConformance", "Features", "Outage")
-_MOVED = {"Runtime": "spine_core.extension", "to_message": "spine_core.testing"}
+_MOVED = {"Runtime": "spine_core.extension", "to_message": "spine_core.extension"}
 """Names this module handed out before, and where they are now (until the next release)."""
 
 

@@ -9,6 +9,7 @@ own needs are in :mod:`spine_core.broker`.
 from __future__ import annotations
 
 from .cli.targets import AppTarget, Target, load_options
+from .event import to_message
 from .hookspecs import Running
 from .ops.logs import configure_logging
 from .pipeline.plan import Around, Resolver
@@ -18,5 +19,5 @@ from .serve import wait_for_signal
 
 __all__ = [
     "AppTarget", "Around", "Resolver", "Running", "Runtime", "Target", "configure_logging", "create_broker",
-    "load_options", "plugin_manager", "wait_for_signal",
+    "load_options", "plugin_manager", "to_message", "wait_for_signal",
 ]

@@ -10,7 +10,8 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from spine_core import Context, MessageContext, ServiceUnavailable
-from spine_core.broker import Headers, IncomingMessage, to_message
+from spine_core.broker import Headers, IncomingMessage
+from spine_core.extension import to_message
 
 from . import inbox, outbox
 from .listen import NOTIFY
