@@ -70,7 +70,7 @@ def test_done_finishes_and_nack_holds_the_partition_once() -> None:
     before = time.monotonic()
     assert not t.settle(0, Outcome.DONE, 1.0)
     assert t.settle(1, Outcome.RETRY, 1.0)
-    assert not t.live and t.held_until is not None and before + 1.0 <= t.held_until <= time.monotonic() + 1.0
+    assert not t.live and before + 1.0 <= t.held_until <= time.monotonic() + 1.0
     held_until = t.held_until
     assert not t.settle(2, Outcome.RETRY, 5.0)
     assert t.held_until == held_until

@@ -18,8 +18,8 @@ from spine_core.errors import PublishError
 from spine_core.messages import ACK, IncomingMessage, OutgoingMessage, Settlement, Subscription
 from spine_core.options import BrokerConfig, ReadOptions, WriteOptions
 from spine_core.runtime import Runtime
+from spine_core.toolkit import outage as outage_module
 from spine_kafka import KafkaPlugin
-from spine_kafka import outage as outage_module
 from spine_kafka.tansu import TANSU_CONSUMER_SETTINGS, free_port
 
 from .outage import TansuOutage
@@ -39,7 +39,7 @@ def test_restart_recovers_by_itself_and_logs_once(
     """Tansu restarted on its port comes back without topics: readiness is false while it is away
     and true again once the topic was created again and the member holds partitions; publishing
     and consuming resume; the outage is one line, a reminder per interval and one line at the end."""
-    monkeypatch.setattr(outage_module, "REMIND_INTERVAL", 2.0)
+    monkeypatch.setattr(outage_module, "REMIND_EVERY", 2.0)
     topic, group = unique("faults"), unique("g")
     plugin = tansu.make_broker(BrokerConfig(name="kafka", write=WriteOptions(), read=ReadOptions(group_id=group)))
     plugin.spine_broker_start()

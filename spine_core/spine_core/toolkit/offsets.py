@@ -30,7 +30,7 @@ class OffsetTracker:
         self.in_flight = 0
         self.started = -1
         """The highest offset a worker took."""
-        self.held_until: float | None = None
+        self.held_until = 0.0
         """After a Nack: when (monotonic) to fetch the partition again, from :meth:`first_open`."""
         self._open: deque[int] = deque()
         self._finished: set[int] = set()
