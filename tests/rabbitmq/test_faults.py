@@ -11,7 +11,7 @@ import pytest
 from spine_core.errors import PublishError
 from spine_core.messages import ACK, IncomingMessage, OutgoingMessage, Settlement, Subscription
 from spine_core.options import BrokerConfig, ReadOptions, WriteOptions
-from spine_rabbitmq import connection as connection_module
+from spine_core.toolkit import outage as outage_module
 
 from .conftest import RabbitScope
 from .proxy import Proxy
@@ -24,7 +24,7 @@ def test_outage_recovers_by_itself_and_logs_once(
     """RabbitMQ unreachable (the proxy cut): publishing fails within its timeout and readiness is
     false; once it is back, both connections reopen, publishing and consuming resume. Each
     connection logs one line when it goes, a reminder per interval, and one line when it is back."""
-    monkeypatch.setattr(connection_module, "REMIND_INTERVAL", 2.0)
+    monkeypatch.setattr(outage_module, "REMIND_EVERY", 2.0)
     topic = rabbit.prefix + "faults"
     config = BrokerConfig(name="rabbitmq", write=WriteOptions(), read=ReadOptions(group_id=rabbit.group),
                           settings={"url": proxy.url()})
@@ -51,7 +51,7 @@ def test_outage_recovers_by_itself_and_logs_once(
         plugin.spine_publish([OutgoingMessage(topic, b"lost", "k")], timeout=2)
     assert time.monotonic() - started < 3
     wait_until(lambda: not plugin.spine_broker_health().ready, 5, "not ready while away")
-    wait_until(lambda: _count(caplog, "still cannot connect") >= 4, 15, "two reminders per connection")
+    wait_until(lambda: _count(caplog, "RabbitMQ still unreachable") >= 4, 15, "two reminders per connection")
     away = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
 
     proxy.restore()
@@ -62,8 +62,8 @@ def test_outage_recovers_by_itself_and_logs_once(
     wait_until(lambda: b"after" in received, 30, "a message published after the outage")
 
     assert _count(caplog, "connection to RabbitMQ lost") == 2  # the publisher's and the consumer's
-    assert 4 <= _count(caplog, "still cannot connect") <= 12
-    assert _count(caplog, "connected to RabbitMQ again") == 2
+    assert 4 <= _count(caplog, "RabbitMQ still unreachable") <= 12
+    assert _count(caplog, "RabbitMQ reachable again") == 2
     assert len(away) <= 20, away
 
 

@@ -10,14 +10,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-import redis
 from attrs import evolve
 
 from spine_core.errors import PublishError
 from spine_core.messages import IncomingMessage
 from spine_core.options import BrokerConfig
 from spine_core.testing.conformance import Features, Harness, Received, Recorder, Sample
-from spine_redis import consumer
 from spine_redis.plugin import RedisPlugin
 
 from .conftest import PrivateRedis, RedisScope
@@ -64,26 +62,8 @@ def test_restart_of_redis_is_survived(
             received.wait_for(lambda items: len(items) == 2, 15, "the event published after the restart")
             assert received.ids() == [1, 3]
         lines = [r.getMessage() for r in caplog.records if r.name == "spine.redis"]
-        assert len([line for line in lines if "Redis went away" in line]) == 1, lines
-        assert len([line for line in lines if "Redis is back" in line]) == 1, lines
+        assert len([line for line in lines if "Redis unreachable" in line]) == 1, lines
+        assert len([line for line in lines if "Redis reachable again" in line]) == 1, lines
     finally:
         harness.close_all()
 
-
-def test_an_outage_is_logged_once_then_reminded_then_its_end(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    outage = consumer.Outage("redis group 'g'")
-    with caplog.at_level(logging.INFO, logger="spine.redis"):
-        for _ in range(3):
-            outage.down(redis.ConnectionError("Connection refused."))
-        monkeypatch.setattr(consumer, "REMIND_EVERY", 0.0)
-        outage.down(redis.ConnectionError("Connection refused."))
-        outage.up()
-        outage.up()
-    lines = [r.getMessage() for r in caplog.records if r.name == "spine.redis"]
-    assert len(lines) == 3, lines
-    assert "Redis went away (ConnectionError: Connection refused.)" in lines[0]
-    assert "Redis still away after" in lines[1]
-    assert "Redis is back after" in lines[2]
-    assert outage.error == ""
