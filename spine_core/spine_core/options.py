@@ -192,4 +192,3 @@ class Address:
         if not sep or not port.isdigit():
             raise BootError(f"address {text!r} is not HOST:PORT (e.g. ':8080' or '127.0.0.1:9000')")
         return cls(host.strip("[]") or "0.0.0.0", int(port))
-

@@ -130,7 +130,6 @@ class KafkaSettings:
         }
 
 
-
 class ClientLog:
     """The ``logger`` of a librdkafka client: its failed connections go to ``outage`` (one account
     of a cluster that is away), everything else to the logger ``name``. confluent-kafka calls

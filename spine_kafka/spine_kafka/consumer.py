@@ -317,7 +317,7 @@ class Consumer:
         still in flight are fetched again too (at-least-once): none is skipped.
         """
         commits: dict[Partition, int] = {}
-        rewinds: dict[Partition, int] = {}
+        rewinds: dict[Partition, tuple[int, float]] = {}
         with self._lock:
             nacks, self._nacks = self._nacks, []
             for state, tp, offset in nacks:

@@ -58,4 +58,3 @@ class PostgresOptions:
         if not options.dsn:
             raise BootError("SPINE_POSTGRES_DSN is not set (e.g. postgresql://postgres@127.0.0.1:5432/orders)")
         return options
-

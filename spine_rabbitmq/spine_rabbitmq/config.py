@@ -86,4 +86,3 @@ def queue_name(group_id: str, topic: str) -> str:
     """The durable queue of consumer group ``group_id`` for ``topic`` (already prefixed):
     ``<group_id>:<topic>``, e.g. ``stock-service:order.created``."""
     return f"{group_id}:{topic}"
-

@@ -261,6 +261,5 @@ class Consumer:
         self._consumer_tags = []
 
 
-
 def _reject(channel: Channel, tag: int) -> None:
     channel.basic_reject(tag, requeue=True)

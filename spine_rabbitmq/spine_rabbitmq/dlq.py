@@ -110,4 +110,3 @@ def replay(
         finally:
             _put_back(connection, channel, topic, len(taken) - len(done), timeout)
     return done
-

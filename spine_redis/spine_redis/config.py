@@ -67,4 +67,3 @@ class RedisSettings:
             )
         except ValueError as e:
             raise BootError(f"redis url {self.url!r} is invalid: {e}") from None
-

@@ -17,8 +17,9 @@ def lines(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == log.name]
 
 
-def test_an_outage_is_one_line_then_reminders_then_one_line(caplog: pytest.LogCaptureFixture,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_outage_is_one_line_then_reminders_then_one_line(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Repeated failures log once; a reminder comes once REMIND_EVERY passed; the return logs once."""
     outage = Outage("Redis", log, who="redis group 'g'")
     with caplog.at_level(logging.INFO, logger=log.name):

@@ -66,4 +66,3 @@ def test_restart_of_redis_is_survived(
         assert len([line for line in lines if "Redis reachable again" in line]) == 1, lines
     finally:
         harness.close_all()
-

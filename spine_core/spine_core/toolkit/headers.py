@@ -1,4 +1,4 @@
-"""Header text: what a client hands over (bytes, None, numbers; a dict or a list of pairs) as Spine's ``str`` headers."""
+"""Header text: what a client hands over (bytes, None, numbers; a dict or pairs) as Spine's ``str`` headers."""
 
 from __future__ import annotations
 
