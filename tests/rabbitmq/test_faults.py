@@ -11,11 +11,11 @@ import pytest
 from spine_core.errors import PublishError
 from spine_core.messages import ACK, IncomingMessage, OutgoingMessage, Settlement, Subscription
 from spine_core.options import BrokerConfig, ReadOptions, WriteOptions
+from spine_core.testing import logged, publishes, wait_until
 from spine_core.toolkit import outage as outage_module
 
 from .conftest import RabbitScope
 from .proxy import Proxy
-from .support import wait_until
 
 
 def test_outage_recovers_by_itself_and_logs_once(
@@ -51,29 +51,17 @@ def test_outage_recovers_by_itself_and_logs_once(
         plugin.spine_publish([OutgoingMessage(topic, b"lost", "k")], timeout=2)
     assert time.monotonic() - started < 3
     wait_until(lambda: not plugin.spine_broker_health().ready, 5, "not ready while away")
-    wait_until(lambda: _count(caplog, "RabbitMQ still unreachable") >= 4, 15, "two reminders per connection")
+    wait_until(lambda: logged(caplog, "RabbitMQ still unreachable") >= 4, 15, "two reminders per connection")
     away = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
 
     proxy.restore()
     back = time.monotonic()
-    wait_until(lambda: _publishes(plugin, topic), 30, "publishing again")
+    wait_until(lambda: publishes(plugin, topic), 30, "publishing again")
     assert time.monotonic() - back < 30
     wait_until(lambda: plugin.spine_broker_health().ready, 30, "ready again")
     wait_until(lambda: b"after" in received, 30, "a message published after the outage")
 
-    assert _count(caplog, "connection to RabbitMQ lost") == 2  # the publisher's and the consumer's
-    assert 4 <= _count(caplog, "RabbitMQ still unreachable") <= 12
-    assert _count(caplog, "RabbitMQ reachable again") == 2
+    assert logged(caplog, "connection to RabbitMQ lost") == 2  # the publisher's and the consumer's
+    assert 4 <= logged(caplog, "RabbitMQ still unreachable") <= 12
+    assert logged(caplog, "RabbitMQ reachable again") == 2
     assert len(away) <= 20, away
-
-
-def _count(caplog: pytest.LogCaptureFixture, text: str) -> int:
-    return sum(text in r.getMessage() for r in caplog.records)
-
-
-def _publishes(plugin: object, topic: str) -> bool:
-    try:
-        plugin.spine_publish([OutgoingMessage(topic, b"after", "k")], timeout=2)  # type: ignore[attr-defined]
-    except PublishError:
-        return False
-    return True

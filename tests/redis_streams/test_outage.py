@@ -7,34 +7,21 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime, timezone
-from typing import Any
 
 import pytest
-from attrs import evolve
 
 from spine_core.errors import PublishError
 from spine_core.messages import IncomingMessage
-from spine_core.options import BrokerConfig
+from spine_core.testing import wait_until
 from spine_core.testing.conformance import Features, Harness, Received, Recorder, Sample
-from spine_redis.plugin import RedisPlugin
 
 from .conftest import PrivateRedis, RedisScope
-
-
-def wait_health(hook: Any, ready: bool, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while (health := hook.spine_broker_health()).ready != ready:
-        assert time.monotonic() < deadline, f"health not ready={ready} after {timeout}s: {health}"
-        time.sleep(0.05)
 
 
 def test_restart_of_redis_is_survived(
     scope: RedisScope, private_redis: PrivateRedis, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def on_private(config: BrokerConfig) -> RedisPlugin:
-        return scope.plugin(evolve(config, settings={"url": private_redis.url}))
-
-    harness = Harness(on_private, Features())
+    harness = Harness(scope.factory(url=private_redis.url), Features())
     received = Recorder()
 
     def record(event: Sample, message: IncomingMessage) -> None:
@@ -53,11 +40,11 @@ def test_restart_of_redis_is_survived(
             with pytest.raises(PublishError, match="Redis did not confirm 1 message"):
                 harness.publish(publisher, [Sample(2, "k", at)])
             assert time.monotonic() - started < 2.0
-            wait_health(consumer, False, 5)
+            wait_until(lambda: not consumer.spine_broker_health().ready, 5, "the consumer not ready")
             assert not publisher.spine_broker_health().ready
 
             private_redis.start()  # empty: no stream, no group
-            wait_health(consumer, True, 15)
+            wait_until(lambda: consumer.spine_broker_health().ready, 15, "the consumer ready again")
             harness.publish(publisher, [Sample(3, "k", at)])
             received.wait_for(lambda items: len(items) == 2, 15, "the event published after the restart")
             assert received.ids() == [1, 3]

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 from ..errors import BootError
 
 TRUE = frozenset({"true", "1", "yes", "on"})
 FALSE = frozenset({"false", "0", "no", "off"})
+T = TypeVar("T")
 
 
 class SettingsReader:
@@ -53,49 +54,47 @@ class SettingsReader:
 
     def integer(self, key: str, default: int, *, minimum: int | None = None) -> int:
         """A whole number, at least ``minimum``."""
-        raw = self.values.get(key)
-        if raw is None:
-            return default
-        try:
-            number = int(raw)
-        except ValueError:
-            number = None
-        if number is None or (minimum is not None and number < minimum):
-            least = "" if minimum is None else f" of at least {minimum}"
-            self.refuse(key, f"an integer{least}")
-        return number
+        def parse(raw: str) -> int | None:
+            try:
+                number = int(raw)
+            except ValueError:
+                return None
+            return number if minimum is None or number >= minimum else None
+
+        return self._read(key, default, parse, "an integer" + ("" if minimum is None else f" of at least {minimum}"))
 
     def flag(self, key: str, default: bool) -> bool:
         """``true``/``false``, ``1``/``0``, ``yes``/``no`` or ``on``/``off``, in any case."""
-        raw = self.values.get(key)
-        if raw is None:
-            return default
-        word = raw.strip().lower()
-        if word not in TRUE and word not in FALSE:
-            self.refuse(key, "true or false (or 1/0, yes/no, on/off)")
-        return word in TRUE
+        def parse(raw: str) -> bool | None:
+            word = raw.strip().lower()
+            return True if word in TRUE else False if word in FALSE else None
+
+        return self._read(key, default, parse, "true or false (or 1/0, yes/no, on/off)")
 
     def seconds(self, key: str, default: float, *, positive: bool = False) -> float:
         """A finite number of seconds, not negative (above 0 if ``positive``)."""
-        raw = self.values.get(key)
-        if raw is None:
-            return default
-        try:
-            seconds = float(raw)
-        except ValueError:
-            seconds = math.nan
-        if not math.isfinite(seconds) or seconds < 0 or (positive and seconds == 0):
-            self.refuse(key, "a positive number of seconds" if positive else "a number of seconds")
-        return seconds
+        def parse(raw: str) -> float | None:
+            try:
+                seconds = float(raw)
+            except ValueError:
+                return None
+            return seconds if math.isfinite(seconds) and seconds >= 0 and (seconds or not positive) else None
+
+        return self._read(key, default, parse, "a positive number of seconds" if positive else "a number of seconds")
 
     def choice(self, key: str, default: str, choices: Sequence[str]) -> str:
         """One of ``choices``."""
+        return self._read(key, default, lambda raw: raw if raw in choices else None, f"one of {list(choices)}")
+
+    def _read(self, key: str, default: T, parse: Callable[[str], T | None], expected: str) -> T:
+        """``key`` parsed, the default if it is absent; refused (:meth:`refuse`) where ``parse`` gives None."""
         raw = self.values.get(key)
         if raw is None:
             return default
-        if raw not in choices:
-            self.refuse(key, f"one of {list(choices)}")
-        return raw
+        value = parse(raw)
+        if value is None:
+            self.refuse(key, expected)
+        return value
 
     def refuse(self, key: str, expected: str) -> NoReturn:
         """Raise the BootError for a bad ``key``: ``<name> must be <expected>, got <value>``."""
