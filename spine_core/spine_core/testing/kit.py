@@ -31,7 +31,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import pytest
 from attrs import define, evolve
@@ -43,6 +43,8 @@ BrokerFactory = Callable[[BrokerConfig], Any]
 """Makes a broker plugin from a configuration (the suites' ``make_broker``)."""
 POLL = 0.02
 """Seconds between two looks at a condition waited for."""
+Scope = TypeVar("Scope", bound="BrokerScope")
+Server = TypeVar("Server", bound="PrivateServer")
 
 
 def unavailable(reason: str) -> NoReturn:
@@ -154,7 +156,7 @@ class BrokerScope:
         for plugin in self.plugins:
             plugin.spine_broker_close(timeout=1.0)
 
-    def __enter__(self) -> BrokerScope:
+    def __enter__(self: Scope) -> Scope:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
@@ -219,7 +221,7 @@ class PrivateServer:
                 proc.kill()
                 proc.wait()
 
-    def __enter__(self) -> PrivateServer:
+    def __enter__(self: Server) -> Server:
         self.start()
         return self
 
