@@ -185,7 +185,9 @@ def killed_mid_stream(processes: list[ServiceProcess], env: dict[str, str], publ
 def publishing_plugin(make: Callable[[BrokerConfig], Any], name: str, prefix: str) -> Any:
     """A started plugin that only publishes (to topics under ``prefix``)."""
     plugin = make(BrokerConfig(name=name, topic_prefix=prefix, write=WriteOptions()))
-    plugin.spine_broker_start()
+    start = getattr(plugin, "spine_broker_start", None)  # an optional hook
+    if start is not None:
+        start()
     return plugin
 
 
