@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Iterator
 
@@ -15,10 +14,10 @@ from falcon.testing import TestClient
 from apps import order_app, stock_app
 from spine_core import Options, Spine
 from spine_core.errors import PublishError
-from spine_core.messages import ACK, IncomingMessage, OutgoingMessage, Settlement, Subscription
+from spine_core.messages import ACK, OutgoingMessage, Subscription
 from spine_core.options import BrokerConfig, ReadOptions, WriteOptions
 from spine_core.runtime import Runtime
-from spine_core.testing import logged, publishes, wait_until
+from spine_core.testing import Deliveries, logged, publishes, wait_until
 from spine_core.toolkit import outage as outage_module
 from spine_kafka import KafkaPlugin
 from spine_kafka.tansu import TANSU_CONSUMER_SETTINGS, free_port
@@ -44,20 +43,12 @@ def test_restart_recovers_by_itself_and_logs_once(
     topic, group = unique("faults"), unique("g")
     plugin = tansu.make_broker(BrokerConfig(name="kafka", write=WriteOptions(), read=ReadOptions(group_id=group)))
     plugin.spine_broker_start()
-    received: list[bytes] = []
-    arrived = threading.Condition()
-
-    def deliver(message: IncomingMessage) -> Settlement:
-        with arrived:
-            received.append(message.value)
-            arrived.notify_all()
-        return ACK
-
+    received = Deliveries()
     try:
-        plugin.spine_subscribe(group_id=group, subscriptions=[Subscription(topic, deliver)])
+        plugin.spine_subscribe(group_id=group, subscriptions=[Subscription(topic, received)])
         wait_until(lambda: plugin.spine_broker_health().ready, 30, "the assignment")
         plugin.spine_publish([OutgoingMessage(topic, b"before", "k")], timeout=10)
-        wait_until(lambda: b"before" in received, 30, "the first message")
+        wait_until(lambda: b"before" in received.values, 30, "the first message")
 
         caplog.clear()
         caplog.set_level(logging.INFO, logger="spine.kafka")
@@ -73,7 +64,7 @@ def test_restart_recovers_by_itself_and_logs_once(
         wait_until(lambda: publishes(plugin, topic), 30, "publishing again")
         assert time.monotonic() - back < 30
         wait_until(lambda: plugin.spine_broker_health().ready, 30, "ready again")
-        wait_until(lambda: b"after" in received, 30, "a message published after the restart")
+        wait_until(lambda: b"after" in received.values, 30, "a message published after the restart")
         assert topic in AdminClient({"bootstrap.servers": tansu.bootstrap_servers}).list_topics(timeout=5).topics
 
         assert logged(caplog, "kafka cluster unreachable") == 1

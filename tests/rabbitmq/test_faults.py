@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 import pytest
 
 from spine_core.errors import PublishError
-from spine_core.messages import ACK, IncomingMessage, OutgoingMessage, Settlement, Subscription
+from spine_core.messages import OutgoingMessage, Subscription
 from spine_core.options import BrokerConfig, ReadOptions, WriteOptions
-from spine_core.testing import logged, publishes, wait_until
+from spine_core.testing import Deliveries, logged, publishes, wait_until
 from spine_core.toolkit import outage as outage_module
 
 from .conftest import RabbitScope
@@ -30,18 +29,11 @@ def test_outage_recovers_by_itself_and_logs_once(
                           settings={"url": proxy.url()})
     plugin = rabbit.plugin(config)
     plugin.spine_broker_start()
-    received: list[bytes] = []
-    lock = threading.Lock()
-
-    def deliver(message: IncomingMessage) -> Settlement:
-        with lock:
-            received.append(message.value)
-        return ACK
-
-    plugin.spine_subscribe(group_id=rabbit.group, subscriptions=[Subscription(topic, deliver)])
+    received = Deliveries()
+    plugin.spine_subscribe(group_id=rabbit.group, subscriptions=[Subscription(topic, received)])
     wait_until(lambda: plugin.spine_broker_health().ready, 15, "the consumer")
     plugin.spine_publish([OutgoingMessage(topic, b"before", "k")], timeout=10)
-    wait_until(lambda: b"before" in received, 15, "the first message")
+    wait_until(lambda: b"before" in received.values, 15, "the first message")
 
     caplog.clear()
     caplog.set_level(logging.INFO)
@@ -59,7 +51,7 @@ def test_outage_recovers_by_itself_and_logs_once(
     wait_until(lambda: publishes(plugin, topic), 30, "publishing again")
     assert time.monotonic() - back < 30
     wait_until(lambda: plugin.spine_broker_health().ready, 30, "ready again")
-    wait_until(lambda: b"after" in received, 30, "a message published after the outage")
+    wait_until(lambda: b"after" in received.values, 30, "a message published after the outage")
 
     assert logged(caplog, "connection to RabbitMQ lost") == 2  # the publisher's and the consumer's
     assert 4 <= logged(caplog, "RabbitMQ still unreachable") <= 12

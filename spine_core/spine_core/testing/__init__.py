@@ -1,10 +1,11 @@
 """Test support shipped with the core: the broker conformance suite and the broker test kit."""
 
 from .kit import (
-    BrokerScope, OutageSwitch, PrivateServer, free_port, logged, mark_tests_in, publishes, unavailable, wait_until,
+    BrokerScope, Deliveries, OutageSwitch, PrivateServer, free_port, logged, mark_tests_in, publishes, unavailable,
+    wait_until,
 )
 
 __all__ = [
-    "BrokerScope", "OutageSwitch", "PrivateServer", "free_port", "logged", "mark_tests_in", "publishes", "unavailable",
-    "wait_until",
+    "BrokerScope", "Deliveries", "OutageSwitch", "PrivateServer", "free_port", "logged", "mark_tests_in",
+    "publishes", "unavailable", "wait_until",
 ]

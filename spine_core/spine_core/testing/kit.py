@@ -3,6 +3,7 @@
 - :func:`unavailable`: skip a test whose server or tool is missing, or fail it on CI;
 - :func:`mark_tests_in`: mark every test of a folder (``pytest -m redis``);
 - :func:`wait_until`: wait for a condition, failing after a deadline with what was awaited;
+- :class:`Deliveries`: a ``deliver`` that records what it is given and acknowledges it;
 - :func:`publishes`, :func:`logged`: after an outage, whether publishing works again and how
   often a line was logged;
 - :class:`BrokerScope`: names of one test's own (topic prefix, group id) on a shared server,
@@ -27,6 +28,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -37,7 +39,7 @@ import pytest
 from attrs import define, evolve
 
 from .. import Options, Service, Spine
-from ..broker import BrokerConfig, OutgoingMessage, PublishError
+from ..broker import ACK, BrokerConfig, IncomingMessage, OutgoingMessage, PublishError, Settlement
 
 BrokerFactory = Callable[[BrokerConfig], Any]
 """Makes a broker plugin from a configuration (the suites' ``make_broker``)."""
@@ -69,6 +71,26 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(POLL)
+
+
+class Deliveries:
+    """A ``deliver`` for a :class:`~spine_core.broker.Subscription`: records the value of each
+    message it is given (from any thread) and acknowledges it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: list[bytes] = []
+
+    def __call__(self, message: IncomingMessage) -> Settlement:
+        with self._lock:
+            self._values.append(message.value)
+        return ACK
+
+    @property
+    def values(self) -> list[bytes]:
+        """The values delivered so far, in the order they came."""
+        with self._lock:
+            return list(self._values)
 
 
 def publishes(plugin: Any, topic: str, timeout: float = 2.0) -> bool:
