@@ -19,6 +19,8 @@ write again, so that a new broker is its client plus a port:
 - :class:`ThreadHandoff`, :class:`LoopHandoff`, :class:`AsyncioHandoff`: settlements
   handed from the engine's workers to the thread that owns the client;
 - ``dlq_markers``: dead-letter replay recorded with markers, for append-only logs.
+
+A plugin's own tests use the test kit of :mod:`spine_core.testing` beside the suites.
 """
 
 from __future__ import annotations
