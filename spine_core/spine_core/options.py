@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from attrs import Factory, define, evolve, field, frozen
 
 from .errors import BootError
+from .toolkit.settings import SettingsReader
 
 
 @define(kw_only=True)
@@ -119,6 +120,7 @@ class Options:
     def with_env(self, environ: Mapping[str, str] | None = None) -> Options:
         """A copy with the ``SPINE_*`` environment variables applied over the code's values."""
         env = os.environ if environ is None else environ
+        variables = SettingsReader.from_env("SPINE_", env)
         broker = self.broker
         name = env.get("SPINE_BROKER") or broker.name
         scope = f"SPINE_{name.upper()}_"
@@ -138,25 +140,19 @@ class Options:
         if group_id is not None and read is not None:
             read = evolve(read, group_id=group_id)
         write = broker.write
-        if "SPINE_PUBLISH_TIMEOUT" in env and write is not None:
-            write = evolve(write, publish_timeout=_seconds("SPINE_PUBLISH_TIMEOUT", env["SPINE_PUBLISH_TIMEOUT"]))
+        if write is not None:
+            write = evolve(write, publish_timeout=variables.seconds("publish_timeout", write.publish_timeout))
         broker = evolve(
             broker, name=name, topic_prefix=prefix, read=read, write=write,
             settings={**broker.settings, name: settings},
         )
-        shutdown_timeout = self.shutdown_timeout
-        if "SPINE_SHUTDOWN_TIMEOUT" in env:
-            shutdown_timeout = _seconds("SPINE_SHUTDOWN_TIMEOUT", env["SPINE_SHUTDOWN_TIMEOUT"])
+        shutdown_timeout = variables.seconds("shutdown_timeout", self.shutdown_timeout)
         address = env.get("SPINE_ADDRESS", self.address)
-        ops = self.ops
-        if "SPINE_METRICS" in env:
-            ops = evolve(ops, metrics=_flag("SPINE_METRICS", env["SPINE_METRICS"]))
+        ops = evolve(self.ops, metrics=variables.flag("metrics", self.ops.metrics))
         http = self.http
         if "SPINE_SERVER" in env and http is not None:
             http = evolve(http, server=env["SPINE_SERVER"])
-        workers = self.workers
-        if "SPINE_WORKERS" in env:
-            workers = _count("SPINE_WORKERS", env["SPINE_WORKERS"])
+        workers = variables.integer("workers", self.workers, minimum=1)
         return evolve(
             self, broker=broker, address=address, shutdown_timeout=shutdown_timeout, ops=ops, http=http,
             workers=workers,
@@ -196,23 +192,3 @@ class Address:
         if not sep or not port.isdigit():
             raise BootError(f"address {text!r} is not HOST:PORT (e.g. ':8080' or '127.0.0.1:9000')")
         return cls(host.strip("[]") or "0.0.0.0", int(port))
-
-
-def _seconds(var: str, value: str) -> float:
-    try:
-        return float(value)
-    except ValueError:
-        raise BootError(f"{var}={value!r} is not a number of seconds") from None
-
-
-def _count(var: str, value: str) -> int:
-    if not value.strip().isdigit() or int(value) < 1:
-        raise BootError(f"{var}={value!r} is not a whole number of at least 1")
-    return int(value)
-
-
-def _flag(var: str, value: str) -> bool:
-    flag = value.strip().lower()
-    if flag not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
-        raise BootError(f"{var}={value!r} is not a switch: use 1 or 0")
-    return flag in ("1", "true", "yes", "on")

@@ -14,12 +14,13 @@ A prefixed key wins over the same unprefixed one; both win over Spine's defaults
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping
 from typing import Any, Final
 
 from attrs import frozen
 
-from spine_core.broker import BootError
+from spine_core.broker import BootError, Outage, SettingsReader
 
 PLUGIN_KEYS: Final = frozenset({"partitions", "replication.factor", "create.topics", "workers", "max.pending"})
 """Settings of the plugin itself, not librdkafka properties."""
@@ -61,7 +62,7 @@ class KafkaSettings:
     max_pending: int = 1000
 
     @classmethod
-    def parse(cls, settings: Mapping[str, str]) -> KafkaSettings:
+    def from_settings(cls, settings: Mapping[str, str]) -> KafkaSettings:
         """Split ``settings``; raises BootError for a bad value of the plugin's own keys."""
         common: dict[str, str] = {}
         producer: dict[str, str] = {}
@@ -79,14 +80,21 @@ class KafkaSettings:
         fixed = SPINE_OWNED & (set(common) | set(consumer))
         if fixed:
             raise BootError(f"kafka settings {sorted(fixed)} are set by Spine (group id: SPINE_KAFKA_GROUP_ID)")
+        read = SettingsReader("kafka", own)
         return cls(
             common, producer, consumer,
-            partitions=_int(own, "partitions", 3, minimum=1),
-            replication_factor=_int(own, "replication.factor", -1, minimum=-1),
-            create_topics=_bool(own, "create.topics", True),
-            workers=_int(own, "workers", 8, minimum=1),
-            max_pending=_int(own, "max.pending", 1000, minimum=1),
+            partitions=read.integer("partitions", 3, minimum=1),
+            replication_factor=read.integer("replication.factor", -1, minimum=-1),
+            create_topics=read.flag("create.topics", True),
+            workers=read.integer("workers", 8, minimum=1),
+            max_pending=read.integer("max.pending", 1000, minimum=1),
         )
+
+    @classmethod
+    def parse(cls, settings: Mapping[str, str]) -> KafkaSettings:
+        """Deprecated name of :meth:`from_settings` (the name every broker's settings use)."""
+        warnings.warn("KafkaSettings.parse is now KafkaSettings.from_settings", DeprecationWarning, stacklevel=2)
+        return cls.from_settings(settings)
 
     def producer_config(self, publish_timeout: float) -> dict[str, Any]:
         """Producer properties; an unconfirmed message expires after ``publish_timeout``."""
@@ -122,26 +130,17 @@ class KafkaSettings:
         }
 
 
-def _int(own: Mapping[str, str], key: str, default: int, *, minimum: int) -> int:
-    raw = own.get(key)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BootError(f"kafka setting {key}={raw!r} is not an integer") from None
-    if value < minimum:
-        raise BootError(f"kafka setting {key}={value} must be at least {minimum}")
-    return value
+class ClientLog:
+    """The ``logger`` of a librdkafka client: its failed connections go to ``outage`` (one account
+    of a cluster that is away), everything else to the logger ``name``. confluent-kafka calls
+    ``logger.log(level, "%s [%s] %s", facility, client, text)``."""
 
+    def __init__(self, outage: Outage, name: str) -> None:
+        self._outage = outage
+        self._logger = logging.getLogger(name)
 
-def _bool(own: Mapping[str, str], key: str, default: bool) -> bool:
-    raw = own.get(key)
-    if raw is None:
-        return default
-    word = raw.strip().lower()
-    if word in ("true", "1", "yes", "on"):
-        return True
-    if word in ("false", "0", "no", "off"):
-        return False
-    raise BootError(f"kafka setting {key}={raw!r} is not a boolean")
+    def log(self, level: int, msg: str, *args: Any) -> None:
+        if len(args) == 3 and args[0] == "FAIL" and level >= logging.ERROR:
+            self._outage.down(str(args[2]))
+        else:
+            self._logger.log(level, msg, *args)

@@ -27,14 +27,14 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer as RdKafkaConsumer
+from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
 
 from spine_core.broker import (
-    BootError, IncomingMessage, Lanes, OffsetTracker, OutgoingMessage, Outcome, Subscription,
+    BootError, IncomingMessage, Lanes, OffsetTracker, OutgoingMessage, Outcome, Subscription, as_text, text_headers,
 )
 
-from . import outage
-from .publisher import KafkaPublisher
+from .publisher import Publisher
 from .topics import TopicError, Topics
 
 log = logging.getLogger("spine.kafka")
@@ -46,6 +46,8 @@ FETCH_BATCH = 500
 SUBSCRIBE_TIMEOUT = 1.0
 SUBSCRIBE_RETRY = 5.0
 TOPIC_CHECK_INTERVAL = 2.0
+SUBSCRIBE_LOG_EVERY = 30.0
+"""While subscribing keeps failing, a line at most this often (not one per attempt)."""
 """How often the poll thread checks that its topics still exist (a broker restarted empty loses them)."""
 
 Partition = tuple[str, int]
@@ -59,27 +61,23 @@ Work = tuple["OffsetTracker", Message, int]
 def incoming(message: Message, partition: int, offset: int) -> IncomingMessage:
     """The message as the core sees it: text key and headers, position for logs and dead letters."""
     key = message.key()
-    raw = message.headers() or ()
     return IncomingMessage(
         topic=message.topic() or "",
         value=message.value() or b"",
-        key=None if key is None else key.decode("utf-8", "replace"),
-        headers={
-            name: "" if value is None else value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-            for name, value in (raw.items() if isinstance(raw, dict) else raw)
-        },
+        key=None if key is None else as_text(key),
+        headers=text_headers(message.headers()),
         position={"partition": str(partition), "offset": str(offset)},
     )
 
 
-class KafkaConsumer:
+class Consumer:
     """One member of a consumer group: a poll thread and a pool of workers."""
 
     def __init__(
         self,
         config: dict[str, Any],
         subscriptions: Sequence[Subscription],
-        producer: KafkaPublisher,
+        producer: Publisher,
         topics: Topics,
         *,
         workers: int,
@@ -123,7 +121,7 @@ class KafkaConsumer:
     def start(self) -> None:
         """Create the consumer and start the threads; the poll thread joins the group."""
         try:
-            self._consumer = Consumer({**self._config, "error_cb": self._on_error, "on_commit": self._on_commit})
+            self._consumer = RdKafkaConsumer({**self._config, "error_cb": self._on_error, "on_commit": self._on_commit})
         except KafkaException as e:
             raise BootError(f"kafka consumer configuration refused: {e.args[0].str()}") from None
         self._poller = threading.Thread(target=self._poll_loop, name=f"spine-kafka-poll-{self._group}", daemon=True)
@@ -167,7 +165,7 @@ class KafkaConsumer:
             try:
                 self._topics.ensure(self._subscriptions, SUBSCRIBE_TIMEOUT)
             except TopicError as e:
-                if time.monotonic() - logged >= outage.REMIND_INTERVAL:  # not a line per attempt
+                if time.monotonic() - logged >= SUBSCRIBE_LOG_EVERY:
                     logged = time.monotonic()
                     log.warning("kafka group %s cannot subscribe yet (retrying): %s", self._group, e)
                 self._stop.wait(SUBSCRIBE_RETRY)
@@ -276,7 +274,7 @@ class KafkaConsumer:
 
     def _log_error(self, error: KafkaError) -> None:
         if error.code() in (KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError._RESOLVE):
-            self._topics.outage.failed(error.str())
+            self._topics.outage.down(error.str())
         elif error.code() != KafkaError._PARTITION_EOF:
             level = logging.ERROR if error.fatal() else logging.WARNING
             log.log(level, "kafka consumer of group %s: %s", self._group, error.str())
@@ -319,23 +317,21 @@ class KafkaConsumer:
         still in flight are fetched again too (at-least-once): none is skipped.
         """
         commits: dict[Partition, int] = {}
-        rewinds: dict[Partition, int] = {}
+        rewinds: dict[Partition, tuple[int, float]] = {}
         with self._lock:
             nacks, self._nacks = self._nacks, []
             for state, tp, offset in nacks:
                 if self._states.get(tp) is not state or tp in rewinds:
                     continue  # revoked or already rewound
-                rewinds[tp] = state.first_open(default=offset)
-                fresh = self._states[tp] = OffsetTracker()
-                fresh.live = False
-                fresh.committed = state.committed
+                rewinds[tp] = (state.first_open(default=offset), state.held_until)
+                self._states[tp] = state.successor()
                 if (settled := state.to_commit()) is not None:
                     commits[tp] = settled
         self._commit_states(commits)
-        for tp, offset in rewinds.items():
+        for tp, (offset, until) in rewinds.items():
             log.info("kafka %s[%d]: a message was given back; fetching again from offset %d in %.1fs",
                      tp[0], tp[1], offset, self._redelivery_delay)
-            self._held[tp] = (offset, time.monotonic() + self._redelivery_delay)
+            self._held[tp] = (offset, until)
 
     def _commit(self, asynchronous: bool) -> None:
         """Commit progress: asynchronously while consuming, synchronously (all of it) at a handover."""
@@ -451,27 +447,16 @@ class KafkaConsumer:
         return incoming(message, message.partition() or 0, offset)
 
     def take(self, item: Work) -> bool:
-        state, _, offset = item
-        if not state.live:
-            return False
-        state.in_flight += 1
-        state.started = max(state.started, offset)
-        return True
+        return item[0].take(item[2])
 
     def settled(self, item: Work, outcome: Outcome) -> bool:
         state, message, offset = item
-        state.in_flight -= 1
-        handed_over = not state.live and not state.in_flight  # a revoke or rewind waits for this
-        if outcome is Outcome.DONE:
-            state.finish(offset)
-        else:  # nothing more of this partition until it is rewound
-            state.live = False
+        if state.settle(offset, outcome, self._redelivery_delay):  # held: the poll thread rewinds it
             self._nacks.append((state, (message.topic() or "", message.partition() or 0), offset))
-        return handed_over
+        return state.handed_over  # a revoke or rewind waits for this
 
     def worth_finishing(self, item: Work) -> bool:
-        state, _, offset = item
-        return state.live and offset < state.started
+        return item[0].worth_finishing(item[2])
 
     def dead_letter(self, letter: OutgoingMessage) -> None:
         self._producer.send([letter], self._settle_timeout)

@@ -1,6 +1,6 @@
 """Dead letters on Kafka: a dead-letter topic read whole by a short-lived consumer, replay
 confirmed by the plugin's producer and recorded with a marker message in the dead-letter
-topic itself (see :mod:`spine_core.dlq.markers`).
+topic itself (see :mod:`spine_core.toolkit.markers`).
 
 The reading consumer assigns every partition from its low watermark up to the
 high watermark taken when it starts, and never commits: listing changes
@@ -18,7 +18,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from spine_core.broker import SpineError, StoredDeadLetter, dlq_markers
 
 from .consumer import incoming
-from .publisher import KafkaPublisher
+from .publisher import Publisher
 
 POLL = 0.2
 
@@ -76,7 +76,7 @@ def _stored(message: Message, partition: int, offset: int) -> StoredDeadLetter:
 
 
 def replay(
-    config: dict[str, Any], producer: KafkaPublisher, topic: str, event_ids: Sequence[str] | None, timeout: float
+    config: dict[str, Any], producer: Publisher, topic: str, event_ids: Sequence[str] | None, timeout: float
 ) -> list[StoredDeadLetter]:
     """Publish back the chosen dead letters of ``topic`` and mark them replayed; the ones replayed."""
     stored = read(config, topic, timeout)

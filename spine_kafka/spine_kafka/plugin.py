@@ -12,9 +12,9 @@ from spine_core.broker import (
 )
 
 from . import dlq
-from .config import KafkaSettings
-from .consumer import KafkaConsumer
-from .publisher import KafkaPublisher
+from .config import ClientLog, KafkaSettings
+from .consumer import Consumer
+from .publisher import Publisher
 from .topics import Topics
 
 DEFAULT_PUBLISH_TIMEOUT = 10.0
@@ -31,18 +31,18 @@ class KafkaPlugin:
 
     def __init__(self, config: BrokerConfig) -> None:
         self.config = config
-        self.settings = KafkaSettings.parse(config.settings)
+        self.settings = KafkaSettings.from_settings(config.settings)
         self._publish_timeout = config.write.publish_timeout if config.write else DEFAULT_PUBLISH_TIMEOUT
         self._topics: Topics | None = None
-        self._producer: KafkaPublisher | None = None
-        self._consumers: list[KafkaConsumer] = []
+        self._producer: Publisher | None = None
+        self._consumers: list[Consumer] = []
 
     @hookimpl
     def spine_broker_start(self) -> None:
         s = self.settings
         self._topics = Topics(s.admin_config(), s.partitions, s.replication_factor, s.create_topics)
-        logger = self._topics.outage.logger("spine.kafka.producer")
-        self._producer = KafkaPublisher({**s.producer_config(self._publish_timeout), "logger": logger}, self._topics)
+        logger = ClientLog(self._topics.outage, "spine.kafka.producer")
+        self._producer = Publisher({**s.producer_config(self._publish_timeout), "logger": logger}, self._topics)
 
     @hookimpl
     def spine_broker_health(self) -> Health:
@@ -91,8 +91,8 @@ class KafkaPlugin:
     def spine_subscribe(self, group_id: str, subscriptions: Sequence[Subscription]) -> None:
         assert self._producer is not None and self._topics is not None, "spine_broker_start was not called"
         s = self.settings
-        consumer = KafkaConsumer(
-            {**s.consumer_config(group_id), "logger": self._topics.outage.logger("spine.kafka.consumer")},
+        consumer = Consumer(
+            {**s.consumer_config(group_id), "logger": ClientLog(self._topics.outage, "spine.kafka.consumer")},
             subscriptions, self._producer, self._topics,
             workers=s.workers, max_pending=s.max_pending,
             settle_timeout=self._publish_timeout, revoke_timeout=self.config.shutdown_timeout,

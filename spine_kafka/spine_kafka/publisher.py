@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -72,7 +73,7 @@ class _Batch:
         self._wake.acquire(timeout=max(0.0, timeout))
 
 
-class KafkaPublisher:
+class Publisher:
     """One producer shared by every thread of the process (requests and dead-lettering)."""
 
     def __init__(self, config: dict[str, Any], topics: Topics) -> None:
@@ -180,7 +181,7 @@ class KafkaPublisher:
             raise PublishError(f"kafka did not confirm {len(records)} message(s) within {timeout:.1f}s")
         if batch.errors:
             raise PublishError("kafka refused message(s): " + "; ".join(batch.errors[:3]))
-        self._topics.outage.ok()
+        self._topics.outage.up()
 
     def _stalled(self, producer: Producer) -> None:
         """A publish was not confirmed in time. If the cluster answers all the same, it may have
@@ -223,3 +224,11 @@ class KafkaPublisher:
             log.warning("kafka producer closed with %d message(s) not confirmed", left)
         self._closing.set()
         self._thread.join(timeout=POLL_INTERVAL * 5)
+
+
+def __getattr__(name: str) -> Any:
+    """``KafkaPublisher``: the deprecated name of :class:`Publisher` (every broker's is ``Publisher``)."""
+    if name == "KafkaPublisher":
+        warnings.warn("spine_kafka.publisher.KafkaPublisher is now Publisher", DeprecationWarning, stacklevel=2)
+        return Publisher
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

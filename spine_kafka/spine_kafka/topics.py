@@ -9,6 +9,7 @@ existing topic is left as it is. ``create.topics=false`` turns this off.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterable
@@ -19,7 +20,13 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from .outage import Outage
+from spine_core.broker import Outage
+
+from .config import ClientLog
+
+SETTLE_TIME = 5.0
+"""Connection failures this soon after the cluster answered again are the last clients' stale
+attempts, not a new outage (each client retries on its own backoff)."""
 
 
 class TopicError(Exception):
@@ -33,8 +40,10 @@ class Topics:
         self, admin_config: dict[str, Any], partitions: int, replication_factor: int, enabled: bool,
         outage: Outage | None = None,
     ) -> None:
-        self.outage = outage or Outage()
-        config: dict[str, Any] = {**admin_config, "logger": self.outage.logger("spine.kafka.admin")}
+        self.outage = outage or Outage("kafka cluster", logging.getLogger("spine.kafka"), level=logging.ERROR,
+                                       settle=SETTLE_TIME)
+        """What every client of the plugin saw of the cluster: one log line when it goes away."""
+        config: dict[str, Any] = {**admin_config, "logger": ClientLog(self.outage, "spine.kafka.admin")}
         self._admin = AdminClient(config)
         self._partitions = partitions
         self._replication_factor = replication_factor
@@ -98,7 +107,7 @@ class Topics:
         try:
             metadata = self._admin.list_topics(timeout=timeout)
         except KafkaException as e:
-            self.outage.failed(e.args[0].str())
+            self.outage.down(e.args[0].str())
             raise
-        self.outage.ok()
+        self.outage.up()
         return metadata

@@ -320,22 +320,19 @@ class MemoryBroker:
 
     def _settled(self, member: Member, tracker: _Cursor, stored: StoredMessage, outcome: Outcome) -> bool:
         """A message's outcome (under the lock): commit what is settled, or rewind after a Nack."""
-        tracker.in_flight -= 1
         tp = (stored.topic, stored.partition)
         group = self._groups[member.group]
+        held = tracker.settle(stored.offset, outcome, member.redelivery_delay)
         if member.closed:
             pass  # handed over already: the next owner delivers it again
-        elif outcome is Outcome.DONE:
-            tracker.finish(stored.offset)
-            if tracker.committable is not None and tracker.committable > group.committed.get(tp, 0):
-                group.committed[tp] = tracker.committable
-        elif tracker.live and member.trackers.get(tp) is tracker:  # fetched again from what is committed
-            tracker.live = False
+        elif held:  # fetched again from what is committed, once the hold is over
             del member.trackers[tp]
-            member.held[tp] = time.monotonic() + member.redelivery_delay
+            member.held[tp] = tracker.held_until
             if tracker.in_flight:
                 group.previous[tp] = tracker
             self._wake(member)
+        elif tracker.committable is not None and tracker.committable > group.committed.get(tp, 0):
+            group.committed[tp] = tracker.committable
         self._handed_over(group, tp, tracker)
         self._cond.notify_all()
         return True
@@ -391,19 +388,13 @@ class _Port:
         return item[1].incoming()
 
     def take(self, item: Work) -> bool:
-        tracker, stored = item
-        if not tracker.live or self._member.closed:
-            return False
-        tracker.in_flight += 1
-        tracker.started = max(tracker.started, stored.offset)
-        return True
+        return not self._member.closed and item[0].take(item[1].offset)
 
     def settled(self, item: Work, outcome: Outcome) -> bool:
         return self._broker._settled(self._member, item[0], item[1], outcome)
 
     def worth_finishing(self, item: Work) -> bool:
-        tracker, stored = item
-        return tracker.live and stored.offset < tracker.started
+        return item[0].worth_finishing(item[1].offset)
 
     def dead_letter(self, letter: OutgoingMessage) -> None:
         self._broker.publish([letter], timeout=5.0)

@@ -1,5 +1,5 @@
 """Dead letters on the memory broker: read from its dead-letter topics, replayed with markers
-(see :mod:`spine_core.dlq.markers`)."""
+(see :mod:`spine_core.toolkit.markers`)."""
 
 from __future__ import annotations
 

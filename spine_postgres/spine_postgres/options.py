@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
 
 from attrs import define, evolve
 
-from spine_core import BootError
-
-_FLAGS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+from spine_core.broker import BootError, SettingsReader
 
 
 @define(kw_only=True)
@@ -39,15 +36,20 @@ class PostgresOptions:
     def with_env(self, environ: Mapping[str, str] | None = None) -> PostgresOptions:
         """A copy with ``SPINE_POSTGRES_DSN``, ``_OUTBOX``, ``_INBOX``, ``_RELAY``, ``_INIT``,
         ``_POOL_SIZE``, ``_POOL_TIMEOUT``, ``_RELAY_BATCH``, ``_RELAY_INTERVAL`` and ``_RETENTION`` applied."""
-        env = os.environ if environ is None else environ
-        changes: dict[str, Any] = {}
-        for name, kind in (("dsn", str), ("outbox", bool), ("inbox", bool), ("relay", bool), ("init", bool),
-                           ("pool_size", int), ("pool_timeout", float), ("relay_batch", int), ("relay_interval", float),
-                           ("retention", float)):
-            var = f"SPINE_POSTGRES_{name.upper()}"
-            if var in env:
-                changes[name] = _parse(var, env[var], kind)
-        return evolve(self, **changes)
+        read = SettingsReader.from_env("SPINE_POSTGRES_", os.environ if environ is None else environ)
+        return evolve(
+            self,
+            dsn=read.text("dsn", self.dsn),
+            outbox=read.flag("outbox", self.outbox),
+            inbox=read.flag("inbox", self.inbox),
+            relay=read.flag("relay", self.relay),
+            init=read.flag("init", self.init),
+            pool_size=read.integer("pool_size", self.pool_size, minimum=1),
+            pool_timeout=read.seconds("pool_timeout", self.pool_timeout),
+            relay_batch=read.integer("relay_batch", self.relay_batch, minimum=1),
+            relay_interval=read.seconds("relay_interval", self.relay_interval),
+            retention=read.seconds("retention", self.retention),
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> PostgresOptions:
@@ -56,15 +58,3 @@ class PostgresOptions:
         if not options.dsn:
             raise BootError("SPINE_POSTGRES_DSN is not set (e.g. postgresql://postgres@127.0.0.1:5432/orders)")
         return options
-
-
-def _parse(var: str, value: str, kind: type) -> object:
-    if kind is bool:
-        flag = _FLAGS.get(value.strip().lower())
-        if flag is None:
-            raise BootError(f"{var}={value!r} is not a switch: use 1 or 0")
-        return flag
-    try:
-        return kind(value)
-    except ValueError:
-        raise BootError(f"{var}={value!r} is not a {kind.__name__}") from None

@@ -24,7 +24,7 @@ from .unit import UnitOfWork
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from spine_core.broker import Runtime
+    from spine_core.extension import Runtime
     from spine_core.extension import Around, Resolver
 
 log = logging.getLogger("spine.postgres")

@@ -8,10 +8,11 @@ from typing import Any, Final
 import pika
 from attrs import frozen
 
-from spine_core.broker import BootError
+from spine_core.broker import BootError, SettingsReader
 
 DEFAULT_URL: Final = "amqp://guest:guest@127.0.0.1:5672/"
 QUEUE_TYPES: Final = ("quorum", "classic")
+KEYS: Final = frozenset({"url", "exchange", "prefetch", "queue.type", "delivery.limit", "workers", "unrouted"})
 
 
 @frozen(kw_only=True)
@@ -37,24 +38,20 @@ class RabbitMQSettings:
     @classmethod
     def from_settings(cls, settings: Mapping[str, str]) -> RabbitMQSettings:
         """Validate ``settings``; unknown keys and bad values are BootErrors."""
-        known = {"url": "url", "exchange": "exchange", "prefetch": "prefetch",
-                 "queue.type": "queue_type", "delivery.limit": "delivery_limit", "workers": "workers",
-                 "unrouted": "unrouted"}
-        unknown = sorted(set(settings) - set(known))
-        if unknown:
-            raise BootError(f"unknown rabbitmq setting(s) {unknown}; known: {sorted(known)}")
-        values: dict[str, Any] = {known[k]: v for k, v in settings.items()}
-        for key in ("prefetch", "delivery_limit", "workers"):
-            if key in values:
-                values[key] = _positive_int(key, values[key])
-        if "unrouted" in values:
-            values["unrouted"] = _bool("unrouted", values["unrouted"])
-        queue_type = values.get("queue_type", "quorum")
-        if queue_type not in QUEUE_TYPES:
-            raise BootError(f"rabbitmq queue.type {queue_type!r} is not one of {list(QUEUE_TYPES)}")
-        if not values.get("exchange", "spine"):
+        read, default = SettingsReader("rabbitmq", settings), cls()
+        read.check_known(KEYS)
+        exchange = read.text("exchange", default.exchange)
+        if not exchange:
             raise BootError("rabbitmq exchange must not be empty (the default exchange cannot route by topic)")
-        parsed = cls(**values)
+        parsed = cls(
+            url=read.text("url", default.url),
+            exchange=exchange,
+            prefetch=read.integer("prefetch", default.prefetch, minimum=1),
+            queue_type=read.choice("queue.type", default.queue_type, QUEUE_TYPES),
+            delivery_limit=read.integer("delivery.limit", default.delivery_limit, minimum=1),
+            workers=read.integer("workers", default.workers, minimum=1),
+            unrouted=read.flag("unrouted", default.unrouted),
+        )
         parsed.parameters()  # a bad URL fails at boot, not at the first publish
         return parsed
 
@@ -89,21 +86,3 @@ def queue_name(group_id: str, topic: str) -> str:
     """The durable queue of consumer group ``group_id`` for ``topic`` (already prefixed):
     ``<group_id>:<topic>``, e.g. ``stock-service:order.created``."""
     return f"{group_id}:{topic}"
-
-
-def _positive_int(key: str, value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise BootError(f"rabbitmq {key.replace('_', '.')} must be a positive integer, got {value!r}")
-    return number
-
-
-def _bool(key: str, value: str) -> bool:
-    if value.lower() in ("true", "1", "yes"):
-        return True
-    if value.lower() in ("false", "0", "no"):
-        return False
-    raise BootError(f"rabbitmq {key} must be true or false, got {value!r}")

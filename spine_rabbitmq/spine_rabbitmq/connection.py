@@ -8,27 +8,18 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 
 import pika
 from pika.adapters.select_connection import IOLoop, SelectConnection
 
+from spine_core.broker import Outage, error_text
+
 log = logging.getLogger("spine.rabbitmq")
 
 MIN_BACKOFF = 0.1
 MAX_BACKOFF = 5.0
-REMIND_INTERVAL = 30.0
-"""While RabbitMQ stays unreachable, a reminder is logged at most this often (one line per attempt would flood)."""
 AUTH_ERRORS = (pika.exceptions.ProbableAuthenticationError, pika.exceptions.ProbableAccessDeniedError)
-
-
-def describe(error: BaseException | None) -> str:
-    """A one-line account of a pika error (pika's own ``str`` is often empty)."""
-    if error is None:
-        return "unknown error"
-    text = str(error) or repr(error)
-    return f"{type(error).__name__}: {text}" if type(error).__name__ not in text else text
 
 
 class ConnectionLoop:
@@ -36,9 +27,8 @@ class ConnectionLoop:
 
     ``on_open(connection)`` runs on the I/O thread after every (re)connection;
     ``on_lost(reason)`` after every loss, before the next attempt. Attempts back
-    off from 0.1 s to 5 s and go on until :meth:`close`. An outage is logged as
-    one line when it begins, a reminder at most every ``REMIND_INTERVAL`` seconds
-    and one line when the connection is back.
+    off from 0.1 s to 5 s and go on until :meth:`close`. An outage is logged by
+    :attr:`outage`: one line when it begins, reminders, one line when the connection is back.
     """
 
     def __init__(
@@ -63,8 +53,7 @@ class ConnectionLoop:
         """An error that retrying will not fix (bad credentials, refused vhost)."""
         self.attempted = threading.Event()
         """Set once the first connection attempt succeeded or failed."""
-        self._away_since: float | None = None
-        self._reminded = 0.0
+        self.outage = Outage("RabbitMQ", log, who=name)
 
     def start(self) -> None:
         self._thread.start()
@@ -121,25 +110,17 @@ class ConnectionLoop:
         self.last_error = ""
         self._backoff = MIN_BACKOFF
         self.attempted.set()
-        if self._away_since is None:
-            log.info("%s: connected to RabbitMQ", self._name)
+        if self.outage.away:
+            self.outage.up()
         else:
-            log.warning("%s: connected to RabbitMQ again after %.1fs", self._name, time.monotonic() - self._away_since)
-            self._away_since = None
+            log.info("%s: connected to RabbitMQ", self._name)
         self._on_open(connection)
 
     def _open_failed(self, connection: SelectConnection, error: BaseException | str) -> None:
-        reason = describe(error) if isinstance(error, BaseException) else str(error)
+        reason = error_text(error)
         if isinstance(error, AUTH_ERRORS):
             self.fatal = error
-        now = time.monotonic()
-        if self._away_since is None:
-            self._away_since = self._reminded = now
-            log.warning("%s: cannot connect to RabbitMQ (%s); retrying with backoff", self._name, reason)
-        elif now - self._reminded >= REMIND_INTERVAL:
-            self._reminded = now
-            log.warning("%s: still cannot connect to RabbitMQ after %.0fs (%s)", self._name, now - self._away_since,
-                        reason)
+        self.outage.down(reason)
         self.last_error = reason
         self.attempted.set()
         self._connection = None
@@ -151,10 +132,9 @@ class ConnectionLoop:
         if self._closing:
             self._ioloop.stop()
             return
-        reason = describe(error)
+        reason = error_text(error)
         self.last_error = reason
-        log.warning("%s: connection to RabbitMQ lost (%s); reconnecting", self._name, reason)
-        self._away_since = self._reminded = time.monotonic()
+        self.outage.lost(reason)
         self._on_lost(reason)
         self._retry()
 

@@ -5,7 +5,8 @@ and sends acks. Received messages go to the engine (:class:`spine_core.broker.La
 on the lane of their topic and key, so one key's messages are handed to ``deliver``
 one at a time in the order RabbitMQ delivered them, while other keys (and unkeyed
 messages) run in parallel on ``workers`` threads. Settlements go back to the I/O
-thread. A message is acked only after it was settled (handled, or its dead letter
+thread through a :class:`~spine_core.broker.LoopHandoff` (the I/O thread is woken once per
+batch). A message is acked only after it was settled (handled, or its dead letter
 confirmed); one handed back is rejected to the queue after ``redelivery_delay``;
 messages not settled when a connection is lost or closed are redelivered by RabbitMQ.
 """
@@ -16,7 +17,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import Any
 
@@ -27,18 +28,17 @@ from pika.channel import Channel
 from pika.spec import Basic, BasicProperties
 
 from spine_core.broker import (
-    BootError, Headers, IncomingMessage, Lanes, OutgoingMessage, Outcome, Subscription,
+    BootError, Headers, IncomingMessage, Lanes, LoopHandoff, OutgoingMessage, Outcome, Subscription, error_text,
+    text_headers,
 )
 
 from .config import RabbitMQSettings, queue_name
-from .connection import ConnectionLoop, describe
-from .topology import exchange_steps
+from .connection import ConnectionLoop
+from .topology import Step, exchange_steps, run_steps
 
 log = logging.getLogger("spine.rabbitmq")
 
 OnMessage = Callable[[Channel, Basic.Deliver, BasicProperties, bytes], None]
-Step = Callable[..., Any]
-"""A pika channel call that takes ``callback=`` for its reply."""
 
 
 @frozen
@@ -76,8 +76,8 @@ class Consumer:
         )
         self._cond = threading.Condition(self._lanes.lock)
         self._closing = False
-        self._settlements: list[tuple[int, Callable[[Channel], None]]] = []
-        self._settle_scheduled = False
+        self._settlements: LoopHandoff[tuple[_Delivery, Outcome]] = LoopHandoff(
+            self._lanes.lock, self._loop.call_soon, self._settle)
         self._booted = threading.Event()
         self._setup_error: str | None = None
         # I/O thread only:
@@ -106,7 +106,7 @@ class Consumer:
         self._loop.start()
         self._loop.attempted.wait(timeout)
         self._booted.wait(max(0.0, deadline - time.monotonic()))
-        error = describe(self._loop.fatal) if self._loop.fatal else self._setup_error
+        error = error_text(self._loop.fatal) if self._loop.fatal else self._setup_error
         if error:
             self.close(1.0)
             raise BootError(f"RabbitMQ refused consumer group {self._group_id!r}: {error}")
@@ -145,39 +145,30 @@ class Consumer:
         return not self._closing and item.generation == self._generation  # else RabbitMQ redelivers it
 
     def settled(self, item: _Delivery, outcome: Outcome) -> bool:
-        tag = item.tag
-        if outcome is Outcome.DONE:
-            self._on_channel(item, lambda ch: ch.basic_ack(tag))
-        else:  # handed back after a pause: no hot loop; the queue's delivery limit ends it
-            self._loop.call_later(self._redelivery_delay, lambda: self._run_on_channel(
-                item.generation, lambda ch: ch.basic_reject(tag, requeue=True)))
+        self._settlements.put((item, outcome))  # applied on the I/O thread by _settle
         return False
 
     def worth_finishing(self, item: _Delivery) -> bool:
         return False
 
-    def _on_channel(self, delivery: _Delivery, action: Callable[[Channel], None]) -> None:
-        """Run ``action`` on the I/O thread if the delivery's channel is still open (under the lock).
+    # -- I/O thread -------------------------------------------------------------
 
-        Settlements are queued and the I/O thread is woken once per batch, not per message."""
-        self._settlements.append((delivery.generation, action))
-        if not self._settle_scheduled:
-            self._settle_scheduled = True
-            self._loop.call_soon(self._run_settlements)
-
-    def _run_settlements(self) -> None:
-        with self._cond:
-            settlements, self._settlements = self._settlements, []
-            self._settle_scheduled = False
-        for generation, action in settlements:
-            self._run_on_channel(generation, action)
+    def _settle(self, settled: list[tuple[_Delivery, Outcome]]) -> None:
+        """Ack what is done; reject what was handed back to the queue after a pause (no hot
+        loop: the queue's delivery limit ends it). A delivery whose channel closed since is
+        redelivered by RabbitMQ."""
+        for delivery, outcome in settled:
+            tag = delivery.tag
+            if outcome is Outcome.DONE:
+                self._run_on_channel(delivery.generation, lambda ch: ch.basic_ack(tag))
+            else:
+                self._loop.call_later(self._redelivery_delay, partial(
+                    self._run_on_channel, delivery.generation, partial(_reject, tag=tag)))
 
     def _run_on_channel(self, generation: int, action: Callable[[Channel], None]) -> None:
         channel = self._channel
         if channel is not None and channel.is_open and generation == self._generation:
             action(channel)
-
-    # -- I/O thread -------------------------------------------------------------
 
     def _open(self, connection: SelectConnection) -> None:
         connection.channel(on_open_callback=self._channel_open)
@@ -185,7 +176,7 @@ class Consumer:
     def _channel_open(self, channel: Channel) -> None:
         channel.add_on_close_callback(self._channel_closed)
         channel.add_on_cancel_callback(lambda frame: self._loop.reopen("RabbitMQ cancelled a consumer"))
-        self._run_steps(iter(self._setup_steps(channel)), lambda: self._consuming(channel))
+        run_steps(iter(self._setup_steps(channel)), lambda: self._consuming(channel))
 
     def _setup_steps(self, channel: Channel) -> Iterator[Step]:
         """The declarations, each a call taking ``callback=``: QoS, the exchange, then per
@@ -205,13 +196,6 @@ class Consumer:
     def _consume(self, channel: Channel, name: str, sub: Subscription, callback: Callable[[Any], None]) -> None:
         self._consumer_tags.append(channel.basic_consume(name, self._receiver(name, sub), callback=callback))
 
-    def _run_steps(self, steps: Iterator[Step], then: Callable[[], None]) -> None:
-        step = next(steps, None)
-        if step is None:
-            then()
-        else:
-            step(callback=lambda _frame: self._run_steps(steps, then))
-
     def _consuming(self, channel: Channel) -> None:
         self._channel = channel
         log.info("consumer group %r consuming %s", self._group_id,
@@ -223,7 +207,7 @@ class Consumer:
         unkeyed = itertools.count()
 
         def receive(channel: Channel, method: Basic.Deliver, properties: BasicProperties, body: bytes) -> None:
-            headers = _text_headers(properties.headers or {})
+            headers = text_headers(properties.headers)
             position = {"queue": name, "delivery-tag": str(method.delivery_tag),
                         "redelivered": str(bool(method.redelivered)).lower()}
             if "x-delivery-count" in headers:
@@ -261,11 +245,11 @@ class Consumer:
     def _channel_closed(self, channel: Channel, reason: BaseException) -> None:
         self._forget_channel()
         if isinstance(reason, pika.exceptions.ChannelClosedByBroker):
-            log.error("consumer group %r: RabbitMQ closed the channel: %s", self._group_id, describe(reason))
+            log.error("consumer group %r: RabbitMQ closed the channel: %s", self._group_id, error_text(reason))
             if not self._booted.is_set():
-                self._setup_error = describe(reason)
+                self._setup_error = error_text(reason)
                 self._booted.set()
-            self._loop.reopen(describe(reason))
+            self._loop.reopen(error_text(reason))
 
     def _lost(self, reason: str) -> None:
         self._forget_channel()
@@ -277,12 +261,5 @@ class Consumer:
         self._consumer_tags = []
 
 
-def _text_headers(headers: Mapping[str, Any]) -> dict[str, str]:
-    """AMQP header values as text; tables and arrays (e.g. RabbitMQ's ``x-death``) are left out."""
-    text = {}
-    for name, value in headers.items():
-        if isinstance(value, bytes):
-            value = value.decode("utf-8", "replace")
-        if isinstance(value, (str, int, float)):
-            text[name] = str(value)
-    return text
+def _reject(channel: Channel, tag: int) -> None:
+    channel.basic_reject(tag, requeue=True)

@@ -12,17 +12,15 @@ queue counts the messages put back again: a listing right after sees them all.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
 
 import pika
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 
-from spine_core.broker import Headers, SpineError, StoredDeadLetter
+from spine_core.broker import Headers, SpineError, StoredDeadLetter, error_text, text_headers
 
 from .config import RabbitMQSettings
-from .connection import describe
 from .publisher import Publisher
 
 NOT_FOUND = 404
@@ -40,11 +38,11 @@ def _connection(settings: RabbitMQSettings, timeout: float) -> Iterator[Blocking
     try:
         connection = pika.BlockingConnection(params)
     except pika.exceptions.AMQPError as e:
-        raise DeadLetterError(f"cannot connect to RabbitMQ at {settings.url}: {describe(e)}") from None
+        raise DeadLetterError(f"cannot connect to RabbitMQ at {settings.url}: {error_text(e)}") from None
     try:
         yield connection
     except pika.exceptions.AMQPError as e:
-        raise DeadLetterError(f"RabbitMQ failed: {describe(e)}") from None
+        raise DeadLetterError(f"RabbitMQ failed: {error_text(e)}") from None
     finally:
         if connection.is_open:
             connection.close()
@@ -81,7 +79,7 @@ def _take(channel: BlockingChannel, queue: str) -> Iterator[tuple[int, StoredDea
         method, properties, body = channel.basic_get(queue, auto_ack=False)
         if method is None:
             return
-        headers = _text_headers(properties.headers or {})
+        headers = text_headers(properties.headers, skip_prefix="x-")  # not RabbitMQ's own (x-death)
         position = {"queue": queue, "index": str(index)}
         yield method.delivery_tag, StoredDeadLetter(queue, body, headers.get(Headers.KEY), headers, position)
 
@@ -112,14 +110,3 @@ def replay(
         finally:
             _put_back(connection, channel, topic, len(taken) - len(done), timeout)
     return done
-
-
-def _text_headers(headers: Mapping[str, Any]) -> dict[str, str]:
-    """Spine's text headers; RabbitMQ's own (``x-death``, ``x-delivery-count``) are left out."""
-    text = {}
-    for name, value in headers.items():
-        if isinstance(value, bytes):
-            value = value.decode("utf-8", "replace")
-        if isinstance(value, (str, int, float)) and not name.startswith("x-"):
-            text[name] = str(value)
-    return text

@@ -8,12 +8,11 @@ from collections.abc import Mapping, Sequence
 
 from spine_core.broker import (
     BootError, BrokerConfig, Health, OutgoingMessage, ReadOptions, StoredDeadLetter, Subscription, WriteOptions,
-    hookimpl,
+    error_text, hookimpl,
 )
 
 from . import dlq
 from .config import RabbitMQSettings
-from .connection import describe
 from .consumer import Consumer
 from .publisher import Publisher
 
@@ -21,7 +20,7 @@ if logging.getLogger("pika").level == logging.NOTSET:
     logging.getLogger("pika").setLevel(logging.WARNING)  # pika narrates every socket at INFO
 if logging.getLogger("pika.adapters").level == logging.NOTSET:
     # ... and every failed connection attempt in eight ERROR lines: the plugin's ConnectionLoop
-    # reports an outage itself (one line, reminders, one line when back).
+    # reports an outage itself (the toolkit's Outage: one line, reminders, one line when back).
     logging.getLogger("pika.adapters").setLevel(logging.CRITICAL)
 
 START_TIMEOUT = 5.0
@@ -49,7 +48,7 @@ class RabbitMQPlugin:
         loop.attempted.wait(START_TIMEOUT)
         if loop.fatal is not None:
             self.publisher.close(1.0)
-            raise BootError(f"RabbitMQ refused the connection to {self.settings.url}: {describe(loop.fatal)}")
+            raise BootError(f"RabbitMQ refused the connection to {self.settings.url}: {error_text(loop.fatal)}")
 
     @hookimpl
     def spine_publish(self, messages: Sequence[OutgoingMessage], timeout: float) -> None:

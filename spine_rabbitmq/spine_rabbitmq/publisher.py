@@ -20,10 +20,10 @@ from pika.channel import Channel
 from pika.frame import Method
 from pika.spec import Basic, BasicProperties
 
-from spine_core.broker import Headers, OutgoingMessage, PublishError
+from spine_core.broker import Headers, OutgoingMessage, PublishError, error_text
 
 from .config import RabbitMQSettings
-from .connection import ConnectionLoop, describe
+from .connection import ConnectionLoop
 from .topology import exchange_steps, run_steps
 
 log = logging.getLogger("spine.rabbitmq")
@@ -170,14 +170,14 @@ class Publisher:
 
     def _channel_closed(self, channel: Channel, reason: BaseException) -> None:
         self._channel = None
-        self._fail_unconfirmed(f"RabbitMQ channel closed before confirming: {describe(reason)}")
+        self._fail_unconfirmed(f"RabbitMQ channel closed before confirming: {error_text(reason)}")
         if isinstance(reason, pika.exceptions.ChannelClosedByBroker):
             hint = ""
-            if "alternate-exchange" in describe(reason):
+            if "alternate-exchange" in error_text(reason):
                 hint = (f" (exchange {self._exchange!r} was declared without the alternate exchange for unrouted "
                         "events: delete it once, or set SPINE_RABBITMQ_UNROUTED=false)")
-            log.error("publisher channel closed: %s%s", describe(reason), hint)
-            self._loop.reopen(describe(reason))
+            log.error("publisher channel closed: %s%s", error_text(reason), hint)
+            self._loop.reopen(error_text(reason))
 
     def _lost(self, reason: str) -> None:
         self._channel = None

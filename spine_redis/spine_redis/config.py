@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Final
 from urllib.parse import urlsplit
 
 import redis
@@ -11,9 +11,10 @@ from attrs import frozen
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from spine_core.broker import BootError
+from spine_core.broker import BootError, SettingsReader
 
 DEFAULT_URL: Final = "redis://127.0.0.1:6379/0"
+KEYS: Final = frozenset({"url", "maxlen", "claim.idle", "batch", "workers", "max.pending"})
 
 
 @frozen(kw_only=True)
@@ -37,18 +38,16 @@ class RedisSettings:
     @classmethod
     def from_settings(cls, settings: Mapping[str, str]) -> RedisSettings:
         """Validate ``settings``; unknown keys and bad values are BootErrors."""
-        known = {"url": "url", "maxlen": "maxlen", "claim.idle": "claim_idle", "batch": "batch",
-                 "workers": "workers", "max.pending": "max_pending"}
-        unknown = sorted(set(settings) - set(known))
-        if unknown:
-            raise BootError(f"unknown redis setting(s) {unknown}; known: {sorted(known)}")
-        values: dict[str, Any] = {known[k]: v for k, v in settings.items()}
-        for key, minimum in (("maxlen", 0), ("batch", 1), ("workers", 1), ("max_pending", 1)):
-            if key in values:
-                values[key] = _int(key, values[key], minimum)
-        if "claim_idle" in values:
-            values["claim_idle"] = _seconds(values["claim_idle"])
-        parsed = cls(**values)
+        read, default = SettingsReader("redis", settings), cls()
+        read.check_known(KEYS)
+        parsed = cls(
+            url=read.text("url", default.url),
+            maxlen=read.integer("maxlen", default.maxlen, minimum=0),
+            claim_idle=read.seconds("claim.idle", default.claim_idle, positive=True),
+            batch=read.integer("batch", default.batch, minimum=1),
+            workers=read.integer("workers", default.workers, minimum=1),
+            max_pending=read.integer("max.pending", default.max_pending, minimum=1),
+        )
         parsed.client(1.0)  # a bad URL fails at boot, not at the first publish
         return parsed
 
@@ -68,23 +67,3 @@ class RedisSettings:
             )
         except ValueError as e:
             raise BootError(f"redis url {self.url!r} is invalid: {e}") from None
-
-
-def _int(key: str, value: str, minimum: int) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = minimum - 1
-    if number < minimum:
-        raise BootError(f"redis {key.replace('_', '.')} must be an integer >= {minimum}, got {value!r}")
-    return number
-
-
-def _seconds(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = 0.0
-    if seconds <= 0:
-        raise BootError(f"redis claim.idle must be a positive number of seconds, got {value!r}")
-    return seconds

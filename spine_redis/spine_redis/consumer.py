@@ -3,7 +3,8 @@
 The reader thread owns the topology (``XGROUP CREATE ... MKSTREAM``, again whenever the group
 vanished, e.g. after a Redis restart), reads new entries with ``XREADGROUP`` and claims entries
 that stayed pending with a silent member for ``claim.idle`` seconds (``XAUTOCLAIM``); it hands
-them to the core's delivery engine, one lane per key. The settler thread acknowledges settled
+them to the core's delivery engine, one lane per key. The settler thread takes the settlements
+from the workers (a :class:`~spine_core.broker.ThreadHandoff`), acknowledges the settled
 entries (``XACK``, in batches), hands back the others (``XCLAIM ... IDLE``, so that the next
 ``XAUTOCLAIM`` of any member takes them after ``ReadOptions.redelivery_delay``) and keeps the
 idle time of the entries this member still holds low, so that nobody claims them.
@@ -22,7 +23,9 @@ from typing import Any
 
 import redis
 
-from spine_core.broker import IncomingMessage, Lanes, OutgoingMessage, Outcome, Subscription
+from spine_core.broker import (
+    IncomingMessage, Lanes, OutgoingMessage, Outage, Outcome, Subscription, ThreadHandoff, as_text, text_headers,
+)
 
 from .config import RedisSettings
 from .publisher import HEADER, KEY, VALUE
@@ -33,36 +36,12 @@ BLOCK_MS = 500
 """How long one ``XREADGROUP`` waits for new entries: the reader's tick."""
 RECLAIM_EVERY = 0.5
 """Seconds between two ``XAUTOCLAIM`` rounds."""
-REMIND_EVERY = 30.0
-"""Seconds between two log lines saying Redis is still away."""
 MAX_BACKOFF = 5.0
 
 Entry = tuple[str, str, Mapping[bytes, bytes]]
 """A stream entry read: its stream (the topic), its id and its fields."""
-
-
-class Outage:
-    """Logs that Redis went away once, a reminder at most every ``REMIND_EVERY`` s, and its return."""
-
-    def __init__(self, what: str) -> None:
-        self.what = what
-        self.error = ""
-        self._since: float | None = None
-        self._reminded = 0.0
-
-    def down(self, error: Exception) -> None:
-        now, self.error = time.monotonic(), f"{type(error).__name__}: {error}"
-        if self._since is None:
-            self._since = self._reminded = now
-            log.warning("%s: Redis went away (%s); retrying", self.what, self.error)
-        elif now - self._reminded >= REMIND_EVERY:
-            self._reminded = now
-            log.warning("%s: Redis still away after %.0fs (%s)", self.what, now - self._since, self.error)
-
-    def up(self) -> None:
-        if self._since is not None:
-            log.info("%s: Redis is back after %.1fs", self.what, time.monotonic() - self._since)
-            self._since, self.error = None, ""
+Settled = tuple[str, str, Outcome]
+"""A settled entry: its stream, its id and what it came to."""
 
 
 class Consumer:
@@ -84,12 +63,11 @@ class Consumer:
         """The engine's lock also guards what follows."""
         self._held: dict[str, set[str]] = {topic: set() for topic in self._topics}
         """Entry ids read and not yet acknowledged or handed back, by stream."""
-        self._acks: dict[str, list[str]] = {}
-        self._retries: dict[str, list[str]] = {}
+        self._settlements: ThreadHandoff[Settled] = ThreadHandoff(self._lock)
         self._closed = False
         self._cursors = {topic: "0-0" for topic in self._topics}
         self._stop, self._done = threading.Event(), threading.Event()
-        self._outage = Outage(f"redis group {group_id!r}")
+        self._outage = Outage("Redis", log, who=f"redis group {group_id!r}")
         self.consuming = False
         self._reader = threading.Thread(target=self._read_loop, name=f"spine-redis-{group_id}", daemon=True)
         self._settler = threading.Thread(target=self._settle_loop, name=f"spine-redis-{group_id}-acks", daemon=True)
@@ -114,7 +92,7 @@ class Consumer:
         lags = {}
         for topic in self._topics:
             for info in client.xinfo_groups(topic):
-                if _text(info["name"]) == self._group and info.get("lag") is not None:
+                if as_text(info["name"]) == self._group and info.get("lag") is not None:
                     lags[(topic, 0)] = int(info["lag"]) + int(info["pending"])
         return lags
 
@@ -130,12 +108,12 @@ class Consumer:
                         self._group, self._lanes.in_flight)
         with self._lock:
             self._closed = True
-            self._done.set()
-            self._lanes.changed.notify_all()
+        self._done.set()
+        self._settlements.close()
         self._settler.join(max(1.0, deadline - time.monotonic()))
         self._lanes.join(0.1)
         try:
-            self._flush()
+            self._flush(self._settlements.take())
             with self._lock:
                 left: dict[str, list[Any]] = {topic: list(ids) for topic, ids in self._held.items() if ids}
             for topic, ids in left.items():
@@ -189,13 +167,13 @@ class Consumer:
         streams: dict[Any, Any] = {topic: ">" for topic in self._topics}
         reply: Any = self._client.xreadgroup(self._group, self.name, streams, count=room, block=BLOCK_MS)
         for stream, entries in reply or []:
-            self._take(_text(stream), entries)
+            self._take(as_text(stream), entries)
 
     def _reclaim(self) -> None:
         for topic in self._topics:
             reply: list[Any] = self._client.xautoclaim(
                 topic, self._group, self.name, self._idle_ms, self._cursors[topic], count=self._settings.batch)
-            self._cursors[topic] = _text(reply[0])
+            self._cursors[topic] = as_text(reply[0])
             self._take(topic, reply[1])
 
     def _take(self, topic: str, entries: list[tuple[bytes, dict[bytes, bytes] | None]]) -> None:
@@ -204,7 +182,7 @@ class Consumer:
         with self._lock:
             held = self._held[topic]
             for raw_id, fields in entries:
-                entry_id = _text(raw_id)
+                entry_id = as_text(raw_id)
                 if fields is None or entry_id in held:  # deleted (trimmed), or still ours
                     continue
                 held.add(entry_id)
@@ -217,26 +195,26 @@ class Consumer:
         beat_every = self._settings.claim_idle / 3
         next_beat = time.monotonic() + beat_every
         while not self._done.is_set():
-            with self._lock:
-                self._lanes.changed.wait_for(lambda: bool(self._acks or self._retries) or self._done.is_set(),
-                                             max(0.0, next_beat - time.monotonic()))
+            settled = self._settlements.wait(max(0.0, next_beat - time.monotonic()))
             try:
-                self._flush()
+                self._flush(settled)
                 if time.monotonic() >= next_beat:
                     self._heartbeat()
                     next_beat = time.monotonic() + beat_every
             except redis.RedisError:  # the reader reports the outage
                 self._done.wait(0.5)
 
-    def _flush(self) -> None:
+    def _flush(self, settled: list[Settled]) -> None:
         """Acknowledge the entries settled, hand back the others; on a lost connection keep them for later."""
-        with self._lock:
-            acks, self._acks = self._acks, {}
-            retries, self._retries = self._retries, {}
-            for topic, ids in (*acks.items(), *retries.items()):
-                self._held[topic].difference_update(ids)
-        if not acks and not retries:
+        if not settled:
             return
+        acks: dict[str, list[str]] = {}
+        retries: dict[str, list[str]] = {}
+        for topic, entry_id, outcome in settled:
+            (acks if outcome is Outcome.DONE else retries).setdefault(topic, []).append(entry_id)
+        with self._lock:
+            for topic, entry_id, _ in settled:
+                self._held[topic].discard(entry_id)
         pipe = self._client.pipeline(transaction=False)
         for topic, ids in acks.items():
             pipe.xack(topic, self._group, *ids)
@@ -248,10 +226,9 @@ class Consumer:
             if _no_group(e):
                 return  # the group starts again from the stream's start: everything is read again
             with self._lock:
-                for pending, ids_by_topic in ((self._acks, acks), (self._retries, retries)):
-                    for topic, ids in ids_by_topic.items():
-                        self._held[topic].update(ids)
-                        pending.setdefault(topic, []).extend(ids)
+                for topic, entry_id, _ in settled:
+                    self._held[topic].add(entry_id)
+            self._settlements.put_back(settled)
             raise
 
     def _heartbeat(self) -> None:
@@ -269,11 +246,9 @@ class Consumer:
         return not self._closed
 
     def settled(self, item: Entry, outcome: Outcome) -> bool:
-        if self._closed:
-            return False
-        topic, entry_id, _ = item
-        (self._acks if outcome is Outcome.DONE else self._retries).setdefault(topic, []).append(entry_id)
-        return True
+        if not self._closed:
+            self._settlements.put((item[0], item[1], outcome))  # applied by the settler thread
+        return False
 
     def worth_finishing(self, item: Entry) -> bool:
         return False
@@ -284,15 +259,10 @@ class Consumer:
 
 def incoming(topic: str, entry_id: str, fields: Mapping[bytes, bytes]) -> IncomingMessage:
     """The message of a stream entry written by :func:`~spine_redis.publisher.entry_fields`."""
-    headers = {_text(name[len(HEADER):]): _text(value)
-               for name, value in fields.items() if name.startswith(HEADER)}
+    headers = text_headers((name[len(HEADER):], value) for name, value in fields.items() if name.startswith(HEADER))
     key = fields.get(KEY)
-    return IncomingMessage(topic, fields.get(VALUE, b""), None if key is None else _text(key), headers,
+    return IncomingMessage(topic, fields.get(VALUE, b""), None if key is None else as_text(key), headers,
                            {"entry-id": entry_id})
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
 def _no_group(error: redis.RedisError) -> bool:

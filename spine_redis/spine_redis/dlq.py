@@ -8,7 +8,7 @@ from typing import Any
 
 import redis
 
-from spine_core.broker import SpineError, StoredDeadLetter
+from spine_core.broker import SpineError, StoredDeadLetter, as_text
 
 from .consumer import incoming
 from .publisher import Publisher
@@ -22,8 +22,7 @@ def list_waiting(client: redis.Redis, topic: str) -> list[StoredDeadLetter]:
         raise SpineError(f"Redis did not list {topic}: {e}") from e
     letters = []
     for raw_id, fields in entries:
-        entry_id = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
-        message = incoming(topic, entry_id, fields)
+        message = incoming(topic, as_text(raw_id), fields)
         letters.append(StoredDeadLetter(topic, message.value, message.key, message.headers, message.position))
     return letters
 

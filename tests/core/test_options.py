@@ -77,7 +77,7 @@ def test_timeouts_from_environment() -> None:
 
 def test_bad_number_in_environment_is_a_boot_error() -> None:
     """A timeout variable that is not a number fails with the variable's name."""
-    with pytest.raises(BootError, match="SPINE_SHUTDOWN_TIMEOUT='soon' is not a number"):
+    with pytest.raises(BootError, match="SPINE_SHUTDOWN_TIMEOUT must be a number of seconds, got 'soon'"):
         Options().with_env({"SPINE_SHUTDOWN_TIMEOUT": "soon"})
 
 

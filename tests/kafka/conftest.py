@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
 
@@ -13,15 +12,13 @@ from falcon.testing import TestClient
 from spine_core import Options, Spine
 from spine_core.options import BrokerConfig
 from spine_core.runtime import Runtime
+from spine_core.testing import mark_tests_in
 from spine_kafka import KafkaPlugin
 from spine_kafka.tansu import TANSU_CONSUMER_SETTINGS
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = os.path.dirname(__file__)
-    for item in items:
-        if str(item.fspath).startswith(here):
-            item.add_marker(pytest.mark.kafka)
+    mark_tests_in(__file__, pytest.mark.kafka, items)
 
 
 @pytest.fixture

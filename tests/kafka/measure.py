@@ -21,10 +21,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(Path(__file__).resolve().parent)]
 
+from broker_checks import ServiceProcess  # noqa: E402
 from confluent_kafka import Producer  # noqa: E402
-from support import ServiceProcess, kafka_env  # type: ignore[import-not-found]  # noqa: E402
+from support import kafka_env  # type: ignore[import-not-found]  # noqa: E402
 
 from apps.events import OrderCreated  # noqa: E402
 from spine_core import BrokerOptions, Options, ReadOptions, Spine  # noqa: E402
@@ -39,7 +40,7 @@ def post_latency(bootstrap: str, posts: int) -> None:
     env = kafka_env(bootstrap, SPINE_ADDRESS="127.0.0.1:0", SPINE_KAFKA_TOPIC_PREFIX=f"m{uuid.uuid4().hex[:6]}.")
     orders = ServiceProcess(["-m", "apps.order_app"], env)
     try:
-        conn = http.client.HTTPConnection("127.0.0.1", orders.http_port(), timeout=30)
+        conn = http.client.HTTPConnection("127.0.0.1", orders.port(), timeout=30)
         samples = []
         for n in range(posts + 50):
             started = time.perf_counter()

@@ -8,7 +8,7 @@ import pytest
 from attrs import evolve
 
 from spine_core.options import BrokerConfig
-from spine_core.testing.conformance import BrokerConformance, BrokerFactory
+from spine_core.testing import BrokerConformance, BrokerFactory
 from spine_kafka import KafkaPlugin
 from spine_kafka.tansu import free_port
 

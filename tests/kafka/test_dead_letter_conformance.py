@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from attrs import evolve
 
-from spine_core.testing.conformance import BrokerFactory, DeadLetterConformance
+from spine_core.testing import BrokerFactory, DeadLetterConformance
 from spine_kafka import KafkaPlugin
 
 

@@ -8,8 +8,9 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from spine_core import BrokerOptions, Options, ReadOptions, RetryOptions, Spine, WriteOptions
 from spine_core.event import encode
+from spine_core.testing import wait_until
 
-from .support import StartApp, Tick, headers_of, read_topic, ticks, unique, wait_until
+from .support import StartApp, Tick, headers_of, read_topic, ticks, unique
 
 
 def consumer_options(prefix: str, group: str, attempts: int) -> Options:

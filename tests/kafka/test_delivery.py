@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from broker_checks import ServiceProcess
 from confluent_kafka import Producer
 
 from spine_core.event import encode
+from spine_core.testing import wait_until
 
-from .support import ServiceProcess, kafka_env, ticks, unique, wait_until
+from .support import assignment, kafka_env, ticks, unique
 
 STREAM = 400
 
@@ -83,7 +85,7 @@ def test_two_instances_share_without_overlap(stream: Stream) -> None:
         every = {f"{stream.prefix}tick[{p}]" for p in range(3)}
 
         def shared() -> bool:
-            held_a, held_b = a.assignment(), b.assignment()
+            held_a, held_b = assignment(a), assignment(b)
             return held_a is not None and held_b is not None and not held_a & held_b and held_a | held_b == every
 
         wait_until(shared, 30, "the partitions to be split between both instances")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Iterator
 
@@ -15,15 +14,16 @@ from falcon.testing import TestClient
 from apps import order_app, stock_app
 from spine_core import Options, Spine
 from spine_core.errors import PublishError
-from spine_core.messages import ACK, IncomingMessage, OutgoingMessage, Settlement, Subscription
+from spine_core.messages import ACK, OutgoingMessage, Subscription
 from spine_core.options import BrokerConfig, ReadOptions, WriteOptions
 from spine_core.runtime import Runtime
+from spine_core.testing import Deliveries, logged, publishes, wait_until
+from spine_core.toolkit import outage as outage_module
 from spine_kafka import KafkaPlugin
-from spine_kafka import outage as outage_module
 from spine_kafka.tansu import TANSU_CONSUMER_SETTINGS, free_port
 
 from .outage import TansuOutage
-from .support import unique, wait_until
+from .support import unique
 
 
 @pytest.fixture
@@ -39,24 +39,16 @@ def test_restart_recovers_by_itself_and_logs_once(
     """Tansu restarted on its port comes back without topics: readiness is false while it is away
     and true again once the topic was created again and the member holds partitions; publishing
     and consuming resume; the outage is one line, a reminder per interval and one line at the end."""
-    monkeypatch.setattr(outage_module, "REMIND_INTERVAL", 2.0)
+    monkeypatch.setattr(outage_module, "REMIND_EVERY", 2.0)
     topic, group = unique("faults"), unique("g")
     plugin = tansu.make_broker(BrokerConfig(name="kafka", write=WriteOptions(), read=ReadOptions(group_id=group)))
     plugin.spine_broker_start()
-    received: list[bytes] = []
-    arrived = threading.Condition()
-
-    def deliver(message: IncomingMessage) -> Settlement:
-        with arrived:
-            received.append(message.value)
-            arrived.notify_all()
-        return ACK
-
+    received = Deliveries()
     try:
-        plugin.spine_subscribe(group_id=group, subscriptions=[Subscription(topic, deliver)])
+        plugin.spine_subscribe(group_id=group, subscriptions=[Subscription(topic, received)])
         wait_until(lambda: plugin.spine_broker_health().ready, 30, "the assignment")
         plugin.spine_publish([OutgoingMessage(topic, b"before", "k")], timeout=10)
-        wait_until(lambda: b"before" in received, 30, "the first message")
+        wait_until(lambda: b"before" in received.values, 30, "the first message")
 
         caplog.clear()
         caplog.set_level(logging.INFO, logger="spine.kafka")
@@ -64,20 +56,20 @@ def test_restart_recovers_by_itself_and_logs_once(
         with pytest.raises(PublishError):
             plugin.spine_publish([OutgoingMessage(topic, b"lost", "k")], timeout=2)
         wait_until(lambda: not plugin.spine_broker_health().ready, 10, "not ready while away")
-        wait_until(lambda: _count(caplog, "still unreachable") >= 2, 15, "two reminders")
+        wait_until(lambda: logged(caplog, "still unreachable") >= 2, 15, "two reminders")
         away = [r for r in caplog.records if r.levelno >= logging.WARNING]
 
         tansu.up()
         back = time.monotonic()
-        wait_until(lambda: _publishes(plugin, topic), 30, "publishing again")
+        wait_until(lambda: publishes(plugin, topic), 30, "publishing again")
         assert time.monotonic() - back < 30
         wait_until(lambda: plugin.spine_broker_health().ready, 30, "ready again")
-        wait_until(lambda: b"after" in received, 30, "a message published after the restart")
+        wait_until(lambda: b"after" in received.values, 30, "a message published after the restart")
         assert topic in AdminClient({"bootstrap.servers": tansu.bootstrap_servers}).list_topics(timeout=5).topics
 
-        assert _count(caplog, "kafka cluster unreachable") == 1
-        assert 2 <= _count(caplog, "still unreachable") <= 6
-        assert _count(caplog, "reachable again") == 1
+        assert logged(caplog, "kafka cluster unreachable") == 1
+        assert 2 <= logged(caplog, "still unreachable") <= 6
+        assert logged(caplog, "reachable again") == 1
         assert len(away) <= 12, [r.getMessage() for r in away]
         clients = ("spine.kafka.producer", "spine.kafka.consumer", "spine.kafka.admin")
         leaked = [r for r in caplog.records if r.name in clients and "Connect to" in r.getMessage()]
@@ -124,18 +116,6 @@ def _start(app: Spine, options: Options, tansu: TansuOutage) -> Runtime:
     return runtime
 
 
-def _count(caplog: pytest.LogCaptureFixture, text: str) -> int:
-    return sum(text in r.getMessage() for r in caplog.records)
-
-
-def _publishes(plugin: object, topic: str) -> bool:
-    try:
-        plugin.spine_publish([OutgoingMessage(topic, b"after", "k")], timeout=2)  # type: ignore[attr-defined]
-    except PublishError:
-        return False
-    return True
-
-
 def test_consumer_started_while_kafka_is_down_logs_a_few_lines(caplog: pytest.LogCaptureFixture) -> None:
     """A consuming service started with nobody listening logs a handful of lines in 12 s, not hundreds."""
     settings = {"bootstrap.servers": f"127.0.0.1:{free_port()}", **TANSU_CONSUMER_SETTINGS}
@@ -154,5 +134,5 @@ def test_consumer_started_while_kafka_is_down_logs_a_few_lines(caplog: pytest.Lo
         plugin.spine_broker_close(timeout=2)
     loud = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     print(f"{len(loud)} line(s) at WARNING or above in 12 s")
-    assert _count(caplog, "kafka cluster unreachable") == 1
+    assert logged(caplog, "kafka cluster unreachable") == 1
     assert len(loud) <= 4, loud

@@ -7,9 +7,10 @@ from collections.abc import Mapping
 
 from spine_core.messages import ACK, IncomingMessage, OutgoingMessage, Settlement, Subscription
 from spine_core.options import BrokerConfig, ReadOptions, WriteOptions
+from spine_core.testing import wait_until
 from spine_kafka import KafkaPlugin
 
-from .support import unique, wait_until
+from .support import unique
 
 
 def test_lag_counts_unsettled_messages_then_drops_to_zero(kafka_settings: dict[str, str]) -> None:

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from spine_core.errors import PublishError
 from spine_core.messages import OutgoingMessage
-from spine_kafka.publisher import KafkaPublisher
+from spine_kafka.publisher import Publisher
 from spine_kafka.topics import Topics
 
 from .support import headers_of, read_topic, unique
@@ -18,10 +18,10 @@ THREADS = 16
 SENDS = 40
 
 
-def _producer(bootstrap: str, timeout: float = 10.0) -> KafkaPublisher:
+def _producer(bootstrap: str, timeout: float = 10.0) -> Publisher:
     config = {"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all", "linger.ms": 0,
               "message.timeout.ms": int(timeout * 1000)}
-    return KafkaPublisher(config, Topics({"bootstrap.servers": bootstrap}, 3, -1, True))
+    return Publisher(config, Topics({"bootstrap.servers": bootstrap}, 3, -1, True))
 
 
 def test_concurrent_senders_each_return_after_their_messages_are_confirmed(kafka_bootstrap_servers: str) -> None:

@@ -8,9 +8,10 @@ import time
 
 from spine_core.messages import ACK, NACK, IncomingMessage, OutgoingMessage, Settlement, Subscription
 from spine_core.options import BrokerConfig, ReadOptions, WriteOptions
+from spine_core.testing import wait_until
 from spine_kafka import KafkaPlugin
 
-from .support import unique, wait_until
+from .support import unique
 
 DELAY = 0.5
 

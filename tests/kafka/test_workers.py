@@ -6,11 +6,13 @@ import re
 import textwrap
 from pathlib import Path
 
+from broker_checks import ServiceProcess
 from confluent_kafka import Producer
 
 from spine_core.event import encode
+from spine_core.testing import wait_until
 
-from .support import ServiceProcess, kafka_env, ticks, unique, wait_until
+from .support import kafka_env, ticks, unique
 
 STREAM = 600
 
@@ -46,7 +48,7 @@ def test_two_workers_are_two_group_members_and_stop_gracefully(kafka_bootstrap_s
 
         def split() -> bool:
             """The last two assignments logged (one per worker) are disjoint and hold every partition."""
-            held = [set(p.split(", ")) for p in re.findall(r"kafka group \S+: assigned (.*)", service.read_output())]
+            held = [set(p.split(", ")) for p in re.findall(r"kafka group \S+: assigned (.*)", service.output)]
             return len(held) >= 2 and not held[-1] & held[-2] and held[-1] | held[-2] == every
 
         wait_until(split, 30, "the partitions to be split between both workers")
@@ -62,6 +64,6 @@ def test_two_workers_are_two_group_members_and_stop_gracefully(kafka_bootstrap_s
         wait_until(lambda: {n for n, _ in handled()} == set(range(STREAM)), 60, "every tick handled")
         assert len({pid for _, pid in handled()}) == 2, "both workers consumed a share"
         assert service.terminate(timeout=30) == 0
-        assert len(re.findall(r"spine: stopped", service.read_output())) == 3, "two workers and the supervisor"
+        assert len(re.findall(r"spine: stopped", service.output)) == 3, "two workers and the supervisor"
     finally:
         service.kill()

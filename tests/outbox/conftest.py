@@ -20,16 +20,14 @@ from psycopg.conninfo import make_conninfo
 
 from apps import order_app, stock_app
 from spine_core import Spine
+from spine_core.testing import mark_tests_in, unavailable
 
 POSTGRES_URL = os.environ.get("SPINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TABLES = ("spine_outbox", "spine_inbox", "orders", "stock_reservations")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = os.path.dirname(__file__)
-    for item in items:
-        if str(item.fspath).startswith(here):
-            item.add_marker(pytest.mark.postgres)
+    mark_tests_in(__file__, pytest.mark.postgres, items)
 
 
 @frozen
@@ -57,11 +55,8 @@ def database() -> Iterator[tuple[str, str]]:
     try:
         admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as e:
-        message = (f"PostgreSQL is not reachable at {POSTGRES_URL} ({e}); start it "
-                   "(pg_ctlcluster <version> main start) or set SPINE_TEST_POSTGRES_URL")
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(f"PostgreSQL is not reachable at {POSTGRES_URL} ({e}); start it "
+                    "(pg_ctlcluster <version> main start) or set SPINE_TEST_POSTGRES_URL")
     run = uuid.uuid4().hex[:10]
     names = [f"spine_test_{run}_orders", f"spine_test_{run}_stock"]
     with admin:

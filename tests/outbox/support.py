@@ -1,8 +1,7 @@
-"""Helpers of the PostgreSQL tests: queries and condition waits."""
+"""Helpers of the PostgreSQL tests: queries and what they should find."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,14 +17,6 @@ def rows(dsn: str, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, 
 
 def scalar(dsn: str, query: str, params: tuple[Any, ...] = ()) -> Any:
     return rows(dsn, query, params)[0][0]
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll ``condition`` until it holds; fail naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"not within {timeout}s: {what}"
-        time.sleep(0.05)
 
 
 def reservations(dsn: str) -> dict[int, int]:

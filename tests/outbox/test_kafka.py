@@ -3,7 +3,6 @@ the broker down while orders are posted."""
 
 from __future__ import annotations
 
-import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 
 import psycopg
@@ -12,18 +11,20 @@ from attrs import evolve
 from falcon.testing import TestClient
 
 from apps import order_app, stock_app
-from kafka.support import ServiceProcess, kafka_env, unique
+from broker_checks import ServiceProcess, seed_scenario
+from kafka.support import kafka_env, unique
 from spine_core import Options, Spine
 from spine_core.messages import OutgoingMessage
 from spine_core.options import BrokerConfig
 from spine_core.runtime import Runtime
+from spine_core.testing import wait_until
 from spine_kafka import KafkaPlugin
 from spine_kafka.tansu import TANSU_CONSUMER_SETTINGS, Tansu
 from spine_postgres import PostgresOptions, Relay
 from spine_postgres.plugin import open_pool
 
 from .conftest import Databases
-from .support import assert_reserved_once, reservations, scalar, wait_until
+from .support import assert_reserved_once, reservations, scalar
 
 pytestmark = pytest.mark.kafka
 Start = Callable[..., Runtime]
@@ -201,27 +202,16 @@ def test_rows_published_but_not_marked_are_published_again_and_dropped_by_the_in
     assert_reserved_once(dbs.stock, range(1, 11))
 
 
-def test_seed_services_as_processes_with_their_databases(kafka_bootstrap_servers: str, dbs: Databases) -> None:
+def test_seed_services_as_processes_with_their_databases(
+    kafka_bootstrap_servers: str, dbs: Databases, processes: list[ServiceProcess]
+) -> None:
     """``python -m apps.order_app`` and ``apps.stock_app`` with ``SPINE_POSTGRES_DSN``: the
     order is stored, reaches the stock service through the outbox, which logs the seed's
     lines and stores the reservation; both exit 0 on SIGTERM."""
     prefix = unique("seed") + "."
     env = kafka_env(kafka_bootstrap_servers, SPINE_KAFKA_TOPIC_PREFIX=prefix, SPINE_KAFKA_GROUP_ID=unique("stock"),
                     SPINE_ADDRESS="127.0.0.1:0", SPINE_POSTGRES_INIT="1")
-    stock = ServiceProcess(["-m", "apps.stock_app"], {**env, "SPINE_POSTGRES_DSN": dbs.stock})
-    orders = ServiceProcess(["-m", "apps.order_app"], {**env, "SPINE_POSTGRES_DSN": dbs.orders})
-    try:
-        stock.wait_for(rf"assigned .*{prefix}order\.created")
-        request = urllib.request.Request(f"http://127.0.0.1:{orders.http_port()}/orders/12345", method="POST")
-        with urllib.request.urlopen(request, timeout=30) as response:
-            assert (response.status, response.read()) == (200, b"OK")
-        stock.wait_for("Kafka Event: order.created")
-        stock.wait_for("OrderID: 12345")
-        wait_until(lambda: bool(reservations(dbs.stock)), 10, "the reservation stored")
-        assert reservations(dbs.stock) == {12345: 1}
-        assert scalar(dbs.orders, "SELECT id FROM orders") == 12345
-        assert orders.terminate() == 0
-        assert stock.terminate() == 0
-    finally:
-        orders.kill()
-        stock.kill()
+    seed_scenario(processes, env, ready=rf"assigned .*{prefix}order\.created",
+                  stock_env={"SPINE_POSTGRES_DSN": dbs.stock}, order_env={"SPINE_POSTGRES_DSN": dbs.orders})
+    assert reservations(dbs.stock) == {12345: 1}
+    assert scalar(dbs.orders, "SELECT id FROM orders") == 12345

@@ -22,6 +22,7 @@ from spine_core import Context, Options, Spine, publish
 from spine_core.messages import OutgoingMessage
 from spine_core.path import Int
 from spine_core.event import to_message
+from spine_core.testing import wait_until
 from spine_memory import MemoryBroker
 from spine_postgres import Postgres, PostgresOptions, Relay, Transaction
 from spine_postgres import outbox
@@ -31,7 +32,7 @@ from spine_postgres.schema import create_tables
 from rabbitmq.proxy import Proxy
 
 from .conftest import Databases
-from .support import assert_reserved_once, rows, scalar, wait_until
+from .support import assert_reserved_once, rows, scalar
 
 ROOT = Path(__file__).resolve().parents[2]
 

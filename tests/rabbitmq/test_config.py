@@ -36,10 +36,11 @@ def test_environment_variables_reach_the_settings() -> None:
 
 
 @pytest.mark.parametrize("settings, message", [
-    ({"prefetch": "0"}, "prefetch must be a positive integer"),
-    ({"delivery.limit": "many"}, "delivery.limit must be a positive integer"),
-    ({"workers": "-1"}, "workers must be a positive integer"),
-    ({"queue.type": "stream"}, "queue.type 'stream' is not one of"),
+    ({"prefetch": "0"}, "rabbitmq prefetch must be an integer of at least 1, got '0'"),
+    ({"delivery.limit": "many"}, "rabbitmq delivery.limit must be an integer of at least 1, got 'many'"),
+    ({"workers": "-1"}, "rabbitmq workers must be an integer of at least 1, got '-1'"),
+    ({"queue.type": "stream"}, "rabbitmq queue.type must be one of ['quorum', 'classic'], got 'stream'"),
+    ({"unrouted": "maybe"}, "rabbitmq unrouted must be true or false"),
     ({"exchange": ""}, "exchange must not be empty"),
     ({"prefech": "5"}, "unknown rabbitmq setting(s) ['prefech']"),
     ({"url": "amqp://guest:guest@127.0.0.1:notaport/"}, "url 'amqp://guest:guest@127.0.0.1:notaport/' is invalid"),

@@ -13,36 +13,16 @@ Where RabbitMQ's rule differs from Kafka's:
 from __future__ import annotations
 
 import pytest
-from attrs import evolve
 
-from spine_core.options import BrokerConfig
-from spine_core.testing.conformance import BrokerConformance, BrokerFactory, Features
-from spine_rabbitmq.plugin import RabbitMQPlugin
+from spine_core.testing import OutageSwitch
+from spine_core.testing import BrokerConformance, BrokerFactory
 
-from .conftest import RabbitScope
+from .conftest import FEATURES, RabbitScope
 from .proxy import Proxy
 
 
-class ProxyOutage:
-    """RabbitMQ behind a TCP proxy the test cuts and restores (the shared server keeps running)."""
-
-    def __init__(self, rabbit: RabbitScope, proxy: Proxy) -> None:
-        self.rabbit = rabbit
-        self.proxy = proxy
-
-    def make_broker(self, config: BrokerConfig) -> RabbitMQPlugin:
-        return self.rabbit.plugin(evolve(config, settings={"url": self.proxy.url()}))
-
-    def down(self) -> None:
-        self.proxy.cut()
-
-    def up(self) -> None:
-        if not self.proxy.listening:
-            self.proxy.restore()
-
-
 class TestRabbitMQConformance(BrokerConformance):
-    features = Features(key_order_across_members=False, join_timeout=15.0, delivery_timeout=20.0)
+    features = FEATURES
 
     @pytest.fixture
     def make_broker(self, rabbit: RabbitScope) -> BrokerFactory:
@@ -50,11 +30,9 @@ class TestRabbitMQConformance(BrokerConformance):
 
     @pytest.fixture
     def make_unreachable_broker(self, rabbit: RabbitScope) -> BrokerFactory:
-        def make(config: BrokerConfig) -> RabbitMQPlugin:
-            return rabbit.plugin(evolve(config, settings={"url": "amqp://guest:guest@127.0.0.1:9/"}))
-
-        return make
+        return rabbit.factory(url="amqp://guest:guest@127.0.0.1:9/")
 
     @pytest.fixture
-    def broker_outage(self, rabbit: RabbitScope, proxy: Proxy) -> ProxyOutage:
-        return ProxyOutage(rabbit, proxy)
+    def broker_outage(self, rabbit: RabbitScope, proxy: Proxy) -> OutageSwitch:
+        """RabbitMQ behind a TCP proxy the test cuts and restores (the shared server keeps running)."""
+        return OutageSwitch(rabbit.factory(url=proxy.url()), proxy.cut, proxy.restore)

@@ -16,10 +16,11 @@ from spine_core import Spine
 from spine_core.errors import BootError
 from spine_core.messages import ACK, Subscription
 from spine_core.options import BrokerConfig, ReadOptions, RetryOptions, WriteOptions
+from spine_core.testing import wait_until
 
 from .conftest import RabbitScope
 from .proxy import Proxy
-from .support import Handled, client, order_service, stock_service, take, wait_until
+from .support import Handled, client, order_service, stock_service, take
 
 
 def test_consumer_reconnects_and_the_unacked_message_is_redelivered(rabbit: RabbitScope, proxy: Proxy) -> None:

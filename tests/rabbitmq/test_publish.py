@@ -10,10 +10,11 @@ import pytest
 from spine_core import WriteOptions
 from spine_core.errors import BootError
 from spine_core.options import BrokerConfig
+from spine_core.testing import wait_until
 
 from .conftest import RabbitScope
 from .proxy import Proxy
-from .support import client, order_service, probe_queue, take, wait_until
+from .support import client, order_service, probe_queue, take
 
 
 def test_event_is_routed_by_topic_persistent_and_carries_spine_headers(rabbit: RabbitScope) -> None:

@@ -4,14 +4,11 @@ throughput through Spine's full pipeline; see ``tests/rabbitmq/measure.py``). Pr
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import uuid
-from typing import Any
 
 import redis
-from rabbitmq.measure import Target, consumer_throughput, post_latency
+from rabbitmq.measure import Target, arguments, measure
 
 from spine_redis.config import DEFAULT_URL
 
@@ -31,20 +28,8 @@ class Redis(Target):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--orders", type=int, default=1000)
-    parser.add_argument("--messages", type=int, default=20000)
-    args = parser.parse_args()
-    run = uuid.uuid4().hex[:8]
-    target, prefix, group = Redis(), f"m{run}.", f"m{run}-stock"
-    result: dict[str, Any] = {"broker": "redis", "orders": args.orders, "messages": args.messages,
-                              "load_average": os.getloadavg()[0]}
-    try:
-        result.update(post_latency(target, prefix, args.orders))
-        result.update(consumer_throughput(target, prefix, group, args.messages))
-    finally:
-        target.cleanup(prefix, group)
-    print(json.dumps(result), flush=True)
+    args = arguments(__doc__ or "")
+    measure(Redis(), uuid.uuid4().hex[:8], args.orders, args.messages)
 
 
 if __name__ == "__main__":

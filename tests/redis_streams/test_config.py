@@ -30,9 +30,9 @@ def test_environment_variables_map_to_settings() -> None:
 
 @pytest.mark.parametrize(("settings", "message"), [
     ({"streams": "x"}, "unknown redis setting(s) ['streams']"),
-    ({"maxlen": "-1"}, "maxlen must be an integer >= 0"),
-    ({"batch": "many"}, "batch must be an integer >= 1"),
-    ({"claim.idle": "0"}, "claim.idle must be a positive number"),
+    ({"maxlen": "-1"}, "redis maxlen must be an integer of at least 0, got '-1'"),
+    ({"batch": "many"}, "redis batch must be an integer of at least 1, got 'many'"),
+    ({"claim.idle": "0"}, "redis claim.idle must be a positive number of seconds, got '0'"),
     ({"url": "http://127.0.0.1:6379"}, "redis url 'http://127.0.0.1:6379' is invalid"),
 ])
 def test_bad_settings_are_boot_errors(settings: dict[str, str], message: str) -> None:

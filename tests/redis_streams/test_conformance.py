@@ -12,34 +12,15 @@ Where Redis's rule differs from Kafka's:
 from __future__ import annotations
 
 import pytest
-from attrs import evolve
 
-from spine_core.options import BrokerConfig
-from spine_core.testing.conformance import BrokerConformance, BrokerFactory, Features
-from spine_redis.plugin import RedisPlugin
+from spine_core.testing import OutageSwitch
+from spine_core.testing import BrokerConformance, BrokerFactory
 
-from .conftest import PrivateRedis, RedisScope
-
-
-class RedisOutage:
-    """A private ``redis-server`` stopped and started again (a restart that loses every stream)."""
-
-    def __init__(self, scope: RedisScope, server: PrivateRedis) -> None:
-        self.scope = scope
-        self.server = server
-
-    def make_broker(self, config: BrokerConfig) -> RedisPlugin:
-        return self.scope.plugin(evolve(config, settings={"url": self.server.url}))
-
-    def down(self) -> None:
-        self.server.stop()
-
-    def up(self) -> None:
-        self.server.start()
+from .conftest import FEATURES, PrivateRedis, RedisScope
 
 
 class TestRedisConformance(BrokerConformance):
-    features = Features(key_order_across_members=False, join_timeout=10.0, delivery_timeout=20.0)
+    features = FEATURES
 
     @pytest.fixture
     def make_broker(self, scope: RedisScope) -> BrokerFactory:
@@ -47,11 +28,9 @@ class TestRedisConformance(BrokerConformance):
 
     @pytest.fixture
     def make_unreachable_broker(self, scope: RedisScope) -> BrokerFactory:
-        def make(config: BrokerConfig) -> RedisPlugin:
-            return scope.plugin(evolve(config, settings={"url": "redis://127.0.0.1:9/0"}))
-
-        return make
+        return scope.factory(url="redis://127.0.0.1:9/0")
 
     @pytest.fixture
-    def broker_outage(self, scope: RedisScope, private_redis: PrivateRedis) -> RedisOutage:
-        return RedisOutage(scope, private_redis)
+    def broker_outage(self, scope: RedisScope, private_redis: PrivateRedis) -> OutageSwitch:
+        """A private ``redis-server`` stopped and started again (a restart that loses every stream)."""
+        return OutageSwitch(scope.factory(url=private_redis.url), private_redis.stop, private_redis.start)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from spine_core.testing.conformance import BrokerFactory, DeadLetterConformance, Features
+from spine_core.testing import BrokerFactory, DeadLetterConformance
 
-from .conftest import RedisScope
+from .conftest import FEATURES, RedisScope
 
 
 class TestRedisDeadLetters(DeadLetterConformance):
-    features = Features(key_order_across_members=False, join_timeout=10.0, delivery_timeout=20.0)
+    features = FEATURES
 
     @pytest.fixture
     def make_broker(self, scope: RedisScope) -> BrokerFactory:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contracts.dlq_scenario import BuggyStock, run_story, stock_app, stock_options
-from spine_core.broker import Runtime
+from spine_core.extension import Runtime
 
 from .conftest import RedisScope
 

@@ -7,36 +7,21 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime, timezone
-from typing import Any
 
 import pytest
-import redis
-from attrs import evolve
 
 from spine_core.errors import PublishError
 from spine_core.messages import IncomingMessage
-from spine_core.options import BrokerConfig
-from spine_core.testing.conformance import Features, Harness, Received, Recorder, Sample
-from spine_redis import consumer
-from spine_redis.plugin import RedisPlugin
+from spine_core.testing import wait_until
+from spine_core.testing import Features, Harness, Received, Recorder, Sample
 
 from .conftest import PrivateRedis, RedisScope
-
-
-def wait_health(hook: Any, ready: bool, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while (health := hook.spine_broker_health()).ready != ready:
-        assert time.monotonic() < deadline, f"health not ready={ready} after {timeout}s: {health}"
-        time.sleep(0.05)
 
 
 def test_restart_of_redis_is_survived(
     scope: RedisScope, private_redis: PrivateRedis, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def on_private(config: BrokerConfig) -> RedisPlugin:
-        return scope.plugin(evolve(config, settings={"url": private_redis.url}))
-
-    harness = Harness(on_private, Features())
+    harness = Harness(scope.factory(url=private_redis.url), Features())
     received = Recorder()
 
     def record(event: Sample, message: IncomingMessage) -> None:
@@ -55,35 +40,16 @@ def test_restart_of_redis_is_survived(
             with pytest.raises(PublishError, match="Redis did not confirm 1 message"):
                 harness.publish(publisher, [Sample(2, "k", at)])
             assert time.monotonic() - started < 2.0
-            wait_health(consumer, False, 5)
+            wait_until(lambda: not consumer.spine_broker_health().ready, 5, "the consumer not ready")
             assert not publisher.spine_broker_health().ready
 
             private_redis.start()  # empty: no stream, no group
-            wait_health(consumer, True, 15)
+            wait_until(lambda: consumer.spine_broker_health().ready, 15, "the consumer ready again")
             harness.publish(publisher, [Sample(3, "k", at)])
             received.wait_for(lambda items: len(items) == 2, 15, "the event published after the restart")
             assert received.ids() == [1, 3]
         lines = [r.getMessage() for r in caplog.records if r.name == "spine.redis"]
-        assert len([line for line in lines if "Redis went away" in line]) == 1, lines
-        assert len([line for line in lines if "Redis is back" in line]) == 1, lines
+        assert len([line for line in lines if "Redis unreachable" in line]) == 1, lines
+        assert len([line for line in lines if "Redis reachable again" in line]) == 1, lines
     finally:
         harness.close_all()
-
-
-def test_an_outage_is_logged_once_then_reminded_then_its_end(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    outage = consumer.Outage("redis group 'g'")
-    with caplog.at_level(logging.INFO, logger="spine.redis"):
-        for _ in range(3):
-            outage.down(redis.ConnectionError("Connection refused."))
-        monkeypatch.setattr(consumer, "REMIND_EVERY", 0.0)
-        outage.down(redis.ConnectionError("Connection refused."))
-        outage.up()
-        outage.up()
-    lines = [r.getMessage() for r in caplog.records if r.name == "spine.redis"]
-    assert len(lines) == 3, lines
-    assert "Redis went away (ConnectionError: Connection refused.)" in lines[0]
-    assert "Redis still away after" in lines[1]
-    assert "Redis is back after" in lines[2]
-    assert outage.error == ""

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
@@ -18,7 +17,8 @@ from spine_core.errors import PublishError
 from spine_core.messages import Headers, IncomingMessage, OutgoingMessage, Subscription
 from spine_core.options import BrokerConfig, ReadOptions, RetryOptions
 from spine_core.pipeline.plan import make_plan
-from spine_core.testing.conformance import Features, Harness, Received, Recorder, Sample
+from spine_core.testing import wait_until
+from spine_core.testing import Features, Harness, Received, Recorder, Sample
 
 from .conftest import RedisScope
 
@@ -42,13 +42,6 @@ def xrange(client: redis.Redis, stream: str) -> list[tuple[bytes, dict[bytes, by
     """Every entry of ``stream``: its id and fields."""
     entries: Any = client.xrange(stream)
     return list(entries)
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out after {timeout}s waiting for {what}"
-        time.sleep(0.05)
 
 
 def test_a_message_is_one_entry_with_value_key_and_headers(scope: RedisScope, client: redis.Redis) -> None:

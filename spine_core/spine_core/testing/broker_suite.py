@@ -40,9 +40,10 @@ from ..plugins import BrokerFactory
 from ..event import to_message
 from ..messages import Headers, IncomingMessage, OutgoingMessage
 from .harness import (
-    Features, Harness, Outage, Received, Recorder, Sample, lag_of, publishes, ready, recording, samples, traced,
-    wait_until,
+    BrokerOutage, Features, Harness, Received, Recorder, Sample, lag_of, publishes_events, ready, recording, samples,
+    traced,
 )
+from .kit import wait_until
 
 
 class BrokerConformance:
@@ -60,7 +61,7 @@ class BrokerConformance:
         raise NotImplementedError("provide a make_unreachable_broker fixture: a broker that cannot deliver")
 
     @pytest.fixture
-    def broker_outage(self) -> Outage:
+    def broker_outage(self) -> BrokerOutage:
         if self.features.cannot_stop is not None:
             pytest.skip(f"the broker cannot be taken down in tests: {self.features.cannot_stop}")
         raise NotImplementedError("provide a broker_outage fixture (a broker the test can take down and up), "
@@ -435,7 +436,7 @@ class BrokerConformance:
         for key, ids in per_key.items():
             assert ids == sorted(ids), f"key {key} out of order across the rebalance: {ids}"
 
-    def test_broker_outage_and_recovery(self, broker_outage: Outage) -> None:
+    def test_broker_outage_and_recovery(self, broker_outage: BrokerOutage) -> None:
         """The broker goes down while the app runs: publishing fails within its timeout, health is not
         ready; once it is back, publishing and consuming resume by themselves."""
         harness = Harness(broker_outage.make_broker, self.features)
@@ -456,8 +457,8 @@ class BrokerConformance:
                        lambda: f"health not ready while the broker is down: {consumer.spine_broker_health()}")
             broker_outage.up()
             back = time.monotonic()
-            wait_until(lambda: publishes(harness, publisher, samples(1, start=2)), self.features.recovery_timeout,
-                       lambda: "publishing to work again")
+            wait_until(lambda: publishes_events(harness, publisher, samples(1, start=2)),
+                       self.features.recovery_timeout, "publishing to work again")
             harness.wait_ready(consumer, self.features.recovery_timeout - (time.monotonic() - back))
             harness.wait_ready(publisher, 5.0)
             received.wait_for(lambda items: 2 in [r.event.id for r in items], self.features.delivery_timeout,

@@ -6,7 +6,9 @@ import warnings
 from ..plugins import BrokerFactory
 from .broker_suite import BrokerConformance
 from .dead_letter_suite import DeadLetterConformance, Failing, wait_listed
-from .harness import Features, Harness, Outage, Received, Recorder, Sample
+from .harness import BrokerOutage, Features, Harness, Received, Recorder, Sample
+
+Outage = BrokerOutage
 
 warnings.warn("spine_core.testing.conformance moved: import the suites from spine_core.testing; "
               "this module goes in the next release", DeprecationWarning, stacklevel=2)

@@ -9,7 +9,6 @@ every test topics and groups of its own and closes what it started.
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -27,6 +26,7 @@ from ..messages import Headers, IncomingMessage, OutgoingMessage
 from ..options import BrokerConfig, ReadOptions, RetryOptions, WriteOptions
 from ..pipeline.plan import make_plan
 from ..plugins import BrokerFactory, plugin_manager
+from .kit import wait_until
 
 
 @frozen
@@ -59,7 +59,7 @@ class Features:
     cannot_stop: str | None = None
 
 
-class Outage(Protocol):
+class BrokerOutage(Protocol):
     """A broker of a test's own that the test can take down and bring back."""
 
     def make_broker(self, config: BrokerConfig) -> object:
@@ -183,15 +183,6 @@ def ready(hook: Any) -> bool:
     return health is not None and bool(health.ready)
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, what: Callable[[], str]) -> None:
-    """Poll ``condition`` until it holds; fail naming ``what()`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what()}")
-        time.sleep(0.05)
-
-
 def no_publishing(ctx: Any) -> None:
     raise AssertionError("conformance handlers do not publish")
 
@@ -214,7 +205,7 @@ def traced(message: OutgoingMessage) -> OutgoingMessage:
     return evolve(message, headers={**message.headers, **extra})
 
 
-def publishes(harness: Harness, hook: Any, events: list[Sample]) -> bool:
+def publishes_events(harness: Harness, hook: Any, events: list[Sample]) -> bool:
     try:
         hook.spine_publish(messages=[to_message(e, harness.prefix, "c") for e in events], timeout=2.0)
     except PublishError:
