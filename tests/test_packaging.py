@@ -256,3 +256,10 @@ def test_install_line_from_wheels(python: str, install_reports: dict[str, Report
     assert report.plugins_after_line == sorted(line)
     assert report.plugins_after_all == sorted(brokers)
     print(f"Python {python}: " + ", ".join(f"{k} {v}s" for k, v in report.seconds.items()))
+
+
+def test_readme_first_screen_says_install_run_test() -> None:
+    """The README's first 40 lines give, in this order, the pip line the wheel check tries, ./dev demo, ./dev check."""
+    head = "\n".join((ROOT / "README.md").read_text().splitlines()[:40])
+    positions = [head.find(text) for text in ("pip install " + " ".join(INSTALL_LINE), "./dev demo", "./dev check")]
+    assert -1 not in positions and positions == sorted(positions)
