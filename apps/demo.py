@@ -90,8 +90,12 @@ def post_order(url: str, timeout: float = 15.0) -> str:
 
 
 def check_free(port: int) -> None:
-    """Fail at once, in one line, if ``port`` is taken (rather than a traceback from a service)."""
+    """Fail at once, in one line, if ``port`` is taken (rather than a traceback from a service).
+
+    SO_REUSEADDR, as the services' own listening sockets have: a connection of a previous run
+    left in TIME-WAIT does not make the port busy, only a program listening on it does."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("", port))
         except OSError as e:

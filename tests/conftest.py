@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import NoReturn
 
 import pytest
@@ -42,3 +43,13 @@ def kafka_bootstrap_servers() -> Iterator[str]:
 
 def _unavailable(reason: str) -> NoReturn:
     unavailable(f"no Kafka broker: {reason}")
+
+
+@pytest.fixture(scope="session")
+def spine_dists(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with the sdist and wheel of every ``spine_*`` distribution, built once per session."""
+    from wheel_install import build_dists
+
+    out = tmp_path_factory.mktemp("dists") / "dist"
+    build_dists(out)
+    return out

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from apps.demo import check_free
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -83,3 +85,20 @@ def test_services_on_a_busy_port_stop_at_once_in_one_line(busy_port: int) -> Non
     [error] = [line for line in out.splitlines() if "ERROR" in line]
     assert error.endswith(f"cannot start: cannot listen on :{busy_port}: Address already in use")
     assert took < 10
+
+
+def test_a_port_left_in_time_wait_is_free_for_the_demo() -> None:
+    """A port whose last connection is in TIME-WAIT (a previous run's) passes the demo's free-port check."""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = int(listener.getsockname()[1])
+        client = socket.create_connection(("127.0.0.1", port))
+        served, _ = listener.accept()
+        served.close()  # the server side closes first, so its end of the connection waits in TIME-WAIT
+        assert client.recv(1) == b""
+        client.close()
+    with socket.socket() as plain, pytest.raises(OSError):
+        plain.bind(("", port))  # without SO_REUSEADDR the port still looks taken
+    check_free(port)

@@ -1,4 +1,6 @@
-"""Each distribution installs on its own into a fresh virtualenv and ships what it promises."""
+"""Each distribution is ready to publish and ships what it promises: its metadata (one version,
+pins that follow it, a README as long description, the license), spine-core alone in a fresh
+virtualenv, and the README's install line from built wheels on every claimed Python."""
 
 from __future__ import annotations
 
@@ -16,6 +18,10 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+from wheel_install import (
+    INSTALL_LINE, Report, brokers_of, cfg_lines, check_pythons, claimed_pythons, dist_folders, machine_pythons,
+    pythons_to_check, setup_cfg,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -164,3 +170,96 @@ def test_memory_installs_on_top_and_registers_its_entry_points(venv: Venv) -> No
     assert report["brokers"] == ["memory"]
     assert report["pytest11"] == ["spine_memory.pytest_plugin"]
     assert report["plugin"] == "MemoryPlugin"
+
+
+# Ready to publish: checked on every spine_*/setup.cfg, so a new distribution is covered.
+DISTS = dist_folders()
+VERSION = setup_cfg(ROOT / "spine_core").get("metadata", "version")
+
+
+@pytest.mark.parametrize("folder", DISTS, ids=[d.name for d in DISTS])
+def test_one_version_and_pins_that_follow_it(folder: Path) -> None:
+    """Every distribution has spine-core's version and pins each Spine distribution it needs to it exactly."""
+    config = setup_cfg(folder)
+    assert config.get("metadata", "version") == VERSION
+    ours = {setup_cfg(d).get("metadata", "name") for d in DISTS}
+    pins = [Requirement(r) for r in cfg_lines(config, "options", "install_requires")]
+    assert [str(r.specifier) for r in pins if r.name in ours] == [f"=={VERSION}" for r in pins if r.name in ours]
+
+
+@pytest.mark.parametrize("folder", DISTS, ids=[d.name for d in DISTS])
+def test_page_metadata(folder: Path) -> None:
+    """Every distribution has its README as Markdown long description, the license file, URLs and classifiers."""
+    meta = dict(setup_cfg(folder).items("metadata"))
+    assert meta["long_description"] == "file: README.md"
+    assert meta["long_description_content_type"] == "text/markdown"
+    readme = (folder / "README.md").read_text()
+    assert readme.startswith(f"# {meta['name']}\n") and "spine-memory" in readme
+    assert (meta["license"], meta["license_files"]) == ("Apache-2.0", "LICENSE")
+    assert (folder / "LICENSE").read_text() == (ROOT / "LICENSE").read_text()
+    assert "Apache License" in (ROOT / "LICENSE").read_text()
+    urls = dict(line.split(" = ", 1) for line in cfg_lines(setup_cfg(folder), "metadata", "project_urls"))
+    assert {"Documentation", "Source", "Issues"} <= set(urls)
+    classifiers = cfg_lines(setup_cfg(folder), "metadata", "classifiers")
+    assert "Typing :: Typed" in classifiers
+    assert [c for c in classifiers if c.startswith("Programming Language :: Python :: 3.")] == [
+        f"Programming Language :: Python :: {v}" for v in claimed_pythons()]
+
+
+@pytest.mark.parametrize("folder", [d for d in DISTS if set(brokers_of([d])) - {"memory"}],
+                         ids=lambda d: d.name)
+def test_broker_plugins_bring_the_memory_broker(folder: Path) -> None:
+    """Every broker plugin but memory requires spine-memory at the release's version (the memory broker and
+    the pytest fixtures come with the install line)."""
+    requires = [Requirement(r) for r in cfg_lines(setup_cfg(folder), "options", "install_requires")]
+    assert [str(r) for r in requires if r.name == "spine-memory"] == [f"spine-memory=={VERSION}"]
+
+
+def test_twine_check_is_clean(spine_dists: Path) -> None:
+    """twine finds nothing to warn about in any built wheel or sdist, and each was built."""
+    files = sorted(spine_dists.iterdir())
+    names = {setup_cfg(d).get("metadata", "name").replace("-", "_") for d in DISTS}
+    built = {f"{n}-{VERSION}{ext}" for n in names for ext in ("-py3-none-any.whl", ".tar.gz")}
+    assert {f.name for f in files} == built
+    result = subprocess.run([sys.executable, "-m", "twine", "check", "--strict", *map(str, files)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "WARNING" not in result.stdout + result.stderr
+
+
+# The README's install line from the built wheels, outside the repository, on each Python.
+PYTHONS = pythons_to_check()
+
+
+@pytest.fixture(scope="module")
+def install_reports(spine_dists: Path, kafka_bootstrap_servers: str,
+                    tmp_path_factory: pytest.TempPathFactory) -> dict[str, Report | BaseException]:
+    """Every Python's check of the install line, run at once (most of it is waiting on pip and services)."""
+    found = {v: p for v, p in machine_pythons().items() if v in PYTHONS}
+    return check_pythons(found, spine_dists, tmp_path_factory.mktemp("wheels"), kafka_bootstrap_servers)
+
+
+@pytest.mark.parametrize("python", PYTHONS)
+def test_install_line_from_wheels(python: str, install_reports: dict[str, Report | BaseException]) -> None:
+    """``pip install spine-core spine-kafka`` from the wheels runs the seed on memory and Kafka and an in-memory
+    test with the fixtures; ``spine plugins`` lists each installed broker."""
+    if python not in install_reports:
+        reason = f"Python {python} is claimed but not on this machine (pyenv install {python})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    report = install_reports[python]
+    if isinstance(report, BaseException):
+        raise report
+    brokers = brokers_of(DISTS)
+    line = {name for name, dist in brokers.items() if dist in INSTALL_LINE} | {"memory"}
+    assert report.plugins_after_line == sorted(line)
+    assert report.plugins_after_all == sorted(brokers)
+    print(f"Python {python}: " + ", ".join(f"{k} {v}s" for k, v in report.seconds.items()))
+
+
+def test_readme_first_screen_says_install_run_test() -> None:
+    """The README's first 40 lines give, in this order, the pip line the wheel check tries, ./dev demo, ./dev check."""
+    head = "\n".join((ROOT / "README.md").read_text().splitlines()[:40])
+    positions = [head.find(text) for text in ("pip install " + " ".join(INSTALL_LINE), "./dev demo", "./dev check")]
+    assert -1 not in positions and positions == sorted(positions)

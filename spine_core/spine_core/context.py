@@ -124,3 +124,6 @@ class MessageContext(Context):
 
     message: IncomingMessage = field(kw_only=True)
     messages: Sequence[IncomingMessage] = field(default=(), kw_only=True)
+    skipped: list[IncomingMessage] = field(factory=list, kw_only=True)
+    """Messages an ``around`` hook acknowledged without running the handler (an inbox's
+    redeliveries); they are settled as :data:`~spine_core.messages.SKIPPED`, not ``ok``."""

@@ -74,6 +74,10 @@ class DeadLetter:
 Settlement = Union[Ack, Nack, DeadLetter]
 ACK: Final = Ack()
 NACK: Final = Nack()
+SKIPPED: Final = Ack()
+"""An ``Ack`` of a message whose handler did not run because it was handled before (an inbox
+found its event id): the broker commits it like any ``Ack``; metrics count it as ``skipped``.
+Told apart from :data:`ACK` by identity."""
 
 Deliver = Callable[[IncomingMessage], Settlement]
 """The core's entry point for one message; thread-safe, never raises."""

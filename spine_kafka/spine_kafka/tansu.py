@@ -34,6 +34,12 @@ member join a group: with librdkafka's 45 s default a consumer waits over 20 s."
 READY_LINE = "ready in"
 
 
+def consumer_env(settings: dict[str, str] = TANSU_CONSUMER_SETTINGS) -> dict[str, str]:
+    """``settings`` as the ``SPINE_KAFKA_*`` variables that set them (``consumer.session.timeout.ms``
+    → ``SPINE_KAFKA_CONSUMER_SESSION_TIMEOUT_MS``)."""
+    return {"SPINE_KAFKA_" + key.upper().replace(".", "_"): value for key, value in settings.items()}
+
+
 class TansuUnavailable(RuntimeError):
     """No Tansu binary, or it did not start."""
 
@@ -131,7 +137,8 @@ class Tansu:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run a Tansu broker until SIGINT or SIGTERM, printing its bootstrap servers."""
+    """Run a Tansu broker until SIGINT or SIGTERM, printing its bootstrap servers and the consumer
+    settings that make its groups assign partitions at once."""
     parser = argparse.ArgumentParser(description="Run a throwaway Kafka-protocol broker (Tansu, in memory).")
     parser.add_argument("--port", type=int, help="port on 127.0.0.1 (default: a free one)")
     args = parser.parse_args(argv)
@@ -143,7 +150,11 @@ def main(argv: list[str] | None = None) -> None:
     except TansuUnavailable as e:
         raise SystemExit(f"error: {e}") from None
     try:
-        print(f"Tansu listening: SPINE_KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap_servers}", flush=True)
+        fast = " ".join(f"{k}={v}" for k, v in consumer_env().items())
+        print(f"Tansu listening: SPINE_KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap_servers}\n"
+              "Consumers: with librdkafka's defaults a consumer waits about 20 s to be assigned partitions "
+              "on Tansu; set these for its services:\n"
+              f"export SPINE_KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap_servers} {fast}", flush=True)
         while not received and broker.process.poll() is None:
             time.sleep(0.05)
     finally:

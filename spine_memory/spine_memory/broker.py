@@ -359,7 +359,10 @@ class MemoryBroker:
     # -- tests ----------------------------------------------------------------
 
     def drain(self, timeout: float = 5.0) -> None:
-        """Wait until every message of every subscribed topic is settled by every group."""
+        """Wait until every message of every subscribed topic is settled by every group.
+
+        Only what was published counts: events still in a PostgreSQL outbox, not yet relayed,
+        are not waited for (poll for their effect with a deadline, then drain)."""
         with self._cond:
             if not self._cond.wait_for(lambda: not self._pending(), timeout):
                 raise TimeoutError(f"memory broker not drained after {timeout}s: {self._pending()}")

@@ -54,7 +54,10 @@ class PostgresOptions:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> PostgresOptions:
         """The options given by the ``SPINE_POSTGRES_*`` environment; ``SPINE_POSTGRES_DSN`` is required."""
-        options = cls(dsn="").with_env(environ)
-        if not options.dsn:
+        return cls(dsn="").with_env(environ).require_dsn()
+
+    def require_dsn(self) -> PostgresOptions:
+        """These options, if they name a database; else a BootError saying that SPINE_POSTGRES_DSN is not set."""
+        if not self.dsn:
             raise BootError("SPINE_POSTGRES_DSN is not set (e.g. postgresql://postgres@127.0.0.1:5432/orders)")
-        return options
+        return self

@@ -70,8 +70,10 @@ class Postgres:
 
     @classmethod
     def from_env(cls, schema: Sequence[str] = ()) -> Postgres:
-        """The extension configured by the ``SPINE_POSTGRES_*`` environment."""
-        return cls(PostgresOptions.from_env(), schema)
+        """The extension configured by the ``SPINE_POSTGRES_*`` environment. ``SPINE_POSTGRES_DSN`` is
+        needed when the app starts, not here: an app is described (``spine consumers``, ``spine asyncapi``,
+        ``spine contracts check``) without its database, and describing never connects."""
+        return cls(PostgresOptions(dsn="").with_env(), schema)
 
     def create_tables(self, pool: ConnectionPool[Any]) -> None:
         """Create the outbox, the inbox and the app's tables if missing."""
@@ -97,7 +99,7 @@ class Postgres:
 
     @hookimpl
     def spine_extension_start(self, runtime: Runtime) -> None:
-        options = self.options
+        options = self.options.require_dsn()
         self.pool = pool = open_pool(options, "spine-service")
         if options.init:
             self.create_tables(pool)

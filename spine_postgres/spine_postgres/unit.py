@@ -77,8 +77,13 @@ class UnitOfWork:
         """Record the message's event id (a batch's: each one's) in the inbox; False when there
         is nothing left to handle. A batch goes on with the events not handled before."""
         if not ctx.messages:
-            return self._first_time(connection, ctx.message)
+            if self._first_time(connection, ctx.message):
+                return True
+            ctx.skipped.append(ctx.message)
+            return False
         fresh = [(m, e) for m, e in zip(ctx.messages, ctx.event) if self._first_time(connection, m)]
+        kept = {id(m) for m, _ in fresh}
+        ctx.skipped.extend(m for m in ctx.messages if id(m) not in kept)
         ctx.messages, ctx.event = [m for m, _ in fresh], [e for _, e in fresh]
         return bool(fresh)
 
@@ -91,6 +96,6 @@ class UnitOfWork:
             return True
         if inbox.claim(connection, f"{self._consumer}/{message.topic}", event_id):
             return True
-        log.info("event %s on %s already handled: acknowledged without running the handler",
-                 event_id, message.topic)
+        log.info("event %s on %s already handled: acknowledged without running the handler "
+                 "(counted as skipped)", event_id, message.topic)
         return False

@@ -8,6 +8,10 @@ from the workers (a :class:`~spine_core.broker.ThreadHandoff`), acknowledges the
 entries (``XACK``, in batches), hands back the others (``XCLAIM ... IDLE``, so that the next
 ``XAUTOCLAIM`` of any member takes them after ``ReadOptions.redelivery_delay``) and keeps the
 idle time of the entries this member still holds low, so that nobody claims them.
+
+A member that stops gracefully leaves the group; one that crashed is removed by the others
+(``XGROUP DELCONSUMER``) once its entries were claimed from it and it has been silent for
+``claim.idle`` seconds, so the group does not collect the names of dead members.
 """
 
 from __future__ import annotations
@@ -38,6 +42,23 @@ RECLAIM_EVERY = 0.5
 """Seconds between two ``XAUTOCLAIM`` rounds."""
 MAX_BACKOFF = 5.0
 
+PRUNE = """
+local gone = {}
+for _, member in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local info = {}
+  for i = 1, #member, 2 do info[member[i]] = member[i + 1] end
+  if info['name'] ~= ARGV[2] and info['pending'] == 0 and info['idle'] >= tonumber(ARGV[3]) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], info['name'])
+    gone[#gone + 1] = info['name']
+  end
+end
+return gone
+"""
+"""Remove the group's members (but this one) that hold no entry and were silent for ARGV[3] ms.
+One script, so that no member can read an entry between the check and ``DELCONSUMER`` (which
+would drop the entry from the pending list); a live member that was removed all the same is
+added again by its next ``XREADGROUP``."""
+
 Entry = tuple[str, str, Mapping[bytes, bytes]]
 """A stream entry read: its stream (the topic), its id and its fields."""
 Settled = tuple[str, str, Outcome]
@@ -66,6 +87,8 @@ class Consumer:
         self._settlements: ThreadHandoff[Settled] = ThreadHandoff(self._lock)
         self._closed = False
         self._cursors = {topic: "0-0" for topic in self._topics}
+        self._prune = self._client.register_script(PRUNE)
+        self._next_prune = 0.0
         self._stop, self._done = threading.Event(), threading.Event()
         self._outage = Outage("Redis", log, who=f"redis group {group_id!r}")
         self.consuming = False
@@ -175,6 +198,13 @@ class Consumer:
                 topic, self._group, self.name, self._idle_ms, self._cursors[topic], count=self._settings.batch)
             self._cursors[topic] = as_text(reply[0])
             self._take(topic, reply[1])
+        if time.monotonic() >= self._next_prune:
+            self._next_prune = time.monotonic() + self._settings.claim_idle / 2
+            for topic in self._topics:
+                gone = self._prune(keys=[topic], args=[self._group, self.name, self._idle_ms])
+                if gone:
+                    log.info("redis group %r: removed departed member(s) %s from %s", self._group,
+                             ", ".join(_text(n) for n in gone), topic)
 
     def _take(self, topic: str, entries: list[tuple[bytes, dict[bytes, bytes] | None]]) -> None:
         """Hand new entries to the engine: one lane per key (an entry without a key has its own)."""

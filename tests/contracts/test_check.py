@@ -69,3 +69,12 @@ def test_a_saved_document_that_is_not_asyncapi_is_refused(tmp_path: Path) -> Non
     result = run("contracts", "check", "--against", str(old), "apps.order_app")
     assert result.exit_code == 1
     assert "is not an AsyncAPI document made by spine" in result.stderr
+
+
+def test_only_the_incompatible_pair_is_named() -> None:
+    """With one compatible and one incompatible receiver, the error names only the incompatible pair."""
+    result = run("contracts", "check", "apps.order_app", "apps.stock_app", STRICT)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: 3 incompatibilities in order.created (apps.order_app -> {STRICT}); 1 other pair(s) compatible"
+    )

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from spine_kafka.tansu import free_port
+from spine_kafka.tansu import TANSU_CONSUMER_SETTINGS, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,6 +31,14 @@ def test_port_option_and_sigterm_stops_the_broker_at_once() -> None:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         assert line.strip() == f"Tansu listening: SPINE_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:{port}"
+        assert "about 20 s" in proc.stdout.readline()  # it prints the fast consumer settings, and why
+        exported = dict(v.split("=") for v in proc.stdout.readline().split()[1:])
+        settings = TANSU_CONSUMER_SETTINGS
+        assert exported == {
+            "SPINE_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{port}",
+            "SPINE_KAFKA_CONSUMER_SESSION_TIMEOUT_MS": settings["consumer.session.timeout.ms"],
+            "SPINE_KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS": settings["consumer.heartbeat.interval.ms"],
+        }
         assert accepts(port)
         sent = time.monotonic()
         proc.send_signal(signal.SIGTERM)

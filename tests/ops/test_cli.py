@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -140,3 +141,22 @@ def test_run_serves_like_python_m_and_stops_on_sigterm(server: str) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_run_on_a_busy_port_exits_2_in_one_line_like_spine_run() -> None:
+    """``spine run`` on a port another program listens on logs one ``cannot start`` line and exits 2, as Spine.run."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPINE_")}
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "spine_core.cli", "run", "apps.order_app:create_app",
+             "--broker", "memory", "--address", f"127.0.0.1:{port}"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        )
+    assert result.returncode == 2, result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output
+    [error] = [line for line in output.splitlines() if "ERROR" in line]
+    assert error.endswith(f"cannot start: cannot listen on 127.0.0.1:{port}: Address already in use")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from spine_memory.pytest_plugin import SpineAppFactory
+from spine_memory.pytest_plugin import SpineAppFactory, StartedApp
 
+import logging
 import random
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import pytest
 
 from apps import order_app, stock_app
 from apps.events import OrderCreated
+from apps.stock_app.stored import RESERVATIONS_TABLE
 from spine_core import Context, Options, Spine, publish
 from spine_core.messages import OutgoingMessage
 from spine_core.path import Int
@@ -230,3 +232,48 @@ def test_two_relays_publish_each_keys_rows_in_order(dsn: str, memory_broker: Mem
     for key in ("k0", "k1", "k2"):
         values = [int(m.value) for m in published if m.key == key]
         assert values == sorted(values), f"{key} out of order: {values}"
+
+
+def consumed(started: StartedApp, topic: str) -> dict[str, float | None]:
+    """``spine_messages_consumed_total`` of ``topic``, ``ok`` and ``skipped``."""
+    metrics = started.runtime.metrics
+    assert metrics is not None
+    return {o: metrics.registry.get_sample_value("spine_messages_consumed_total", {"topic": topic, "outcome": o})
+            for o in ("ok", "skipped")}
+
+
+def test_an_inbox_skipped_redelivery_is_logged_and_counted_as_skipped(
+    spine_app: SpineAppFactory, dsn: str, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A redelivered event the inbox skips logs one line naming its event id and counts as ``skipped``, not ``ok``."""
+    stock = spine_app(stock_app.create_app(), stock_app.options())
+    message = to_message(OrderCreated(order_id=6, at=datetime.now(timezone.utc)), "", "test")
+    with caplog.at_level(logging.INFO, logger="spine.postgres"):
+        stock.broker.publish([message, message], timeout=5)
+        stock.broker.drain()
+    [line] = [r.getMessage() for r in caplog.records if "already handled" in r.getMessage()]
+    assert message.headers["event-id"] in line and "counted as skipped" in line
+    assert consumed(stock, "order.created") == {"ok": 1.0, "skipped": 1.0}
+
+
+class BatchReservations:
+    """A batch handler behind the inbox: reserves each order of a batch."""
+
+    def reserve(self, ctx: Context, orders: list[OrderCreated], tx: Transaction) -> None:
+        for order in orders:
+            tx.execute("INSERT INTO stock_reservations (order_id) VALUES (%s)", (order.order_id,))
+
+
+def test_an_inbox_skipped_message_of_a_batch_counts_as_skipped(spine_app: SpineAppFactory, dsn: str) -> None:
+    """In a batch with a redelivered event, the inbox skips only that one: it counts as ``skipped``, the rest ``ok``."""
+    app = Spine()
+    app.extend(Postgres.from_env(schema=[RESERVATIONS_TABLE]))
+    app.constructor(BatchReservations)
+    app.consumers().register("order.created", BatchReservations.reserve, max_batch=10)
+    stock = spine_app(app, stock_app.options())
+    now = datetime.now(timezone.utc)
+    first, second = (to_message(OrderCreated(order_id=n, at=now), "", "test") for n in (7, 8))
+    stock.broker.publish([first, first, second], timeout=5)
+    stock.broker.drain()
+    assert rows(dsn, "SELECT order_id FROM stock_reservations ORDER BY order_id") == [(7,), (8,)]
+    assert consumed(stock, "order.created") == {"ok": 2.0, "skipped": 1.0}

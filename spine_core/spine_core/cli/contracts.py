@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from ..contracts.asyncapi import document
-from ..contracts.compat import check
+from ..contracts.compat import Checked, check
 from .targets import APP, OPTIONS, Target, load_options
 
 
@@ -71,8 +71,17 @@ def check_command(targets: tuple[Target, ...], against: Any) -> None:
     checked, problems = check(docs)
     for problem in problems:
         click.echo(str(problem), err=True)
-    pairs = ", ".join(f"{c.topic} ({c.sender} -> {c.receiver})" for c in checked)
-    pairs = pairs or "no topic is sent by one and received by another"
-    if problems:
-        raise click.ClickException(f"{len(problems)} incompatibilit{'y' if len(problems) == 1 else 'ies'} in {pairs}")
+    if problems:  # named: only the pairs that disagree; the compatible ones are counted
+        failed = list(dict.fromkeys(p.pair for p in problems))
+        others = len(checked) - len(failed)
+        rest = f"; {others} other pair(s) compatible" if others else ""
+        raise click.ClickException(
+            f"{len(problems)} incompatibilit{'y' if len(problems) == 1 else 'ies'} in {named(failed)}{rest}"
+        )
+    pairs = named(checked) or "no topic is sent by one and received by another"
     click.echo(f"contracts ok: {len(checked)} sender/receiver pair(s) compatible: {pairs}")
+
+
+def named(pairs: list[Checked]) -> str:
+    """``topic (sender -> receiver)`` of each pair, comma-separated."""
+    return ", ".join(f"{c.topic} ({c.sender} -> {c.receiver})" for c in pairs)

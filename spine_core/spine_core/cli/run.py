@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
 
 from ..errors import BootError
@@ -29,5 +31,6 @@ def run(
     try:
         configure_logging()
         serve(target.app, options)
-    except BootError as e:
-        raise click.ClickException(str(e)) from None
+    except (BootError, OSError) as e:  # as Spine.run: a busy port or a wiring mistake is one line, status 2
+        logging.getLogger("spine").error("cannot start: %s", e)
+        raise SystemExit(2) from None

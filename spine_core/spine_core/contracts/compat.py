@@ -18,13 +18,15 @@ from .schema import Schema
 
 @frozen
 class Problem:
-    """One incompatibility: on ``topic``, ``field`` of the sender's class and the receiver's."""
+    """One incompatibility: on ``topic``, ``field`` of the sender's class and the receiver's; ``pair`` is
+    the compared pair of documents it was found in."""
 
     topic: str
     field: str
     sender: str
     receiver: str
     detail: str
+    pair: Checked
 
     def __str__(self) -> str:
         return f"{self.topic}: field {self.field!r}: {self.detail} (sender {self.sender}, receiver {self.receiver})"
@@ -51,12 +53,13 @@ def check(docs: Sequence[Mapping[str, Any]]) -> tuple[list[Checked], list[Proble
             for topic, sent in channel_payloads(sender, "send").items():
                 if topic not in received:
                     continue
-                checked.append(Checked(topic, sender["info"]["title"], receiver["info"]["title"]))
+                pair = Checked(topic, sender["info"]["title"], receiver["info"]["title"])
+                checked.append(pair)
                 for s_cls, s_schema in sent:
                     for r_cls, r_schema in received[topic]:
                         s_name = f"{s_cls} ({sender['info']['title']})"
                         r_name = f"{r_cls} ({receiver['info']['title']})"
-                        problems += [Problem(topic, f, s_name, r_name, d) for f, d in compare(s_schema, r_schema)]
+                        problems += [Problem(topic, f, s_name, r_name, d, pair) for f, d in compare(s_schema, r_schema)]
     return checked, problems
 
 

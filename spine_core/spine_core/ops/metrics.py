@@ -28,7 +28,9 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from ..messages import ACK, NACK, DeadLetter, Deliver, Headers, IncomingMessage, Nack, OutgoingMessage, Settlement
+from ..messages import (
+    ACK, NACK, SKIPPED, DeadLetter, Deliver, Headers, IncomingMessage, Nack, OutgoingMessage, Settlement,
+)
 
 OK: Final = "ok"
 FAILED: Final = "failed"
@@ -36,7 +38,8 @@ RETRIED: Final = "retried"
 DEAD_LETTERED: Final = "dead_lettered"
 UNDECODABLE: Final = "undecodable"
 NACKED: Final = "nacked"
-OUTCOMES: Final = (OK, RETRIED, DEAD_LETTERED, UNDECODABLE, NACKED)
+SKIPPED_OUTCOME: Final = "skipped"
+OUTCOMES: Final = (OK, RETRIED, DEAD_LETTERED, UNDECODABLE, NACKED, SKIPPED_OUTCOME)
 
 METHODS: Final = frozenset(("CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE"))
 """The ``method`` label values; any other method a client invents counts as :data:`OTHER`."""
@@ -60,7 +63,8 @@ _FAMILIES: Final = {
     "spine_publish_duration_seconds": ("histogram", "Time until the broker confirmed (or refused) a publish, "
                                        "by topic.", ("topic",)),
     "spine_messages_consumed": ("counter", "Consumed messages by topic and outcome (ok, retried, dead_lettered, "
-                                "undecodable, nacked); retried counts failed attempts that were retried.",
+                                "undecodable, nacked, skipped); retried counts failed attempts that were retried, "
+                                "skipped redeliveries acknowledged without running the handler (inbox).",
                                 ("topic", "outcome")),
     "spine_message_duration_seconds": ("histogram", "Time from delivery to settlement of a message (decoding, "
                                        "handler attempts, backoff between them), by topic.", ("topic",)),
@@ -115,6 +119,8 @@ def outcome(settlement: Settlement) -> str:
     """The ``outcome`` label of a settled message."""
     if isinstance(settlement, DeadLetter):
         return UNDECODABLE if settlement.reason.get(Headers.ATTEMPTS) == "0" else DEAD_LETTERED
+    if settlement is SKIPPED:
+        return SKIPPED_OUTCOME
     return NACKED if isinstance(settlement, Nack) else OK
 
 

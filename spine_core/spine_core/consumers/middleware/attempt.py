@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...context import Context, MessageContext
-from ...messages import ACK, Deliver, IncomingMessage, Settlement
+from ...messages import ACK, SKIPPED, Deliver, IncomingMessage, Settlement
 from ...ops.instrument import ConsumerProbe
 from ...pipeline.invoke import invoke
 from ...pipeline.plan import Plan
@@ -15,13 +15,14 @@ from ...pipeline.plan import Plan
 def attempting(plan: Plan[MessageContext], decode: Callable[[bytes], Any], dispatch: Callable[[Context], None],
                probe: ConsumerProbe) -> Deliver:
     """The innermost stage: ``Ack`` once the handler (inside its interceptors) succeeded and
-    its events were published; raises what the decoder, the handler or publishing raised."""
+    its events were published (``SKIPPED`` when an around hook, the inbox, found the message
+    handled before and did not run it); raises what the decoder, the handler or publishing raised."""
 
     def attempt(message: IncomingMessage) -> Settlement:
         event = decode(message.value)
         with probe.handling(message) as ctx:
             ctx.event = event
             invoke(plan, ctx, dispatch)
-        return ACK
+        return SKIPPED if ctx.skipped else ACK
 
     return attempt

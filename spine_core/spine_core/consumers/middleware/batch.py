@@ -17,7 +17,7 @@ from time import perf_counter
 from typing import Any
 
 from ...context import Context, MessageContext, current
-from ...messages import ACK, NACK, DeadLetter, Deliver, DeliverBatch, IncomingMessage, Settlement
+from ...messages import ACK, NACK, SKIPPED, DeadLetter, Deliver, DeliverBatch, IncomingMessage, Settlement
 from ...ops.instrument import ConsumerProbe
 from ...options import ReadOptions
 from ...pipeline.invoke import invoke
@@ -35,11 +35,13 @@ def batching(plan: Plan[MessageContext], decode: Callable[[bytes], Any], read: R
     """The ``deliver_batch`` of a batch handler's subscription; never raises."""
     attempts = max(1, read.retry.attempts)
 
-    def attempt(messages: list[IncomingMessage], events: list[Any]) -> None:
+    def attempt(messages: list[IncomingMessage], events: list[Any]) -> set[int]:
+        """One try of the batch; the ids of the messages an around hook skipped (the inbox's redeliveries)."""
         with probe.handling(messages[0]) as ctx:
             ctx.messages = messages
             ctx.event = events
             invoke(plan, ctx, dispatch)
+            return {id(m) for m in ctx.skipped}
 
     def deliver_batch(messages: Sequence[IncomingMessage]) -> list[Settlement]:
         started = perf_counter()
@@ -56,7 +58,8 @@ def batching(plan: Plan[MessageContext], decode: Callable[[bytes], Any], read: R
                     log.error("undecodable message on %s %s dead-lettered: %s", message.topic, where(message), e)
                     settlements[i] = DeadLetter(message.topic + read.dead_letter_suffix,
                                                 dead_letter_reason(message, e.cause, 0))
-            if good and not run(attempt, [messages[i] for i in good], events):
+            skipped = run(attempt, [messages[i] for i in good], events) if good else set()
+            if skipped is None:
                 if stopping.is_set():
                     return [s or NACK for s in settlements]
                 probe.observe([s for s in settlements if s is not None], perf_counter() - started)
@@ -64,7 +67,7 @@ def batching(plan: Plan[MessageContext], decode: Callable[[bytes], Any], read: R
                     settlements[i] = one_by_one(messages[i])
                 return [s or NACK for s in settlements]
             for i in good:
-                settlements[i] = ACK
+                settlements[i] = SKIPPED if id(messages[i]) in skipped else ACK
             done = [s or NACK for s in settlements]
             probe.observe(done, perf_counter() - started)
             return done
@@ -75,24 +78,23 @@ def batching(plan: Plan[MessageContext], decode: Callable[[bytes], Any], read: R
         finally:
             current.reset(token)
 
-    def run(attempt: Callable[[list[IncomingMessage], list[Any]], None],
-            messages: list[IncomingMessage], events: list[Any]) -> bool:
-        """True once an attempt succeeded; False when every attempt failed or the consumer stops."""
+    def run(attempt: Callable[[list[IncomingMessage], list[Any]], set[int]],
+            messages: list[IncomingMessage], events: list[Any]) -> set[int] | None:
+        """What the attempt that succeeded skipped; None when every attempt failed or the consumer stops."""
         for n in range(1, attempts + 1):
             try:
-                attempt(messages, events)
-                return True
+                return attempt(messages, events)
             except Exception as e:
                 if n == attempts:
                     log.warning("batch handler %s failed %d time(s) on %d message(s): %s: %s; "
                                 "retrying them one by one", plan.name, n, len(messages), type(e).__name__, e)
-                    return False
+                    return None
                 delay = read.retry.delay(n)
                 probe.retried()
                 log.warning("batch handler %s failed (attempt %d of %d): %s: %s; retrying in %.2fs",
                             plan.name, n, attempts, type(e).__name__, e, delay)
                 if stopping.wait(delay):
-                    return False
-        return False
+                    return None
+        return None
 
     return deliver_batch
