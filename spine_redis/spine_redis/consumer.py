@@ -204,7 +204,7 @@ class Consumer:
                 gone = self._prune(keys=[topic], args=[self._group, self.name, self._idle_ms])
                 if gone:
                     log.info("redis group %r: removed departed member(s) %s from %s", self._group,
-                             ", ".join(_text(n) for n in gone), topic)
+                             ", ".join(as_text(n) for n in gone), topic)
 
     def _take(self, topic: str, entries: list[tuple[bytes, dict[bytes, bytes] | None]]) -> None:
         """Hand new entries to the engine: one lane per key (an entry without a key has its own)."""

@@ -37,7 +37,8 @@ def test_crashed_members_are_removed_once_their_entries_are_claimed(scope: Redis
     """Two crashed members (one holding an entry, one holding none) leave the group once silent for claim.idle;
     the held entry reaches the live member, which stays."""
     def plugin(config: BrokerConfig) -> RedisPlugin:
-        return scope.plugin(evolve(config, settings={**config.settings, "claim.idle": "1"}))
+        made: RedisPlugin = scope.plugin(evolve(config, settings={**config.settings, "claim.idle": "1"}))
+        return made
 
     harness = Harness(plugin, Features())
     scope.prefixes.add(harness.prefix)
