@@ -54,6 +54,8 @@ def _info(upload: UploadedFile) -> FileInfo:
 
 
 class ShopController:
+    """A shop's members, uploads and catalogue."""
+
     def signup(self, signup: Signup) -> Response:
         """201 with the member and a session cookie."""
         cookie = Cookie("member", signup.email, path="/", max_age=3600, same_site="Lax")

@@ -91,13 +91,19 @@ class HTTPOptions:
 class OpsOptions:
     """Operations endpoints, served with the HTTP options next to the routes (and without
     their interceptors), and whether Prometheus metrics are kept (``SPINE_METRICS=0``: not).
-    ``asyncapi_path`` (e.g. ``/asyncapi.json``) serves the app's AsyncAPI document; None: not served."""
+    ``asyncapi_path`` (e.g. ``/asyncapi.json``) serves the app's AsyncAPI document; None: not served.
+    ``openapi`` serves the app's OpenAPI document at ``openapi_path`` and the API page at ``docs_path``
+    (``SPINE_OPENAPI=0``: neither, for a public API that should not show them); a path a route of the
+    app answers stays the app's."""
 
     metrics: bool = True
     metrics_path: str = "/metrics"
     live_path: str = "/health/live"
     ready_path: str = "/health/ready"
     asyncapi_path: str | None = None
+    openapi: bool = True
+    openapi_path: str = "/openapi.json"
+    docs_path: str = "/docs"
 
 
 @define(kw_only=True)
@@ -151,6 +157,8 @@ class Options:
         ops = self.ops
         if "SPINE_METRICS" in env:
             ops = evolve(ops, metrics=_flag("SPINE_METRICS", env["SPINE_METRICS"]))
+        if "SPINE_OPENAPI" in env:
+            ops = evolve(ops, openapi=_flag("SPINE_OPENAPI", env["SPINE_OPENAPI"]))
         http = self.http
         if "SPINE_SERVER" in env and http is not None:
             http = evolve(http, server=env["SPINE_SERVER"])

@@ -34,7 +34,7 @@ def test_an_incompatible_consumer_fails_naming_topic_field_and_both_classes() ->
     assert lines[:3] == [
         f"order.created: field 'sku': required by the receiver, not sent by the sender "
         f"(sender {sender}, receiver {receiver})",
-        f"order.created: field 'order_id': type differs: sender integer, receiver array of integer "
+        f"order.created: field 'order_id': type differs: sender integer (int64), receiver array of integer (int64) "
         f"(sender {sender}, receiver {receiver})",
         f"order.created: field 'at': format differs: sender string (date-time), receiver string (date) "
         f"(sender {sender}, receiver {receiver})",

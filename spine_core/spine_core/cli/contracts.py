@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from ..contracts import openapi as http_contract
 from ..contracts.asyncapi import document
 from ..contracts.compat import check
 from .targets import APP, OPTIONS, Target, load_options
@@ -18,6 +19,15 @@ def app_document(target: Target, options_ref: str | None = None) -> dict[str, An
     try:
         return document(target.app, options, target.module.__name__)
     except Exception as e:  # a BootError or SchemaError naming the class and field
+        raise click.ClickException(f"{target.module.__name__}: {e}") from None
+
+
+def http_document(target: Target, options_ref: str | None = None) -> dict[str, Any]:
+    """The OpenAPI document of a ``spine`` command's target, titled with its module's name."""
+    options = load_options(target, options_ref)
+    try:
+        return http_contract.document(target.app, options, target.module.__name__)
+    except Exception as e:  # a SchemaError naming the class and field
         raise click.ClickException(f"{target.module.__name__}: {e}") from None
 
 
@@ -39,7 +49,20 @@ def dump(doc: dict[str, Any], fmt: str) -> str:
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to FILE [default: stdout].")
 def asyncapi(target: Target, options_ref: str | None, fmt: str, out: str | None) -> None:
     """Write an AsyncAPI 3.0 document of the events the app sends and receives."""
-    text = dump(app_document(target, options_ref), fmt)
+    _write(dump(app_document(target, options_ref), fmt), out)
+
+
+@click.command(short_help="Write the app's OpenAPI document.")
+@click.argument("target", type=APP, metavar="MODULE[:ATTR]")
+@OPTIONS
+@click.option("--format", "fmt", type=click.Choice(["json", "yaml"]), default="json", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to FILE [default: stdout].")
+def openapi(target: Target, options_ref: str | None, fmt: str, out: str | None) -> None:
+    """Write an OpenAPI 3.1 document of the app's routes, from their signatures."""
+    _write(dump(http_document(target, options_ref), fmt), out)
+
+
+def _write(text: str, out: str | None) -> None:
     if out is None:
         click.echo(text, nl=False)
     else:
