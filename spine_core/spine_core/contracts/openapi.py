@@ -12,6 +12,7 @@ classes come from :mod:`.schema`, as in the AsyncAPI document.
 from __future__ import annotations
 
 import inspect
+import re
 import typing
 from collections.abc import Iterable, Mapping, Sequence
 from types import NoneType, UnionType
@@ -56,6 +57,7 @@ SPINE_ANSWERS: dict[str, tuple[str, str]] = {
 }
 """Spine's own answers: status → (component name, when)."""
 
+_SEGMENT = re.compile(r"{([^}]+)}")
 _BINARY: Schema = {"type": "string", "format": "binary"}
 _TEXT = {"text/plain": {"schema": {"type": "string"}}}
 
@@ -80,7 +82,11 @@ def document(app: Blueprint, options: Options, title: str, *, served: bool = Fal
     cors = next((i for i in global_interceptors if isinstance(i, Cors)), None)
     if cors is not None:
         for template, item in paths.items():
-            item.setdefault("options", _preflight(cors, template, [m.upper() for m in item]))
+            segments = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                        for name in _SEGMENT.findall(template)]  # a preflight reads none of them
+            preflight = _preflight(cors, template, [m.upper() for m in item])
+            preflight["parameters"] = [*segments, *preflight["parameters"]]
+            item.setdefault("options", preflight)
     components: dict[str, Any] = {
         "schemas": {"Error": ERROR},
         "responses": {name: {"description": when, "content": {"application/json": {"schema": {
@@ -187,9 +193,8 @@ def _inputs(
             form["required"].append(pname)
         elif annotation == list[UploadedFile]:
             multipart = True
-            form["properties"]["files"] = {"type": "array", "items": _BINARY, "minItems": 1,
+            form["properties"]["files"] = {"type": "array", "items": _BINARY,
                                            "description": "Any number of files, in fields of any name."}
-            form["required"].append("files")
         elif is_form(annotation):
             schema = payload_schema(annotation)
             form["properties"].update(schema["properties"])
@@ -237,7 +242,7 @@ def _returns(tp: Any) -> dict[str, Any]:
                 return {}
             merged.update(found)
         return merged
-    return {"200": _body(tp)}
+    return {"3XX" if tp is Redirect else "200": _body(tp)}
 
 
 def _declared(declared: Any) -> dict[str, Any]:
@@ -276,10 +281,10 @@ def _preflight(cors: Cors, template: str, methods: Iterable[str]) -> dict[str, A
         "description": "Answered by the Cors interceptor before any handler when both headers are sent; "
                        "without them Falcon answers 200 with the allowed methods in Allow.",
         "parameters": [
-            {"name": "Origin", "in": "header", "required": False,
-             "schema": {"type": "string", **({"enum": origins} if origins else {})}},
+            {"name": "Origin", "in": "header", "required": False, "schema": {"type": "string"},
+             "description": f"Allowed: {', '.join(origins) if origins else 'any'}."},
             {"name": "Access-Control-Request-Method", "in": "header", "required": False,
-             "schema": {"type": "string", "enum": allowed}},
+             "schema": {"type": "string"}, "description": f"Allowed: {', '.join(allowed)}."},
         ],
         "responses": {
             "200": {"description": "Not a preflight: the path's methods in Allow."},
