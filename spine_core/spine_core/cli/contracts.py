@@ -76,7 +76,7 @@ def contracts() -> None:
     """Check event contracts between apps, and HTTP contracts against saved documents."""
 
 
-@contracts.command(name="check", short_help="Check that receivers accept what senders send, and clients what apps serve.")
+@contracts.command(name="check", short_help="Check receivers against senders, and apps against saved documents.")
 @click.argument("targets", type=APP, metavar="MODULE[:ATTR]...", nargs=-1, required=True)
 @click.option("--against", type=click.File("r", encoding="utf-8"), metavar="OLD.json", multiple=True,
               help="Also compare with a saved AsyncAPI or OpenAPI document (e.g. the version in production); "
