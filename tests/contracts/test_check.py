@@ -68,4 +68,4 @@ def test_a_saved_document_that_is_not_asyncapi_is_refused(tmp_path: Path) -> Non
     old.write_text("[1, 2]")
     result = run("contracts", "check", "--against", str(old), "apps.order_app")
     assert result.exit_code == 1
-    assert "is not an AsyncAPI document made by spine" in result.stderr
+    assert "is not an AsyncAPI or OpenAPI document made by spine" in result.stderr
