@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from spine_core import BrokerOptions, Cors, HTTPOptions, Options, Spine
 
-from .controller import ShopController
+from .controller import Page, ShopController, Signup
 
 BROWSER_APP = "https://shop.example"
 
 
 def create_app() -> Spine:
-    app = Spine()
+    app = Spine(title="Shop", version="1.0.0")
     app.constructor(ShopController)
     app.interceptor(Cors(
         allow_origins=[BROWSER_APP],
@@ -21,10 +21,10 @@ def create_app() -> Spine:
         expose_headers=["X-Total-Count"],
         max_age=300,
     ))
-    app.route("POST", "/signup", ShopController.signup)          # form DTO; Response with a cookie
+    app.route("POST", "/signup", ShopController.signup, responses={201: Signup})  # form DTO; Response, cookie
     app.route("POST", "/files", ShopController.upload)           # every uploaded file
     app.route("PUT", "/avatar", ShopController.avatar)           # one file, by field name
-    app.route("GET", "/items", ShopController.items)             # Pagination
+    app.route("GET", "/items", ShopController.items, responses={200: Page})  # Pagination
     app.route("GET", "/catalogue", ShopController.old_catalogue)  # Redirect
     app.route("GET", "/report.csv", ShopController.report)       # Binary, streamed download
     return app

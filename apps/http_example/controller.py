@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from urllib.parse import quote
 
 from attrs import Factory, define, frozen
 
@@ -54,9 +55,11 @@ def _info(upload: UploadedFile) -> FileInfo:
 
 
 class ShopController:
+    """A shop's members, uploads and catalogue."""
+
     def signup(self, signup: Signup) -> Response:
         """201 with the member and a session cookie."""
-        cookie = Cookie("member", signup.email, path="/", max_age=3600, same_site="Lax")
+        cookie = Cookie("member", quote(signup.email), path="/", max_age=3600, same_site="Lax")  # ASCII only
         return Response(signup, status=201, cookies=[cookie])
 
     def upload(self, files: list[UploadedFile]) -> list[FileInfo]:

@@ -10,13 +10,15 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from . import path, publish, query
+    from . import header, path, publish, query
     from .app import Spine
     from .context import Context, MessageContext, RequestContext
     from .errors import (
         BadRequest, BootError, Conflict, Forbidden, HTTPError, MethodNotAllowed, NotFound, PayloadTooLarge,
         PublishError, ServiceUnavailable, SpineError, TooManyRequests, Unauthorized, UnprocessableEntity,
+        UnsupportedMediaType,
     )
+    from .decoding import BigInt
     from .event import Event, decode, encode
     from .hookspecs import hookimpl
     from .http.cors import Cors
@@ -33,13 +35,14 @@ if TYPE_CHECKING:
     from .serve import Service, run_until_signal
 
 _WHERE = {
-    "path": "", "publish": "", "query": "",
+    "header": "", "path": "", "publish": "", "query": "",
+    "BigInt": ".decoding",
     "Spine": ".app",
     "Context": ".context", "MessageContext": ".context", "RequestContext": ".context",
     **dict.fromkeys((
         "BadRequest", "BootError", "Conflict", "Forbidden", "HTTPError", "MethodNotAllowed", "NotFound",
         "PayloadTooLarge", "PublishError", "ServiceUnavailable", "SpineError", "TooManyRequests", "Unauthorized",
-        "UnprocessableEntity",
+        "UnprocessableEntity", "UnsupportedMediaType",
     ), ".errors"),
     "Event": ".event", "decode": ".event", "encode": ".event",
     "hookimpl": ".hookspecs",
@@ -58,13 +61,14 @@ _WHERE = {
 """Each public name and the module it comes from ("": the submodule of that name)."""
 
 __all__ = [
-    "ACK", "Ack", "BadRequest", "Binary", "BootError", "BrokerOptions", "Conflict", "Context", "Cookie", "Cors",
-    "DeadLetter", "Deliver", "Event", "Forbidden", "HTTPError", "HTTPOptions", "IncomingMessage", "Interceptor",
-    "MessageContext", "MethodNotAllowed", "NACK", "Nack", "NotFound", "OpsOptions", "Options", "Pagination",
-    "PayloadTooLarge", "PublishError", "Query", "ReadOptions", "Redirect", "RequestContext", "RequestHeaders",
-    "Response", "RetryOptions", "Service", "ServiceUnavailable", "Settlement", "Spine", "SpineError",
-    "TooManyRequests", "Unauthorized", "UnprocessableEntity", "UploadedFile", "WriteOptions", "configure_logging",
-    "decode", "encode", "form", "hookimpl", "path", "publish", "query", "run_until_signal",
+    "ACK", "Ack", "BadRequest", "BigInt", "Binary", "BootError", "BrokerOptions", "Conflict", "Context", "Cookie",
+    "Cors", "DeadLetter", "Deliver", "Event", "Forbidden", "HTTPError", "HTTPOptions", "IncomingMessage",
+    "Interceptor", "MessageContext", "MethodNotAllowed", "NACK", "Nack", "NotFound", "OpsOptions", "Options",
+    "Pagination", "PayloadTooLarge", "PublishError", "Query", "ReadOptions", "Redirect", "RequestContext",
+    "RequestHeaders", "Response", "RetryOptions", "Service", "ServiceUnavailable", "Settlement", "Spine",
+    "SpineError", "TooManyRequests", "Unauthorized", "UnprocessableEntity", "UnsupportedMediaType", "UploadedFile",
+    "WriteOptions", "configure_logging", "decode", "encode", "form", "header", "hookimpl", "path", "publish",
+    "query", "run_until_signal",
 ]
 
 

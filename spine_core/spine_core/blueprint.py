@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .consumers.registry import ConsumerRegistry
@@ -12,9 +12,12 @@ from .interceptor import Interceptor
 
 
 class Blueprint:
-    """The registrations of an app; :class:`~spine_core.Spine` adds how to run them."""
+    """The registrations of an app; :class:`~spine_core.Spine` adds how to run them. ``title`` and
+    ``version`` name the API in its OpenAPI document (``title`` defaults to the app's module)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, title: str | None = None, version: str = "0.1.0") -> None:
+        self.title = title
+        self.version = version
         self.container = Container()
         self.routes: list[Route] = []
         self.interceptors: list[Interceptor | type] = []
@@ -29,12 +32,13 @@ class Blueprint:
 
     def route(
         self, method: str, path: str, handler: Callable[..., Any], *, interceptors: Sequence[Any] = (),
-        publishes: Sequence[Any] = (),
+        publishes: Sequence[Any] = (), responses: Mapping[int | str, Any] | None = None,
     ) -> None:
         """Route ``method path`` (``:name`` segments) to ``handler``, an unbound method of a
         registered class or a plain function; ``publishes`` declares the event classes it
-        publishes (for the AsyncAPI document)."""
-        self.routes.append(Route.create(method, path, handler, interceptors, publishes))
+        publishes (for the AsyncAPI document), ``responses`` the answers its return type does not
+        say (for the OpenAPI document): ``{201: Member, 404: "no such member"}``."""
+        self.routes.append(Route.create(method, path, handler, interceptors, publishes, responses))
 
     def interceptor(self, *interceptors: Interceptor | type) -> None:
         """Add interceptors (instances, or classes built by the container) run around every route."""

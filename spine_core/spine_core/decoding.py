@@ -10,7 +10,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import date, datetime
 from types import UnionType
-from typing import Any, TypeVar, Union, get_origin
+from typing import Any, NewType, TypeVar, Union, get_origin
 
 import attrs
 import cattrs
@@ -26,6 +26,11 @@ _JSON_TYPES = {str: "a string", int: "an integer", float: "a fraction", bool: "a
 _NAMES = {str: "a string", int: "an integer", float: "a number", bool: "a boolean", type(None): "null"}
 """What a field of each plain type expects."""
 T = TypeVar("T")
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+"""The range of an ``int`` field, path or query value: a database's ``bigint``, JSON Schema's ``int64``."""
+BigInt = NewType("BigInt", int)
+"""An integer field that may hold more than 64 bits: ``balance: BigInt`` (its schema has no ``int64``)."""
 _unguarded: ContextVar[frozenset[Any]] = ContextVar("spine_unguarded", default=frozenset())
 
 
@@ -51,6 +56,32 @@ def _exact(kind: type, what: str) -> Callable[[Any, Any], Any]:
     return structure
 
 
+def _integer(value: Any, _: Any) -> int:
+    """An ``int`` field: a JSON integer, or a whole number written as a fraction (``18.0``, an integer
+    to JSON Schema), within 64 bits."""
+    return _in_range(_whole(value, "an integer"))
+
+
+def _big_integer(value: Any, _: Any) -> int:
+    """A ``BigInt`` field: an integer of any size."""
+    return _whole(value, "an integer")
+
+
+def _whole(value: Any, what: str) -> int:
+    kind = type(value)
+    if kind is int:
+        return int(value)
+    if kind is float and math.isfinite(value) and value.is_integer():
+        return int(value)
+    raise WrongType(f"expected {what}, got {json_type(value)}")
+
+
+def _in_range(number: int) -> int:
+    if not INT64_MIN <= number <= INT64_MAX:
+        raise WrongType(f"expected a 64-bit integer (from {INT64_MIN} to {INT64_MAX}), got one out of range")
+    return number
+
+
 def _number(value: Any, _: Any) -> float:
     if type(value) is not float and type(value) is not int:  # an integer is a number; true is not
         raise WrongType(f"expected a number, got {json_type(value)}")
@@ -74,9 +105,13 @@ def _plain_union(kind: Any) -> Callable[[Any, Any], Any]:
 
     def structure(value: Any, _: Any) -> Any:
         kind_of = type(value)
+        if kind_of is float and int in members and float not in members and value.is_integer():
+            return _in_range(int(value))  # 18.0 is an integer
         if kind_of not in accepted:
             raise WrongType(f"expected {what}, got {json_type(value)}")
-        return float(value) if kind_of is int and int not in members else value
+        if kind_of is int:
+            return float(value) if int not in members else _in_range(value)
+        return value
 
     return structure
 
@@ -125,11 +160,14 @@ def _is_object(kind: Any) -> bool:
 
 def strict_json(converter: cattrs.Converter) -> cattrs.Converter:
     """Make ``converter`` take JSON values only of the field's own type (see docs/guides/bad-input.md):
-    ``str`` a string, ``int`` an integer (not ``1.7``, ``"12"`` or ``true``), ``float`` a number,
+    ``str`` a string, ``int`` a 64-bit integer (``18.0`` is one; not ``1.7``, ``"12"`` or ``true``;
+    :data:`BigInt` any integer), ``float`` a number,
     ``bool`` true or false, lists, tuples and sets an array, dicts and attrs classes an object;
     null only where the field is ``Optional``. Keys a class does not know are ignored."""
-    for kind, what in ((str, "a string"), (int, "an integer"), (bool, "a boolean")):
+    for kind, what in ((str, "a string"), (bool, "a boolean")):
         converter.register_structure_hook(kind, _exact(kind, what))
+    converter.register_structure_hook(int, _integer)
+    converter.register_structure_hook(BigInt, _big_integer)
     converter.register_structure_hook(float, _number)
     for moment in (datetime, date):
         converter.register_structure_hook(moment, _iso(moment))
@@ -140,7 +178,12 @@ def strict_json(converter: cattrs.Converter) -> cattrs.Converter:
 
 
 def parse_int(text: str) -> int:
-    """Decimal digits with an optional sign; no spaces, underscores or fractions."""
+    """Decimal digits with an optional sign, within 64 bits; no spaces, underscores or fractions."""
+    return _in_range(parse_big_int(text))
+
+
+def parse_big_int(text: str) -> int:
+    """Decimal digits with an optional sign, of any size up to 4,300 digits."""
     if not _INT.fullmatch(text):
         raise WrongType(f"expected an integer, got {text[:40]!r}")
     try:
@@ -168,14 +211,16 @@ def _text(text: str) -> str:
     return text
 
 
-_PARSE: dict[Any, Callable[[str], Any]] = {int: parse_int, float: parse_float, bool: parse_bool, str: _text}
+_PARSE: dict[Any, Callable[[str], Any]] = {
+    int: parse_int, BigInt: parse_big_int, float: parse_float, bool: parse_bool, str: _text,
+}
 
 
 def strict_text(converter: cattrs.Converter) -> cattrs.Converter:
     """Make ``converter`` parse text values (forms): ``int``, ``float`` and ``bool`` as
     :func:`parse_int`, :func:`parse_float` and :func:`parse_bool` do; a union such as ``int | None``
     as the first of its types that parses (None is an absent field)."""
-    for kind in (int, float, bool):
+    for kind in (int, BigInt, float, bool):
         converter.register_structure_hook(kind, _from_text(kind))
     converter.register_structure_hook_factory(_is_plain_union, _from_text)
     return converter

@@ -64,6 +64,11 @@ class PayloadTooLarge(HTTPError):
     default_message = "Payload too large"
 
 
+class UnsupportedMediaType(HTTPError):
+    status = 415
+    default_message = "Unsupported media type"
+
+
 class UnprocessableEntity(HTTPError):
     status = 422
     default_message = "Unprocessable entity"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from .context import Context
 
@@ -15,7 +16,14 @@ class Interceptor:
     response). ``post_handle`` runs after the handler succeeded, in reverse
     order. ``after_completion`` always runs last, in reverse order, with the
     final error or ``None``, for each interceptor whose ``pre_handle`` ran.
+
+    ``responses`` and ``security`` declare, for the OpenAPI document, what ``pre_handle`` may
+    answer (``{401: "no valid bearer token"}``) and the security schemes it checks, by name, as
+    OpenAPI writes them (``{"bearer": {"type": "http", "scheme": "bearer"}}``).
     """
+
+    responses: ClassVar[Mapping[int, str]] = {}
+    security: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
 
     def pre_handle(self, ctx: Context) -> None:
         """Before the handler; raise to abort."""

@@ -92,13 +92,19 @@ class HTTPOptions:
 class OpsOptions:
     """Operations endpoints, served with the HTTP options next to the routes (and without
     their interceptors), and whether Prometheus metrics are kept (``SPINE_METRICS=0``: not).
-    ``asyncapi_path`` (e.g. ``/asyncapi.json``) serves the app's AsyncAPI document; None: not served."""
+    ``asyncapi_path`` (e.g. ``/asyncapi.json``) serves the app's AsyncAPI document; None: not served.
+    ``openapi`` serves the app's OpenAPI document at ``openapi_path`` and the API page at ``docs_path``
+    (``SPINE_OPENAPI=0``: neither, for a public API that should not show them); a path a route of the
+    app answers stays the app's."""
 
     metrics: bool = True
     metrics_path: str = "/metrics"
     live_path: str = "/health/live"
     ready_path: str = "/health/ready"
     asyncapi_path: str | None = None
+    openapi: bool = True
+    openapi_path: str = "/openapi.json"
+    docs_path: str = "/docs"
 
 
 @define(kw_only=True)
@@ -148,7 +154,8 @@ class Options:
         )
         shutdown_timeout = variables.seconds("shutdown_timeout", self.shutdown_timeout)
         address = env.get("SPINE_ADDRESS", self.address)
-        ops = evolve(self.ops, metrics=variables.flag("metrics", self.ops.metrics))
+        ops = evolve(self.ops, metrics=variables.flag("metrics", self.ops.metrics),
+                     openapi=variables.flag("openapi", self.ops.openapi))
         http = self.http
         if "SPINE_SERVER" in env and http is not None:
             http = evolve(http, server=env["SPINE_SERVER"])

@@ -53,13 +53,18 @@ QUERY_TYPES: tuple[type, ...] = (Int, Float, String, Bool)
 
 def query_type(annotation: Any) -> tuple[type, bool] | None:
     """``(type, optional)`` when ``annotation`` is a query type or ``query.X | None``."""
-    if annotation in QUERY_TYPES:
+    return optional_of(annotation, QUERY_TYPES)
+
+
+def optional_of(annotation: Any, kinds: tuple[type, ...]) -> tuple[type, bool] | None:
+    """``(kind, optional)`` when ``annotation`` is one of ``kinds`` or ``kind | None``."""
+    if annotation in kinds:
         return annotation, False
     args = get_args(annotation)
     if get_origin(annotation) in (Union, UnionType):
-        kinds = [a for a in args if a is not type(None)]
-        if len(kinds) == 1 and len(args) == 2 and kinds[0] in QUERY_TYPES:
-            return kinds[0], True
+        found = [a for a in args if a is not type(None)]
+        if len(found) == 1 and len(args) == 2 and found[0] in kinds:
+            return found[0], True
     return None
 
 

@@ -11,7 +11,7 @@ from . import plugins
 from .blueprint import Blueprint
 from .consumers.chain import subscription
 from .consumers.resolvers import consumer_resolver_for
-from .contracts.endpoint import serve_asyncapi
+from .contracts.endpoint import serve_asyncapi, serve_openapi
 from .context import Context
 from .errors import BootError
 from .http.falcon_app import build_falcon_app
@@ -49,6 +49,8 @@ class Runtime:
             )
             templates = [r.template(http.global_prefix) for r in app.routes]
             install(self.wsgi, options.ops, self.metrics, self.health, {falcon_template(t): t for t in templates})
+            if options.ops.openapi:
+                serve_openapi(self.wsgi, app, options, [falcon_template(t) for t in templates])
             if options.ops.asyncapi_path:
                 serve_asyncapi(self.wsgi, options.ops.asyncapi_path, app, options, self.dispatch.event_classes)
         self.subscriptions = self._subscriptions(app, config)

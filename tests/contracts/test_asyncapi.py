@@ -24,6 +24,7 @@ from spine_core.contracts.schema import SchemaError, payload_schema
 
 SCHEMA = json.loads((Path(__file__).parent / "asyncapi-3.0.0.schema.json").read_text())
 ENV = {"SPINE_BROKER": None, "SPINE_KAFKA_TOPIC_PREFIX": None}
+INT64 = {"type": "integer", "format": "int64", "minimum": -(2**63), "maximum": 2**63 - 1}
 
 
 def spine(*args: str) -> Any:
@@ -92,14 +93,14 @@ def test_payload_schema_covers_types_required_defaults_enums_optionals_lists_and
     schema = payload_schema(OrderShipped)
     props = schema["properties"]
     assert schema["required"] == ["order_id", "status", "lines", "at"]
-    assert props["order_id"] == {"type": "integer"}
+    assert props["order_id"] == INT64
     assert props["status"] == {"type": "string", "enum": ["open", "shipped"]}
     assert props["at"] == {"type": "string", "format": "date-time"}
     assert props["note"] == {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None}
     assert props["tags"] == {"type": "array", "items": {"type": "string"}, "default": []}
     assert props["weight"] == {"type": "number", "default": 0.5}
     line = props["lines"]["items"]
-    assert line["properties"] == {"sku": {"type": "string"}, "quantity": {"type": "integer", "default": 1}}
+    assert line["properties"] == {"sku": {"type": "string"}, "quantity": {**INT64, "default": 1}}
     assert line["required"] == ["sku"]
 
 

@@ -12,8 +12,8 @@ import attrs
 import pytest
 from attrs import define, frozen
 
-from spine_core import Spine
-from spine_core.decoding import DecodeError
+from spine_core import BigInt, Spine
+from spine_core.decoding import INT64_MAX, INT64_MIN, DecodeError
 from spine_core.event import decode, encode
 from spine_core.messages import Headers, OutgoingMessage
 
@@ -28,12 +28,20 @@ class Inner:
 JSON_VALUES: dict[str, Any] = {
     "string": "text", "digits": "12", "integer": 12, "fraction": 1.7, "whole fraction": 2.0,
     "true": True, "null": None, "array": [1], "object": {"a": 1},
+    "int64 max": INT64_MAX, "int64 min": INT64_MIN, "above int64": INT64_MAX + 1, "below int64": INT64_MIN - 1,
+    "huge fraction": 1e30,
 }
-# field type -> the JSON values (by name above) it takes, and what each becomes; every other value is refused
+BIG = {"int64 max": INT64_MAX, "int64 min": INT64_MIN, "above int64": INT64_MAX + 1, "below int64": INT64_MIN - 1}
+FLOATS = {"integer": 12.0, "fraction": 1.7, "whole fraction": 2.0, "int64 max": float(INT64_MAX),
+          "int64 min": float(INT64_MIN), "above int64": float(INT64_MAX + 1), "below int64": float(INT64_MIN - 1),
+          "huge fraction": 1e30}
+# field type -> the JSON values (by name above) it takes, and what each becomes; every other value is refused.
+# A whole number written as a fraction (2.0) is an integer, as in JSON Schema; an int is 64-bit, a BigInt is not.
 ACCEPTED: dict[Any, dict[str, Any]] = {
     str: {"string": "text", "digits": "12"},
-    int: {"integer": 12},
-    float: {"integer": 12.0, "fraction": 1.7, "whole fraction": 2.0},
+    int: {"integer": 12, "whole fraction": 2, "int64 max": INT64_MAX, "int64 min": INT64_MIN},
+    BigInt: {"integer": 12, "whole fraction": 2, **BIG, "huge fraction": int(1e30)},
+    float: FLOATS,
     bool: {"true": True},
     list[int]: {"array": [1]},
     list[str]: {},
@@ -42,8 +50,9 @@ ACCEPTED: dict[Any, dict[str, Any]] = {
     dict[str, int]: {"object": {"a": 1}},
     Inner: {"object": {"a": 1}},
     datetime: {},
-    Optional[int]: {"integer": 12, "null": None},
-    int | str: {"integer": 12, "string": "text", "digits": "12"},
+    Optional[int]: {"integer": 12, "null": None, "whole fraction": 2, "int64 max": INT64_MAX, "int64 min": INT64_MIN},
+    int | str: {"integer": 12, "string": "text", "digits": "12", "whole fraction": 2, "int64 max": INT64_MAX,
+                "int64 min": INT64_MIN},
     Optional[Inner]: {"object": {"a": 1}, "null": None},
 }
 CASES = [(kind, name) for kind in ACCEPTED for name in JSON_VALUES]
@@ -82,6 +91,8 @@ def test_each_json_type_against_each_field_type_over_http(spine_app: SpineAppFac
     ({"name": {"a": 1}, "qty": 1}, "field 'name': expected a string, got an object"),
     ({"name": None, "qty": 1}, "field 'name': expected a string, got null"),
     ({"name": "x", "qty": 1.7}, "field 'qty': expected an integer, got a fraction"),
+    ({"name": "x", "qty": 2**63}, "field 'qty': expected a 64-bit integer (from -9223372036854775808 to "
+                                  "9223372036854775807), got one out of range"),
     ({"name": "x", "qty": "12"}, "field 'qty': expected an integer, got a string"),
     ({"name": "x", "qty": True}, "field 'qty': expected an integer, got a boolean"),
     ({"name": "x", "qty": 1, "tags": "abc"}, "field 'tags': expected an array, got a string"),
@@ -137,6 +148,8 @@ class Stock:
     (b'{"a": "12"}', "does not fit Inner: field 'a': expected an integer, got a string"),
     (b'{"a": 1.5}', "does not fit Inner: field 'a': expected an integer, got a fraction"),
     (b'{"a": null}', "does not fit Inner: field 'a': expected an integer, got null"),
+    (b'{"a": 99999999999999999999999}', "does not fit Inner: field 'a': expected a 64-bit integer "
+                                        "(from -9223372036854775808 to 9223372036854775807), got one out of range"),
     (b"[" * 100_000, "is nested too deeply"),
 ])
 def test_an_event_that_does_not_fit_its_class_is_dead_lettered_with_the_reason(

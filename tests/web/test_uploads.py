@@ -94,10 +94,11 @@ def test_a_malformed_multipart_body_is_a_400(client: TestClient) -> None:
     assert "message" in result.json
 
 
-def test_a_request_without_a_form_body_is_a_400(client: TestClient) -> None:
+def test_a_request_without_a_form_body_is_a_415(client: TestClient) -> None:
+    """An upload route refuses a JSON body with a 415 naming the form types."""
     result = client.simulate_post("/files", json=[1, 2])
-    assert result.status_code == 400
-    assert result.json["message"].startswith("expected a form body")
+    assert result.status_code == 415
+    assert "send application/x-www-form-urlencoded or multipart/form-data" in result.json["message"]
 
 
 seen: list[UploadedFile] = []

@@ -6,7 +6,7 @@ from importlib.metadata import entry_points
 
 import click
 
-from .contracts import asyncapi, contracts
+from .contracts import asyncapi, contracts, openapi
 from .dlq import dlq
 from .lists import consumers, list_plugins, routes
 from .run import run
@@ -18,7 +18,7 @@ def cli() -> None:
     """Run and inspect Spine apps. MODULE:ATTR names an app or a function returning one."""
 
 
-for _command in (run, routes, consumers, list_plugins, asyncapi, contracts, dlq):
+for _command in (run, routes, consumers, list_plugins, asyncapi, openapi, contracts, dlq):
     cli.add_command(_command)
 
 

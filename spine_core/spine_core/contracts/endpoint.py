@@ -1,17 +1,24 @@
-"""``GET /asyncapi.json`` (opt-in, ``OpsOptions.asyncapi_path``): the running app's AsyncAPI document."""
+"""The running app's documents: ``GET /openapi.json`` and the API page at ``/docs`` (by default,
+``OpsOptions.openapi``), ``GET /asyncapi.json`` (opt-in, ``OpsOptions.asyncapi_path``)."""
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import sys
-from collections.abc import Set
+from collections.abc import Iterable, Set
 
 import falcon
 
 from ..blueprint import Blueprint
 from ..errors import BootError
 from ..options import Options
+from . import openapi
 from .asyncapi import document
+from .docs_page import DocsPage, assets_dir, page
+
+log = logging.getLogger("spine.contracts")
 
 
 class AsyncAPIResource:
@@ -41,6 +48,51 @@ def serve_asyncapi(
         wsgi.add_route(path, resource)
     except ValueError as e:
         raise BootError(f"asyncapi endpoint {path} conflicts with a route: {e}") from None
+
+
+class OpenAPIResource:
+    """Answers the app's OpenAPI document, made once at boot."""
+
+    def __init__(self, doc: dict[str, object]) -> None:
+        self._doc = doc
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = self._doc
+
+
+def serve_openapi(
+    wsgi: falcon.App[falcon.Request, falcon.Response], app: Blueprint, options: Options, templates: Iterable[str]
+) -> list[str]:
+    """Mount ``OpsOptions.openapi_path`` and ``docs_path`` unless a route of the app (``templates``,
+    Falcon's) would answer there: those stay the app's. Returns the paths mounted."""
+    ops = options.ops
+    taken = [re.compile(re.sub(r"\\{[^/]*?\\}", "[^/]+", re.escape(t)) + "$") for t in templates]
+
+    def free(path: str) -> bool:
+        if any(t.match(path) for t in taken):
+            log.warning("%s is not served: a route of the app takes it (change OpsOptions)", path)
+            return False
+        return True
+
+    try:
+        doc = openapi.document(app, options, _title(), served=True)
+    except Exception as e:  # served by default: a type it cannot describe costs the document, not the boot
+        log.warning("%s is not served: %s (spine openapi names the cause)", ops.openapi_path, e)
+        return []
+    mounted = []
+    if free(ops.openapi_path):
+        wsgi.add_route(ops.openapi_path, OpenAPIResource(doc))
+        mounted.append(ops.openapi_path)
+    folder = assets_dir()
+    if folder is None:
+        log.warning("%s is not served: the swagger-ui-py package is not installed", ops.docs_path)
+    elif mounted and free(ops.docs_path) and free(ops.docs_path.rstrip("/") + "/swagger-ui.css"):
+        title = str(doc["info"]["title"])  # type: ignore[index]
+        resource = DocsPage(folder, page(ops.docs_path, ops.openapi_path, title))
+        wsgi.add_route(ops.docs_path, resource)
+        wsgi.add_route(ops.docs_path.rstrip("/") + "/{asset}", resource, suffix="asset")
+        mounted.append(ops.docs_path)
+    return mounted
 
 
 def _title() -> str:

@@ -1,4 +1,5 @@
-"""JSON Schema of the JSON that Spine's cattrs converter makes of an attrs class."""
+"""JSON Schema of the JSON that Spine's cattrs converter makes of an attrs class: the one generator
+behind the AsyncAPI and the OpenAPI documents, so a class has the same schema in both."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from typing import Any, Literal, Union
 
 import attrs
 
+from ..decoding import INT64_MAX, INT64_MIN, BigInt
 from ..event import converter
 
 Schema = dict[str, Any]
 
 _SCALARS: dict[type, Schema] = {
     bool: {"type": "boolean"},
-    int: {"type": "integer"},
+    int: {"type": "integer", "format": "int64", "minimum": INT64_MIN, "maximum": INT64_MAX},
     float: {"type": "number"},
     str: {"type": "string"},
     datetime: {"type": "string", "format": "date-time"},
@@ -34,6 +36,12 @@ def payload_schema(cls: type) -> Schema:
     """The schema of ``cls`` as Spine encodes and decodes it: an object with a property per
     field (``required`` when the field has no default), nested classes inlined."""
     return _attrs_schema(cls, (cls.__qualname__,), ())
+
+
+def type_schema(tp: Any, where: str = "value") -> Schema:
+    """The schema of any type the converter handles (``list[Item]``, ``int``, an attrs class...);
+    ``where`` names it in a :class:`SchemaError`."""
+    return _schema(tp, (where,), ())
 
 
 def _attrs_schema(cls: type, path: tuple[str, ...], seen: tuple[type, ...]) -> Schema:
@@ -65,6 +73,8 @@ def _schema(tp: Any, path: tuple[str, ...], seen: tuple[type, ...]) -> Schema:
         return {}
     if tp is type(None):
         return {"type": "null"}
+    if tp is BigInt:
+        return {"type": "integer"}
     if isinstance(tp, type) and tp in _SCALARS:
         return dict(_SCALARS[tp])
     if isinstance(tp, type) and issubclass(tp, enum.Enum):

@@ -18,7 +18,8 @@ from ..options import HTTPOptions
 from ..pipeline.invoke import invoke
 from ..pipeline.plan import NO_EXTRAS, Extras, Plan, make_plan
 from .cors import Cors
-from .formdata import FORM_TYPES, close_form
+from .formdata import close_form
+from .media import FORM_TYPES
 from .resolvers import http_resolvers
 from .responses import render
 from .routes import Route, falcon_template

@@ -12,8 +12,8 @@ from attrs import define
 from ..context import RequestContext
 from ..errors import BadRequest, PayloadTooLarge
 from ..pipeline.plan import Resolver
+from .media import media_type, require_form
 
-FORM_TYPES = (falcon.MEDIA_URLENCODED, falcon.MEDIA_MULTIPART)
 SPOOL_IN_MEMORY = 1024 * 1024
 """An uploaded file bigger than this is spooled to a temporary file on disk."""
 
@@ -77,14 +77,12 @@ def close_form(ctx: RequestContext) -> None:
 
 
 def _parse(req: falcon.Request, max_size: int) -> FormData:
-    media_type = (req.content_type or "").partition(";")[0].strip().lower()
-    if media_type not in FORM_TYPES:
-        raise BadRequest(f"expected a form body ({' or '.join(FORM_TYPES)}), got {req.content_type or 'none'}")
+    require_form(req)
     length = req.content_length or 0
     if length > max_size:
         raise PayloadTooLarge(f"request body of {length} bytes exceeds the limit of {max_size} bytes")
     media: Any = req.get_media()
-    if media_type == falcon.MEDIA_URLENCODED:
+    if media_type(req) == falcon.MEDIA_URLENCODED:
         return FormData({k: v if isinstance(v, list) else [v] for k, v in media.items()}, [])
     data = FormData({}, [])
     try:

@@ -11,6 +11,7 @@ from ..context import Context, RequestContext
 from ..decoding import DecodeError, load_json, structurer
 from ..errors import BadRequest, BootError
 from ..event import converter
+from ..header import header_resolver, header_type
 from ..options import HTTPOptions
 from ..params import Query, RequestHeaders
 from ..path import PATH_TYPES
@@ -18,6 +19,7 @@ from ..pipeline.plan import Resolver, ResolverFor
 from ..query import NO_DEFAULT, query_resolver, query_type
 from .formdata import UploadedFile, file_resolver, files_resolver
 from .forms import form_resolver, is_form
+from .media import require_json
 from .pagination import Pagination, pagination_resolver
 
 
@@ -42,7 +44,11 @@ def _body(cls: type) -> Resolver[RequestContext]:
     fit: Callable[[Any], Any] = structurer(converter, cls)
 
     def resolve(ctx: RequestContext) -> Any:
-        raw = ctx.request.bounded_stream.read()  # Content-Length, bounded by BodyLimit
+        request = ctx.request
+        if not request.content_length and request.content_type is None:
+            raise BadRequest(f"a JSON request body ({cls.__name__}) is required")
+        require_json(request)
+        raw = request.bounded_stream.read()  # Content-Length, bounded by BodyLimit
         if not raw:
             raise BadRequest(f"a JSON request body ({cls.__name__}) is required")
         try:
@@ -79,6 +85,10 @@ def http_resolvers(
             return query_resolver(name, kind, given.get(name, None if optional else NO_DEFAULT))
         if annotation is RequestHeaders:
             return _headers
+        header = header_type(annotation)
+        if header is not None:
+            kind, optional = header
+            return header_resolver(name, kind, given.get(name, None if optional else NO_DEFAULT))
         if annotation is Pagination:
             return pagination_resolver(limits.max_page_size)
         if annotation == list[UploadedFile]:

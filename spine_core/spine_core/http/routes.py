@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from attrs import frozen
+from attrs import field, frozen
 
 from ..errors import BootError
 from ..event import event_classes
@@ -26,18 +26,22 @@ class Route:
     interceptors: Sequence[Interceptor | type] = ()
     publishes: Sequence[type] = ()
     """Event classes the handler publishes, declared for the AsyncAPI document."""
+    responses: Mapping[int | str, Any] = field(factory=dict)
+    """Answers declared for the OpenAPI document where the return type does not say them: by status,
+    the body's type (rendered as a returned value would be), or a description for a body-less one."""
 
     @classmethod
     def create(
         cls, method: str, path: str, handler: Callable[..., Any], interceptors: Sequence[Any],
-        publishes: Sequence[Any] = (),
+        publishes: Sequence[Any] = (), responses: Mapping[int | str, Any] | None = None,
     ) -> Route:
         method = method.upper()
         if method not in METHODS:
             raise BootError(f"route {path!r}: unknown HTTP method {method!r}")
         if not path.startswith("/"):
             raise BootError(f"route {path!r} must start with '/'")
-        return cls(method, path, handler, tuple(interceptors), event_classes(publishes, f"route {method} {path}"))
+        return cls(method, path, handler, tuple(interceptors), event_classes(publishes, f"route {method} {path}"),
+                   dict(responses or {}))
 
     def template(self, prefix: str) -> str:
         """The route as registered, behind the global prefix (``/api`` + ``/orders/:id``)."""
