@@ -16,7 +16,6 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
@@ -115,35 +114,41 @@ class Connection:
             await self.client.close()
 
     async def _connect(self) -> None:
-        """Try until the server answers (or refuses the credentials); nats-py reconnects after that."""
-        options = self.settings.connect_options()
-        while not self._closed:
-            client = Client()
-            try:
-                await client.connect(
-                    self.settings.servers, name=f"spine-{self._name}", connect_timeout=int(CONNECT_TIMEOUT),
-                    allow_reconnect=True, max_reconnect_attempts=-1,
-                    reconnect_time_wait=RECONNECT_WAIT,  # type: ignore[arg-type]  # seconds; a float works
-                    error_cb=self._error, disconnected_cb=self._disconnected, reconnected_cb=self._reconnected,
-                    **options,
-                )
-            except Exception as e:
-                if _refused(e):
-                    self.fatal = error_text(e)
-                    log.error("NATS at %s refused the connection: %s", self.settings.address, self.fatal)
-                    self.attempted.set()
-                    return
-                self.outage.down(e)
-                self.attempted.set()
-                await asyncio.sleep(RECONNECT_WAIT)
-                continue
-            self.client, self._js = client, client.jetstream()
-            self.outage.up()
+        """Connect; nats-py tries again and again (``_error`` reports each failure) until the server
+        answers, then reconnects by itself. A refusal of the credentials ends it (``fatal``)."""
+        client = self.client = Client()
+        try:
+            await client.connect(
+                self.settings.servers, name=f"spine-{self._name}", connect_timeout=int(CONNECT_TIMEOUT),
+                allow_reconnect=True, max_reconnect_attempts=-1,
+                reconnect_time_wait=RECONNECT_WAIT,  # type: ignore[arg-type]  # seconds; a float works
+                error_cb=self._error, disconnected_cb=self._disconnected, reconnected_cb=self._reconnected,
+                **self.settings.connect_options(),
+            )
+        except asyncio.CancelledError:
+            if self.fatal is None:
+                raise
+            await client.close()  # refused: no more attempts
+            return
+        except Exception as e:  # nats-py gave up (it does not with unlimited attempts): say why
+            self.fatal = error_text(e)
             self.attempted.set()
             return
+        self._js = client.jetstream()
+        self.outage.up()
+        self.attempted.set()
 
     async def _error(self, error: Exception) -> None:
-        if self.client.is_connected:
+        if self._js is None:  # not connected yet
+            if _refused(error):
+                self.fatal = error_text(error)
+                log.error("NATS at %s refused the connection: %s", self.settings.address, self.fatal)
+                if self._connecting is not None:
+                    self._connecting.cancel()
+            else:
+                self.outage.down(error)
+            self.attempted.set()
+        elif self.client.is_connected:
             log.warning("NATS at %s: %s", self.settings.address, error_text(error))
         else:
             self.outage.down(error)
@@ -159,4 +164,4 @@ class Connection:
 def _refused(error: Exception) -> bool:
     """Whether the server refused the credentials (trying again would not help)."""
     text = str(error).lower()
-    return isinstance(error, nats.errors.Error) and ("authorization" in text or "authentication" in text)
+    return "authorization violation" in text or "authentication" in text

@@ -69,9 +69,10 @@ class Publisher:
             return
         connection = self._connection
         connection.start()
+        connection.attempted.wait(timeout)  # a plugin used before its first connection attempt ended
         topics = ", ".join(sorted({m.topic for m in messages}))
         if not connection.connected:
-            reason = connection.outage.error or "not connected yet"
+            reason = connection.fatal or connection.outage.error or "not connected yet"
             raise PublishError(f"NATS at {self._settings.address} is unreachable ({reason}): "
                                f"{len(messages)} message(s) to {topics} not confirmed")
         try:
