@@ -16,6 +16,7 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
@@ -148,10 +149,12 @@ class Connection:
             else:
                 self.outage.down(error)
             self.attempted.set()
-        elif self.client.is_connected:
-            log.warning("NATS at %s: %s", self.settings.address, error_text(error))
-        else:
+        elif not self.client.is_connected:  # a reconnection attempt failed
             self.outage.down(error)
+        elif isinstance(error, (OSError, nats.errors.UnexpectedEOF, nats.errors.StaleConnectionError)):
+            self.outage.lost(error)  # the connection breaks: nats-py reconnects
+        else:
+            log.warning("NATS at %s: %s", self.settings.address, error_text(error))
 
     async def _disconnected(self) -> None:
         if not self._closed:

@@ -53,6 +53,8 @@ def test_restart_of_nats_is_survived(
         assert logged(caplog, f"connection to NATS 127.0.0.1:{private_nats.port} lost") == 2  # each plugin's own
         assert logged(caplog, f"NATS 127.0.0.1:{private_nats.port} reachable again") == 2
         assert logged(caplog, "still unreachable") == 0
+        assert not [r for r in caplog.records if r.name == "spine.nats" and "lost" not in r.getMessage()
+                    and "reachable again" not in r.getMessage() and "consuming" not in r.getMessage()]
     finally:
         harness.close_all()
 
