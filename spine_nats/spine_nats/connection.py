@@ -113,6 +113,10 @@ class Connection:
             await asyncio.gather(self._connecting, return_exceptions=True)
         if not self.client.is_closed:
             await self.client.close()
+        others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in others:  # what is left (a settlement hand-off's task): ended before the loop stops
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
 
     async def _connect(self) -> None:
         """Connect; nats-py tries again and again (``_error`` reports each failure) until the server
