@@ -33,6 +33,8 @@ def figures(r: dict[str, Any]) -> list[Row]:
         rows += _consumer_rows(r["consumer"])
     if "memory" in r:
         rows += _memory_rows(r["memory"])
+    if "nats" in r:
+        rows += _nats_rows(r["nats"])
     if "e2e" in r:
         for name, v in r["e2e"]["rows"].items():
             latency = f"p50 {v['p50_ms']:.2f} ms  p99 {v['p99_ms']:.2f} ms  (POST p50 {v['post_p50_ms']:.2f} ms)"
@@ -60,6 +62,23 @@ def _consumer_rows(c: dict[str, Any]) -> list[Row]:
         label = CONSUMER_LABELS.get(name) or name.replace("spine", "spine stock handler, kafka", 1)
         rows.append(("2 consumer", f"{label}, {c['messages']:,} msgs", f"{_f(v['messages_per_s'])} msg/s"))
         rows.append(("5 memory", f"peak RSS {label} ({c['messages']:,} backlog)", f"{v['peak_rss_mb']:.1f} MB"))
+    return rows
+
+
+def _nats_rows(n: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for name, by_concurrency in n["publish"].items():
+        if name == "peak_rss_mb":
+            continue
+        for c, v in by_concurrency.items():
+            value = f"{_f(v['rps'])} req/s  p50 {v['p50_ms']:.2f} ms  p99 {v['p99_ms']:.2f} ms"
+            rows.append(("7 nats", f"POST publishing to JetStream, {name}, {c}",
+                         value + (f"  errors {v['errors']:.0f}" if v["errors"] else "")))
+    rows.append(("5 memory", "peak RSS spine order service, nats", f"{n['publish']['peak_rss_mb']:.1f} MB"))
+    c = n["consumer"]
+    for name, v in c["rows"].items():
+        rows.append(("7 nats", f"consumer {name}, {c['messages']:,} msgs", f"{_f(v['messages_per_s'])} msg/s"))
+        rows.append(("5 memory", f"peak RSS consumer {name} ({c['messages']:,} backlog)", f"{v['peak_rss_mb']:.1f} MB"))
     return rows
 
 

@@ -1,4 +1,4 @@
-"""``python -m soak [--broker kafka|rabbitmq] [--minutes N | --seconds N]`` (or ``./dev soak``):
+"""``python -m soak [--broker kafka|rabbitmq|nats] [--minutes N | --seconds N]`` (or ``./dev soak``):
 run the chaos soak, print its timeline and figures; exit 1 if an order answered 200 was
 never handled or the services did not recover after a broker return."""
 
@@ -13,7 +13,7 @@ from .run import Plan, soak
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="./dev soak", description=__doc__.splitlines()[0])
-    parser.add_argument("--broker", choices=("kafka", "rabbitmq"), default="kafka")
+    parser.add_argument("--broker", choices=("kafka", "rabbitmq", "nats"), default="kafka")
     length = parser.add_mutually_exclusive_group()
     length.add_argument("--minutes", type=float, help="how long orders are sent (default: 1 minute)")
     length.add_argument("--seconds", type=float, help="the same, in seconds")

@@ -5,11 +5,18 @@
 - ``rabbitmq``: the machine's shared server, never stopped: the services reach it through a
   TCP proxy of the soak's own, which is cut (every connection closed, nothing listening) and
   restored. The server keeps its queues meanwhile.
+- ``nats``: a private ``nats-server -js`` on a free loopback port, its streams on disk in a folder
+  of the soak's own, stopped (SIGTERM) and started again on the same port and store: it comes back
+  with its streams and consumers.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
+import tempfile
 import time
 import uuid
 from typing import Protocol
@@ -129,10 +136,59 @@ class RabbitMQ:
             connection.close()
 
 
+class Nats:
+    """A private ``nats-server -js`` storing on disk; ``away`` stops it, ``back`` starts it again on the
+    same port and store."""
+
+    name = "nats"
+    outage = "a private nats-server -js stopped and started again on the same port and store (file storage)"
+    keeps_messages = True
+    SERVER = os.environ.get("SPINE_SOAK_NATS_SERVER", "nats-server")
+
+    def __init__(self) -> None:
+        if shutil.which(self.SERVER) is None:
+            raise RuntimeError(f"{self.SERVER} is not installed (Debian: apt-get install nats-server)")
+        self.prefix, self.group = _names()
+        self.port = free_port()
+        self.store = tempfile.mkdtemp(prefix="soak-nats-")
+        self._proc: subprocess.Popen[bytes] | None = None
+        self.back()
+
+    def env(self) -> dict[str, str]:
+        return {"SPINE_BROKER": "nats", "SPINE_NATS_URL": f"nats://127.0.0.1:{self.port}",
+                "SPINE_NATS_TOPIC_PREFIX": self.prefix, "SPINE_NATS_GROUP_ID": self.group,
+                "SPINE_NATS_ACK_WAIT": "5"}  # a killed stock service's messages go to the next one after 5 s
+
+    def away(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            proc.terminate()
+            proc.wait(30)
+
+    def back(self) -> None:
+        self._proc = subprocess.Popen([self.SERVER, "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", self.store],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                if self._proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"nats-server did not start on port {self.port}") from None
+                time.sleep(0.05)
+
+    def close(self) -> None:
+        self.away()
+        shutil.rmtree(self.store, ignore_errors=True)
+
+
 def open_broker(name: str) -> Broker:
-    """The broker ``name`` (``kafka`` or ``rabbitmq``), started or connected."""
+    """The broker ``name`` (``kafka``, ``rabbitmq`` or ``nats``), started or connected."""
     if name == "kafka":
         return Kafka()
     if name == "rabbitmq":
         return RabbitMQ()
-    raise ValueError(f"unknown broker {name!r}: use kafka or rabbitmq")
+    if name == "nats":
+        return Nats()
+    raise ValueError(f"unknown broker {name!r}: use kafka, rabbitmq or nats")

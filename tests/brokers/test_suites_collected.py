@@ -20,6 +20,8 @@ SUITES: dict[str, dict[type, str]] = {
                  DeadLetterConformance: "tests/rabbitmq/test_dead_letter_conformance.py"},
     "redis": {BrokerConformance: "tests/redis_streams/test_conformance.py",
               DeadLetterConformance: "tests/redis_streams/test_dead_letter_conformance.py"},
+    "nats": {BrokerConformance: "tests/nats_jetstream/test_conformance.py",
+             DeadLetterConformance: "tests/nats_jetstream/test_dead_letter_conformance.py"},
 }
 """Each broker plugin's test modules of the broker suite and of the dead-letter suite."""
 
@@ -56,7 +58,7 @@ def collected() -> dict[str, set[str]]:
 def test_every_broker_of_the_repository_runs_both_suites() -> None:
     """A broker plugin added to the repository must name its suite modules here."""
     brokers = repository_brokers()
-    assert {"memory", "kafka", "rabbitmq", "redis"} <= brokers
+    assert {"memory", "kafka", "rabbitmq", "redis", "nats"} <= brokers
     assert brokers == set(SUITES), f"name the suite modules of {sorted(brokers - set(SUITES))} in SUITES"
 
 

@@ -87,6 +87,20 @@ def test_topic_prefix_servers_and_consumer_publishes_from_the_options(tmp_path: 
     assert "payload" not in doc["components"]["messages"]["raw"]
 
 
+def test_nats_servers_are_listed_without_credentials() -> None:
+    """A NATS app lists each server of ``SPINE_NATS_URL`` (host:port, protocol nats), no password."""
+    from spine_core import BrokerOptions
+
+    app = Spine()
+    options = Options(broker=BrokerOptions(name="nats")).with_env({
+        "SPINE_NATS_URL": "nats://spine:s3cret@nats-a.internal:4222,tls://nats-b.internal:4443"})
+    doc = document(app, options, "shop")
+    assert_valid_asyncapi(doc)
+    assert doc["servers"] == {"nats": {"host": "nats-a.internal:4222", "protocol": "nats"},
+                              "nats1": {"host": "nats-b.internal:4443", "protocol": "nats"}}
+    assert "s3cret" not in json.dumps(doc)
+
+
 def test_payload_schema_covers_types_required_defaults_enums_optionals_lists_and_nesting() -> None:
     from contracts.fixtures.shapes import OrderShipped
 

@@ -5,6 +5,7 @@ twice; every order answered 200 is handled, and orders flow again after each bro
 from __future__ import annotations
 
 import os
+import shutil
 from typing import NoReturn
 
 import pika
@@ -56,3 +57,11 @@ def test_soak_over_rabbitmq() -> None:
     except pika.exceptions.AMQPError as e:
         unavailable(f"RabbitMQ is not reachable at {url} ({e!r}) for the RabbitMQ soak")
     check(soak(Plan(broker="rabbitmq", seconds=SECONDS, drain=DRAIN), out=None))
+
+
+@pytest.mark.nats
+def test_soak_over_nats() -> None:
+    """A private nats-server -js stopped and started again on its port and store twice."""
+    if shutil.which("nats-server") is None:
+        unavailable("nats-server is not installed for the NATS soak (Debian: apt-get install nats-server)")
+    check(soak(Plan(broker="nats", seconds=SECONDS, drain=DRAIN), out=None))

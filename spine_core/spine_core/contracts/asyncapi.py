@@ -43,6 +43,7 @@ _SERVERS: dict[str, tuple[str, str, str]] = {
     "kafka": ("bootstrap.servers", "localhost:9092", "kafka"),
     "rabbitmq": ("url", "amqp://guest:guest@localhost:5672/%2F", "amqp"),
     "redis": ("url", "redis://localhost:6379/0", "redis"),
+    "nats": ("url", "nats://localhost:4222", "nats"),
 }
 
 
@@ -144,7 +145,7 @@ def _servers(options: Options) -> dict[str, Any]:
         return {}
     setting, default, protocol = known
     value = options.broker.settings.get(options.broker.name, {}).get(setting, default)
-    hosts = [h.strip() for h in value.split(",") if h.strip()] if protocol == "kafka" else [value]
+    hosts = [h.strip() for h in value.split(",") if h.strip()] if protocol in ("kafka", "nats") else [value]
     servers = {}
     for i, host in enumerate(hosts):
         host = host.split("://", 1)[-1].rsplit("@", 1)[-1].split("/", 1)[0]  # no scheme, credentials, path

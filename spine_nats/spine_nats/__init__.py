@@ -1,0 +1,1 @@
+"""spine-nats: the NATS JetStream broker plugin (``SPINE_BROKER=nats``)."""
