@@ -4,13 +4,16 @@ consumer decoding each message by its ``content-type`` (none: JSON; unknown: a d
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any, Final, TypeVar
 
+import attrs
 import pytest
 from spine_memory.pytest_plugin import SpineAppFactory
 
 from spine_core import JSON, Context, Spine, path, publish
 from spine_core.codecs.choice import CodecChoice
+from spine_core.codecs.engine import fast
 from spine_core.messages import Headers, OutgoingMessage
 
 from .support import OrderCreated, OrderShipped, options
@@ -148,3 +151,39 @@ def test_the_asyncapi_document_states_each_message_content_type() -> None:
     types = {m["name"]: m["contentType"] for m in doc["components"]["messages"].values()}
     assert types == {"OrderCreated": "application/json", "OrderShipped": REVERSED.content_type}
     assert doc["defaultContentType"] == "application/json"
+
+
+@attrs.frozen
+class Plain:
+    n: int
+    tags: list[str]
+    at: datetime
+
+
+def _absolute(n: int) -> int:
+    return abs(n)
+
+
+@attrs.frozen
+class Converted:
+    n: int = attrs.field(converter=_absolute)
+
+
+@attrs.frozen
+class Private:
+    _n: int
+
+
+def test_the_fast_engine_takes_only_classes_it_reads_as_the_converter_does() -> None:
+    """msgspec takes plain attrs classes; a field converter or a private field keeps a class on cattrs."""
+    assert fast(Plain) and fast(list[Plain]) and fast(dict[str, Plain | None])
+    assert not fast(Converted) and not fast(Private) and not fast(dict[int, str]) and not fast(Any)
+
+
+@pytest.mark.parametrize("event", [
+    Plain(1, ["a"], datetime(2026, 1, 1, tzinfo=timezone.utc)), Converted(-3), Private(4),
+])
+def test_every_class_round_trips_whichever_engine_takes_it(event: Any) -> None:
+    """Fast or not, an encoded instance decodes back equal (a field converter still runs)."""
+    assert JSON.decoder(type(event))(JSON.encode(event)) == event
+    assert JSON.decoder(Converted)(b'{"n": -5}') == Converted(5)
