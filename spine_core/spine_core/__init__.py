@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from .codecs.base import Codec
     from .codecs.choice import UnknownContentType
     from .codecs.json import JSON
+    from .codecs.msgpack import MSGPACK
     from .context import Context, MessageContext, RequestContext
     from .errors import (
         BadRequest, BootError, Conflict, Forbidden, HTTPError, MethodNotAllowed, NotFound, PayloadTooLarge,
@@ -42,6 +43,7 @@ _WHERE = {
     "BigInt": ".decoding",
     "Spine": ".app",
     "Codec": ".codecs.base", "UnknownContentType": ".codecs.choice", "JSON": ".codecs.json",
+    "MSGPACK": ".codecs.msgpack",
     "Context": ".context", "MessageContext": ".context", "RequestContext": ".context",
     **dict.fromkeys((
         "BadRequest", "BootError", "Conflict", "Forbidden", "HTTPError", "MethodNotAllowed", "NotFound",
@@ -67,12 +69,13 @@ _WHERE = {
 __all__ = [
     "ACK", "Ack", "BadRequest", "BigInt", "Binary", "BootError", "BrokerOptions", "Codec", "Conflict",
     "Context", "Cookie", "Cors", "DeadLetter", "Deliver", "Event", "Forbidden", "HTTPError", "HTTPOptions",
-    "IncomingMessage", "Interceptor", "JSON", "MessageContext", "MethodNotAllowed", "NACK", "Nack", "NotFound",
-    "OpsOptions", "Options", "Pagination", "PayloadTooLarge", "PublishError", "Query", "ReadOptions",
-    "Redirect", "RequestContext", "RequestHeaders", "Response", "RetryOptions", "Service", "ServiceUnavailable",
-    "Settlement", "Spine", "SpineError", "TooManyRequests", "Unauthorized", "UnknownContentType",
-    "UnprocessableEntity", "UnsupportedMediaType", "UploadedFile", "WriteOptions", "configure_logging",
-    "decode", "encode", "form", "header", "hookimpl", "path", "publish", "query", "run_until_signal",
+    "IncomingMessage", "Interceptor", "JSON", "MSGPACK", "MessageContext", "MethodNotAllowed", "NACK", "Nack",
+    "NotFound", "OpsOptions", "Options", "Pagination", "PayloadTooLarge", "PublishError", "Query",
+    "ReadOptions", "Redirect", "RequestContext", "RequestHeaders", "Response", "RetryOptions", "Service",
+    "ServiceUnavailable", "Settlement", "Spine", "SpineError", "TooManyRequests", "Unauthorized",
+    "UnknownContentType", "UnprocessableEntity", "UnsupportedMediaType", "UploadedFile", "WriteOptions",
+    "configure_logging", "decode", "encode", "form", "header", "hookimpl", "path", "publish", "query",
+    "run_until_signal",
 ]
 
 

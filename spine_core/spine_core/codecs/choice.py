@@ -10,6 +10,7 @@ from ..decoding import DecodeError
 from ..messages import Headers, IncomingMessage
 from .base import Codec
 from .json import JSON
+from .msgpack import MSGPACK
 
 T = TypeVar("T")
 
@@ -60,8 +61,8 @@ class CodecChoice:
 
 
 def builtin() -> tuple[Codec, ...]:
-    """The codecs every consumer decodes."""
-    return (JSON,)
+    """The codecs every consumer decodes: JSON and msgpack."""
+    return (JSON, MSGPACK)
 
 
 def message_decoder(cls: type[T], codecs: Iterable[Codec]) -> Callable[[IncomingMessage], T]:

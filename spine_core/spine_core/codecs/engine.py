@@ -66,13 +66,25 @@ def _fast(kind: Any, seen: set[type]) -> bool:
     return False
 
 
+_instances: dict[type, bool] = {}
+"""Whether instances of a type are :func:`fast` attrs instances. PERF: a dict lookup; ``attrs.has``
+and the cached :func:`fast` took 0.35 µs of the 0.56 µs an event's encoding took."""
+
+
 def fast_value(value: Any) -> bool:
     """Whether msgspec encodes ``value`` as the converter would: an attrs instance of a
     :func:`fast` class, or a list of them."""
     kind = type(value)
     if kind is list:
-        return all(attrs.has(type(v)) and fast(type(v)) for v in value)
-    return attrs.has(kind) and fast(kind)
+        return all(_fast_instance(type(v)) for v in value)
+    return _fast_instance(kind)
+
+
+def _fast_instance(kind: type) -> bool:
+    known = _instances.get(kind)
+    if known is None:
+        known = _instances[kind] = attrs.has(kind) and fast(kind)
+    return known
 
 
 def typed(make: Callable[[Any], Callable[[bytes], T]], cls: type[T]) -> Callable[[bytes], T] | None:
