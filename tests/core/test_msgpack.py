@@ -36,7 +36,7 @@ def test_each_value_against_each_field_type(kind: Any, name: str) -> None:
     if name in ACCEPTED[kind]:
         assert outcomes[1] == outcomes[0]
     else:  # the JSON converter may say "expected a mapping" once cattrs cached its own dict hook
-        assert all(str(o).startswith("does not fit Holder: field 'v': expected") for o in outcomes), outcomes
+        assert all(isinstance(o, str) and o.startswith("does not fit Holder: field 'v") for o in outcomes), outcomes
 
 
 @pytest.mark.parametrize("value, message", [
