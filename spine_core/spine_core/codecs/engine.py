@@ -10,16 +10,18 @@ the rule below of which classes take the fast path, and a second decode of any p
 
 from __future__ import annotations
 
+import sys
 import typing
 from collections.abc import Callable
 from datetime import date, datetime
 from functools import lru_cache
 from types import UnionType
-from typing import Any, TypeVar, Union, get_args, get_origin
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 import attrs
+import msgspec
 
-from ..decoding import BigInt
+from ..decoding import INT64_MAX, INT64_MIN, BigInt
 
 T = TypeVar("T")
 _LEAVES: frozenset[Any] = frozenset({str, int, float, bool, type(None), datetime, date, BigInt})
@@ -96,3 +98,42 @@ def typed(make: Callable[[Any], Callable[[bytes], T]], cls: type[T]) -> Callable
         return make(cls)
     except (TypeError, ValueError):
         return None
+
+
+_INT64 = Annotated[int, msgspec.Meta(ge=INT64_MIN, le=INT64_MAX)]
+_FINITE = Annotated[float, msgspec.Meta(ge=-sys.float_info.max, le=sys.float_info.max)]  # NaN fails both
+
+
+def bounds(kind: Any) -> Any:
+    """A type msgspec checks the bounds of ``kind`` with, which it does not by itself: every ``int``
+    within 64 bits and every ``float`` finite (attrs classes become msgspec Structs of the same
+    fields); None for a recursive class. Decoding into it only validates."""
+    try:
+        return _bounds(kind, set())
+    except RecursionError:
+        return None
+
+
+def _bounds(kind: Any, seen: set[type]) -> Any:
+    if kind is int:
+        return _INT64
+    if kind is float:
+        return _FINITE
+    if kind is BigInt:
+        return int
+    if kind in _LEAVES:
+        return kind
+    if isinstance(kind, type) and attrs.has(kind):
+        if kind in seen:
+            raise RecursionError(kind.__qualname__)
+        seen = seen | {kind}
+        hints = typing.get_type_hints(kind)
+        fields = [(a.name, _bounds(hints.get(a.name, a.type), seen))
+                  if a.default is attrs.NOTHING else (a.name, _bounds(hints.get(a.name, a.type), seen), None)
+                  for a in attrs.fields(kind)]
+        return msgspec.defstruct(kind.__name__, fields, kw_only=True)
+    origin, args = get_origin(kind), get_args(kind)
+    mirrored = tuple(a if a is Ellipsis else _bounds(a, seen) for a in args)
+    if origin in (Union, UnionType):
+        return Union[mirrored]
+    return origin[mirrored]
