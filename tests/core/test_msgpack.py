@@ -12,6 +12,7 @@ from spine_memory.pytest_plugin import SpineAppFactory
 
 from spine_core import JSON, MSGPACK
 from spine_core.decoding import DecodeError
+from spine_core.cli.dlq import payload_text
 from spine_core.event import to_message
 from spine_core.messages import Headers
 
@@ -79,3 +80,13 @@ def test_an_app_publishing_msgpack_is_consumed_by_one_that_did_not_choose_it(spi
     started.broker.publish([message], 1)
     started.broker.drain()
     assert [e.order_id for e in Stock.seen] == [11]
+
+
+@pytest.mark.parametrize("content_type, value, shown", [
+    (None, b'{"order_id":1}', '{\n  "order_id": 1\n}'),
+    ("application/msgpack", msgspec.msgpack.encode({"order_id": 1}), '{\n  "order_id": 1\n}'),
+    ("application/x-other", b"\x01", "(application/x-other, no codec) b'\\x01'"),
+])
+def test_dlq_show_prints_each_codec_as_json(content_type: str | None, value: bytes, shown: str) -> None:
+    """``spine dlq show`` prints a JSON or msgpack payload as indented JSON and names a type it cannot read."""
+    assert payload_text(value, content_type) == shown
