@@ -50,7 +50,7 @@ def decode(payload: bytes | str, cls: type[T]) -> T:
 
 
 def decoder(cls: type[T]) -> Callable[[bytes | str], T]:
-    """``decode`` for one class, with its cattrs hook looked up once (the consumer's hot path).
+    """``decode`` for one class, made once (the consumer's hot path): the JSON codec's decoder.
     Bytes must be UTF-8, as JSON on the wire is (RFC 8259). A failure is a ``DecodeError`` whose
     message names the field: the reason a consumer dead-letters the message with."""
     return JSON.decoder(cls)
