@@ -12,6 +12,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from . import header, path, publish, query
     from .app import Spine
+    from .codecs.base import Codec
+    from .codecs.choice import UnknownContentType
+    from .codecs.json import JSON
+    from .codecs.msgpack import MSGPACK
     from .context import Context, MessageContext, RequestContext
     from .errors import (
         BadRequest, BootError, Conflict, Forbidden, HTTPError, MethodNotAllowed, NotFound, PayloadTooLarge,
@@ -38,6 +42,8 @@ _WHERE = {
     "header": "", "path": "", "publish": "", "query": "",
     "BigInt": ".decoding",
     "Spine": ".app",
+    "Codec": ".codecs.base", "UnknownContentType": ".codecs.choice", "JSON": ".codecs.json",
+    "MSGPACK": ".codecs.msgpack",
     "Context": ".context", "MessageContext": ".context", "RequestContext": ".context",
     **dict.fromkeys((
         "BadRequest", "BootError", "Conflict", "Forbidden", "HTTPError", "MethodNotAllowed", "NotFound",
@@ -61,14 +67,15 @@ _WHERE = {
 """Each public name and the module it comes from ("": the submodule of that name)."""
 
 __all__ = [
-    "ACK", "Ack", "BadRequest", "BigInt", "Binary", "BootError", "BrokerOptions", "Conflict", "Context", "Cookie",
-    "Cors", "DeadLetter", "Deliver", "Event", "Forbidden", "HTTPError", "HTTPOptions", "IncomingMessage",
-    "Interceptor", "MessageContext", "MethodNotAllowed", "NACK", "Nack", "NotFound", "OpsOptions", "Options",
-    "Pagination", "PayloadTooLarge", "PublishError", "Query", "ReadOptions", "Redirect", "RequestContext",
-    "RequestHeaders", "Response", "RetryOptions", "Service", "ServiceUnavailable", "Settlement", "Spine",
-    "SpineError", "TooManyRequests", "Unauthorized", "UnprocessableEntity", "UnsupportedMediaType", "UploadedFile",
-    "WriteOptions", "configure_logging", "decode", "encode", "form", "header", "hookimpl", "path", "publish",
-    "query", "run_until_signal",
+    "ACK", "Ack", "BadRequest", "BigInt", "Binary", "BootError", "BrokerOptions", "Codec", "Conflict",
+    "Context", "Cookie", "Cors", "DeadLetter", "Deliver", "Event", "Forbidden", "HTTPError", "HTTPOptions",
+    "IncomingMessage", "Interceptor", "JSON", "MSGPACK", "MessageContext", "MethodNotAllowed", "NACK", "Nack",
+    "NotFound", "OpsOptions", "Options", "Pagination", "PayloadTooLarge", "PublishError", "Query",
+    "ReadOptions", "Redirect", "RequestContext", "RequestHeaders", "Response", "RetryOptions", "Service",
+    "ServiceUnavailable", "Settlement", "Spine", "SpineError", "TooManyRequests", "Unauthorized",
+    "UnknownContentType", "UnprocessableEntity", "UnsupportedMediaType", "UploadedFile", "WriteOptions",
+    "configure_logging", "decode", "encode", "form", "header", "hookimpl", "path", "publish", "query",
+    "run_until_signal",
 ]
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from .codecs.base import Codec
+from .codecs.choice import CodecChoice
 from .consumers.registry import ConsumerRegistry
 from .container import Container
 from .http.routes import Route
@@ -23,6 +25,7 @@ class Blueprint:
         self.interceptors: list[Interceptor | type] = []
         self.consumer_registry = ConsumerRegistry()
         self.extensions: list[object] = []
+        self.codecs = CodecChoice()
 
     def constructor(self, *factories: Callable[..., Any]) -> None:
         """Register classes or factory functions; each is built once, its parameters
@@ -48,6 +51,12 @@ class Blueprint:
         """Add extension plugins (objects with ``@hookimpl`` methods of the extension hooks,
         e.g. ``spine_postgres.Postgres``), registered next to the broker plugin."""
         self.extensions.extend(extensions)
+
+    def codec(self, codec: Codec, *, topic: str | None = None, event: type | None = None) -> None:
+        """Publish with ``codec`` (``spine_core.MSGPACK``...) the events of class ``event``, else of
+        ``topic`` (an event name), else every event; the narrowest choice wins. Consumers decode
+        whatever codec a message names in its ``content-type``; HTTP bodies stay JSON."""
+        self.codecs.choose(codec, topic=topic, event=event)
 
     def consumers(self) -> ConsumerRegistry:
         """The consumer registry: ``app.consumers().register(topic, handler)``."""

@@ -120,6 +120,8 @@ def _iso(kind: type[date]) -> Callable[[Any, Any], Any]:
     def structure(value: Any, _: Any) -> Any:
         if type(value) is not str:
             raise WrongType(f"expected an ISO-8601 {kind.__name__} string, got {json_type(value)}")
+        if value.endswith(("Z", "z")):  # RFC 3339's UTC, which fromisoformat reads from Python 3.11 only
+            value = value[:-1] + "+00:00"
         return kind.fromisoformat(value)
 
     return structure

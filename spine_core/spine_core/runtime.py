@@ -38,7 +38,9 @@ class Runtime:
         container.warm_up()
         self.metrics = Metrics(self.hook.spine_consumer_lag, self.group_id) if options.ops.metrics else None
         choose_tracer()
-        self.dispatch = Dispatcher(self.hook, config.topic_prefix, config.write, PublishProbe(self.metrics))
+        self.dispatch = Dispatcher(
+            self.hook, config.topic_prefix, config.write, PublishProbe(self.metrics), app.codecs
+        )
         self.stopping = threading.Event()
         http = options.http
         self.wsgi: falcon.App[falcon.Request, falcon.Response] | None = None
@@ -68,6 +70,7 @@ class Runtime:
             raise BootError("consumers are registered but the broker options have no read options (group id)")
         container = app.container
         shared = [container.instance(i) for i in registry.interceptors]
+        codecs = list(app.codecs.known().values())
         subscriptions = []
         for reg in registry.registrations.values():
             interceptors = [*shared, *(container.instance(i) for i in reg.interceptors)]
@@ -76,7 +79,7 @@ class Runtime:
             probe = ConsumerProbe(topic, self.metrics)
             middlewares = [*registry.middlewares, *reg.middlewares]
             subscriptions.append(
-                subscription(topic, plan, read, self.dispatch, self.stopping, probe, middlewares, reg.max_batch)
+                subscription(topic, plan, read, self.dispatch, self.stopping, probe, middlewares, reg.max_batch, codecs)
             )
         return subscriptions
 

@@ -74,7 +74,7 @@ def test_handler_gets_context_name_bytes_message_and_event(spine_app: SpineAppFa
     started.broker.drain()
     [(ctx, event_name, raw, message, event)] = SEEN
     assert event_name == "order.created"
-    assert payload(raw) == {"order_id": 12345, "at": "2024-05-01T12:30:00+00:00"}
+    assert payload(raw) == {"order_id": 12345, "at": "2024-05-01T12:30:00Z"}
     assert message.topic == "p.order.created" and message.key == "12345" and message.value == raw
     assert event == OrderCreated(12345)
     assert ctx.message is message and ctx.event == event

@@ -41,8 +41,18 @@ def test_key_is_optional_and_text() -> None:
 
 
 def test_seed_event_wire_form() -> None:
-    """The seed's event is compact JSON with an ISO-8601 time."""
-    assert encode(OrderCreated(12345)) == b'{"order_id":12345,"at":"2024-05-01T12:30:00+00:00"}'
+    """The seed's event is compact UTF-8 JSON with an RFC 3339 time (UTC as ``Z``), fields by name."""
+    assert encode(OrderCreated(12345)) == b'{"at":"2024-05-01T12:30:00Z","order_id":12345}'
+
+
+@pytest.mark.parametrize("sent", [
+    b'{"order_id":12345,"at":"2024-05-01T12:30:00+00:00"}',  # Spine before the fast engine, Python's isoformat
+    b'{"order_id":12345,"at":"2024-05-01T12:30:00Z"}',  # the original Go Spine (RFC 3339)
+    b'{"at":"2024-05-01T14:30:00+02:00","order_id":12345}',
+])
+def test_each_iso_8601_form_of_a_time_decodes_to_the_same_event(sent: bytes) -> None:
+    """Times with ``+00:00``, ``Z`` or another offset decode to the same instant, in any field order."""
+    assert decode(sent, OrderCreated) == OrderCreated(12345)
 
 
 def test_decode_round_trips() -> None:

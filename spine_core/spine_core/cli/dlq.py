@@ -19,6 +19,7 @@ import click
 from attrs import evolve
 
 from .. import plugins
+from ..codecs.choice import builtin, by_content_type
 from ..errors import BootError, SpineError
 from ..messages import Headers, StoredDeadLetter
 from ..options import BrokerConfig, Options, WriteOptions
@@ -145,12 +146,17 @@ def show(topic: str, event_id: str, app: Target | None, options_ref: str | None,
         for name, value in letter.headers.items():
             click.echo(f"  {name}: {value}")
         click.echo("payload:")
-        click.echo("  " + _payload(letter.value).replace("\n", "\n  "))
+        click.echo("  " + payload_text(letter.value, letter.headers.get(Headers.CONTENT_TYPE)).replace("\n", "\n  "))
 
 
-def _payload(value: bytes) -> str:
+def payload_text(value: bytes, content_type: str | None) -> str:
+    """A payload as indented JSON, whatever codec its ``content_type`` names (none: JSON); the bytes
+    as they are when no codec reads them."""
+    codec = by_content_type(content_type, {c.content_type: c for c in builtin()})
+    if codec is None:
+        return f"({content_type}, no codec) {value!r}"
     try:
-        return json.dumps(json.loads(value), indent=2, ensure_ascii=False)
+        return json.dumps(codec.loads(value), indent=2, ensure_ascii=False, default=str)
     except ValueError:
         return repr(value)
 

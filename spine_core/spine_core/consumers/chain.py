@@ -18,9 +18,11 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..codecs.base import Codec
+
 from ..context import Context, MessageContext
 from ..ops.instrument import ConsumerProbe, no_probe
-from ..messages import Deliver, Subscription
+from ..messages import Deliver, IncomingMessage, Subscription
 from ..options import ReadOptions
 from ..pipeline.plan import Plan
 from .middleware import Middleware
@@ -40,11 +42,13 @@ def consumer_chain(
     stopping: threading.Event,
     probe: ConsumerProbe | None = None,
     middlewares: Sequence[Middleware] = (),
+    codecs: Sequence[Codec] | None = None,
 ) -> Deliver:
-    """The ``deliver`` callable of one subscription. Thread-safe; never raises."""
+    """The ``deliver`` callable of one subscription, decoding with ``codecs`` (default: the built-in
+    ones) by each message's content type. Thread-safe; never raises."""
     probe = probe or no_probe()
     event_class, batch = event_type(plan.annotations)
-    decode = event_decoder(event_class)
+    decode = event_decoder(event_class, codecs)
     deliver = attempting(plan, _listed(decode) if batch else decode, dispatch, probe)
     deliver = retrying(deliver, read.retry, stopping, plan.name, probe.retried)
     for middleware in reversed(middlewares):
@@ -62,18 +66,19 @@ def subscription(
     probe: ConsumerProbe | None = None,
     middlewares: Sequence[Middleware] = (),
     max_batch: int = 100,
+    codecs: Sequence[Codec] | None = None,
 ) -> Subscription:
     """What the broker is given for ``topic``: the chain, and for a batch handler (its event
     parameter is ``list[EventClass]``) the batch chain of :mod:`.middleware.batch` too."""
     probe = probe or no_probe()
-    deliver = consumer_chain(plan, read, dispatch, stopping, probe, middlewares)
+    deliver = consumer_chain(plan, read, dispatch, stopping, probe, middlewares, codecs)
     event_class, batch = event_type(plan.annotations)
     if not batch:
         return Subscription(topic, deliver)
-    deliver_batch = batching(plan, event_decoder(event_class), read, dispatch, stopping, probe, deliver)
+    deliver_batch = batching(plan, event_decoder(event_class, codecs), read, dispatch, stopping, probe, deliver)
     return Subscription(topic, deliver, deliver_batch, max_batch)
 
 
-def _listed(decode: Callable[[bytes], Any]) -> Callable[[bytes], list[Any]]:
+def _listed(decode: Callable[[IncomingMessage], Any]) -> Callable[[IncomingMessage], list[Any]]:
     """A batch handler's decoder for one message: a batch of one."""
-    return lambda payload: [decode(payload)]
+    return lambda message: [decode(message)]

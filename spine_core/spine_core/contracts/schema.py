@@ -13,7 +13,7 @@ from typing import Any, Literal, Union
 import attrs
 
 from ..decoding import INT64_MAX, INT64_MIN, BigInt
-from ..event import converter
+from ..codecs.json import converter
 
 Schema = dict[str, Any]
 

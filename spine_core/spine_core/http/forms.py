@@ -12,7 +12,7 @@ import attrs
 from ..context import RequestContext
 from ..decoding import DecodeError, strict_text, structurer
 from ..errors import BadRequest, BootError
-from ..event import converter
+from ..codecs.json import converter
 from ..pipeline.plan import Resolver
 from .formdata import read_form
 

@@ -8,9 +8,9 @@ from typing import Any
 import attrs
 
 from ..context import Context, RequestContext
-from ..decoding import DecodeError, load_json, structurer
+from ..codecs.json import JSON
+from ..decoding import DecodeError
 from ..errors import BadRequest, BootError
-from ..event import converter
 from ..header import header_resolver, header_type
 from ..options import HTTPOptions
 from ..params import Query, RequestHeaders
@@ -41,7 +41,7 @@ def _path(name: str, kind: Any) -> Resolver[RequestContext]:
 
 
 def _body(cls: type) -> Resolver[RequestContext]:
-    fit: Callable[[Any], Any] = structurer(converter, cls)
+    fit: Callable[[bytes], Any] = JSON.decoder(cls)  # HTTP bodies are JSON whatever the events' codec
 
     def resolve(ctx: RequestContext) -> Any:
         request = ctx.request
@@ -52,7 +52,7 @@ def _body(cls: type) -> Resolver[RequestContext]:
         if not raw:
             raise BadRequest(f"a JSON request body ({cls.__name__}) is required")
         try:
-            return fit(load_json(raw))
+            return fit(raw)
         except DecodeError as e:
             raise BadRequest(f"request body {e}") from None
 

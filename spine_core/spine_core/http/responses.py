@@ -7,7 +7,7 @@ from typing import Any
 import falcon
 from attrs import Factory, define
 
-from ..event import encode
+from ..codecs.json import JSON
 from .results import Binary, Cookie, Redirect, set_cookies, write_binary, write_redirect
 
 
@@ -57,4 +57,4 @@ def _render(result: Any, resp: falcon.Response) -> None:
         resp.data = bytes(result)
     else:
         resp.content_type = falcon.MEDIA_JSON
-        resp.data = encode(result)
+        resp.data = JSON.encode(result)

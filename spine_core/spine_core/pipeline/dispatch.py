@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pluggy
 
+from ..codecs.choice import CodecChoice
 from ..context import Context
 from ..errors import PublishError
 from ..event import to_message
@@ -31,12 +32,14 @@ class Dispatcher:
     """Publishes a context's queued events and waits for the broker's confirmation."""
 
     def __init__(
-        self, hook: pluggy.HookRelay, topic_prefix: str, write: WriteOptions | None, probe: PublishProbe | None = None
+        self, hook: pluggy.HookRelay, topic_prefix: str, write: WriteOptions | None, probe: PublishProbe | None = None,
+        codecs: CodecChoice | None = None,
     ) -> None:
         self._publish = _direct(hook.spine_publish)
         self._prefix = topic_prefix
         self._write = write
         self._probe = probe or PublishProbe(None)
+        self._codecs = codecs or CodecChoice()
         self.event_classes: set[type] = set()
         """Every event class published so far: the AsyncAPI document's run-time fallback."""
 
@@ -46,7 +49,9 @@ class Dispatcher:
             raise PublishError("this app has no write options: it cannot publish events")
         self.event_classes.update(map(type, ctx.events))
         with self._probe.publishing(ctx) as publishing:
-            messages = [to_message(e, self._prefix, ctx.correlation_id, publishing.trace) for e in ctx.events]
+            codec_of = self._codecs.for_event
+            trace = publishing.trace
+            messages = [to_message(e, self._prefix, ctx.correlation_id, trace, codec_of(e)) for e in ctx.events]
             publishing.messages = messages
             ctx.events.clear()
             try:

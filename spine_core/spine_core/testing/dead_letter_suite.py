@@ -6,17 +6,16 @@ fixture, as for :class:`~.broker_suite.BrokerConformance` (and the same ``featur
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import pytest
 
-from ..event import converter
+from ..codecs.base import Codec
 from ..messages import Headers, IncomingMessage
 from ..plugins import BrokerFactory
-from .harness import Features, Harness, Received, Recorder, Sample, samples
+from .harness import CODECS, Features, Harness, Received, Recorder, Sample, codec_id, samples
 
 
 class Failing:
@@ -72,16 +71,23 @@ class DeadLetterConformance:
         listed = wait_listed(inspector, harness.topic + ".dlq", len(failing), self.features.delivery_timeout)
         return inspector, handler, listed
 
-    def test_dead_letters_listed_with_their_reason_and_listing_changes_nothing(self, harness: Harness) -> None:
+    @pytest.mark.parametrize("codec", CODECS, ids=codec_id)
+    def test_dead_letters_listed_with_their_reason_and_listing_changes_nothing(
+        self, harness: Harness, codec: Codec
+    ) -> None:
+        """Dead letters are listed with their reason and their payload in its codec; listing again changes nothing."""
+        harness.codec = codec
         inspector, _, listed = self._dead_letters(harness, {1, 3}, 5)
         dlq = harness.topic + ".dlq"
-        events = sorted((converter.structure(json.loads(d.value), Sample) for d in listed), key=lambda e: e.id)
+        decode = codec.decoder(Sample)
+        events = sorted((decode(d.value) for d in listed), key=lambda e: e.id)
         assert [e.id for e in events] == [1, 3]
         for letter in listed:
             assert letter.topic == dlq
             assert letter.key == letter.headers[Headers.KEY]
             assert letter.event_id and letter.headers[Headers.EVENT_NAME] == "sample.happened"
             assert letter.headers[Headers.ERROR_TYPE] == "ValueError"
+            assert letter.headers[Headers.CONTENT_TYPE] == codec.content_type
             assert letter.headers[Headers.ATTEMPTS] == "1"
             assert letter.headers[Headers.ORIGINAL_TOPIC] == harness.topic
             assert letter.headers[Headers.DEAD_LETTERED_AT]
@@ -92,10 +98,13 @@ class DeadLetterConformance:
     def test_a_topic_without_dead_letters_lists_none(self, harness: Harness) -> None:
         assert list(harness.broker().spine_dlq_list(topic=harness.prefix + "nothing.dlq", timeout=10.0)) == []
 
-    def test_replay_by_event_id_publishes_it_back_without_the_reason(self, harness: Harness) -> None:
+    @pytest.mark.parametrize("codec", CODECS, ids=codec_id)
+    def test_replay_by_event_id_publishes_it_back_without_the_reason(self, harness: Harness, codec: Codec) -> None:
+        """A replayed dead letter, in its codec, is handled again without the dead-letter headers."""
+        harness.codec = codec
         inspector, handler, listed = self._dead_letters(harness, {1, 3}, 5)
         dlq = harness.topic + ".dlq"
-        by_id = {json.loads(d.value)["id"]: d for d in listed}
+        by_id = {codec.loads(d.value)["id"]: d for d in listed}
         handler.failing.clear()  # the consumer is fixed
         replayed = inspector.spine_dlq_replay(topic=dlq, event_ids=[by_id[3].event_id], timeout=10.0)
         assert [d.event_id for d in replayed] == [by_id[3].event_id], f"replayed {replayed}"

@@ -17,6 +17,9 @@ from typing import Any, Protocol
 import pluggy
 from attrs import evolve, frozen
 
+from ..codecs.base import Codec
+from ..codecs.choice import builtin
+from ..codecs.json import JSON
 from ..consumers.chain import subscription
 from ..consumers.resolvers import consumer_resolver_for
 from ..container import Container
@@ -129,6 +132,8 @@ class Harness:
         self.prefix = f"conf-{uuid.uuid4().hex[:8]}."
         self.topic = self.prefix + Sample(0, "", datetime.now(timezone.utc)).name()
         self._open: list[pluggy.HookRelay] = []
+        self.codec: Codec = JSON
+        """The codec ``publish`` encodes with (the suites' codec-parametrized tests set it)."""
 
     def broker(self, group: str | None = None, *, attempts: int = 3, factory: BrokerFactory | None = None) -> Any:
         """A started broker (its hook relay) as one process of group ``group``."""
@@ -146,7 +151,8 @@ class Harness:
         return hook
 
     def publish(self, hook: Any, events: list[Sample], correlation_id: str = "corr-1") -> None:
-        hook.spine_publish(messages=[to_message(e, self.prefix, correlation_id) for e in events], timeout=10.0)
+        messages = [to_message(e, self.prefix, correlation_id, codec=self.codec) for e in events]
+        hook.spine_publish(messages=messages, timeout=10.0)
 
     def consume(
         self, hook: Any, group: str, handler: Callable[..., None], *, topic: str | None = None, attempts: int = 3,
@@ -176,6 +182,15 @@ class Harness:
         for hook in reversed(self._open):
             hook.spine_broker_close(timeout=5.0)
         self._open.clear()
+
+
+CODECS: tuple[Codec, ...] = builtin()
+"""The codecs the round-trip and dead-letter tests run with, each once."""
+
+
+def codec_id(codec: Codec) -> str:
+    """A test id naming ``codec``: ``json``, ``msgpack``."""
+    return codec.content_type.rsplit("/", 1)[-1].removeprefix("x-")
 
 
 def ready(hook: Any) -> bool:

@@ -12,14 +12,14 @@ from ...pipeline.invoke import invoke
 from ...pipeline.plan import Plan
 
 
-def attempting(plan: Plan[MessageContext], decode: Callable[[bytes], Any], dispatch: Callable[[Context], None],
-               probe: ConsumerProbe) -> Deliver:
+def attempting(plan: Plan[MessageContext], decode: Callable[[IncomingMessage], Any],
+               dispatch: Callable[[Context], None], probe: ConsumerProbe) -> Deliver:
     """The innermost stage: ``Ack`` once the handler (inside its interceptors) succeeded and
     its events were published (``SKIPPED`` when an around hook, the inbox, found the message
     handled before and did not run it); raises what the decoder, the handler or publishing raised."""
 
     def attempt(message: IncomingMessage) -> Settlement:
-        event = decode(message.value)
+        event = decode(message)
         with probe.handling(message) as ctx:
             ctx.event = event
             invoke(plan, ctx, dispatch)

@@ -29,7 +29,7 @@ from .decode import Undecodable
 log = logging.getLogger("spine.consumer")
 
 
-def batching(plan: Plan[MessageContext], decode: Callable[[bytes], Any], read: ReadOptions,
+def batching(plan: Plan[MessageContext], decode: Callable[[IncomingMessage], Any], read: ReadOptions,
              dispatch: Callable[[Context], None], stopping: threading.Event, probe: ConsumerProbe,
              one_by_one: Deliver) -> DeliverBatch:
     """The ``deliver_batch`` of a batch handler's subscription; never raises."""
@@ -52,7 +52,7 @@ def batching(plan: Plan[MessageContext], decode: Callable[[bytes], Any], read: R
             events: list[Any] = []
             for i, message in enumerate(messages):
                 try:
-                    events.append(decode(message.value))
+                    events.append(decode(message))
                     good.append(i)
                 except Undecodable as e:
                     log.error("undecodable message on %s %s dead-lettered: %s", message.topic, where(message), e)
