@@ -31,7 +31,7 @@ from confluent_kafka import Consumer as RdKafkaConsumer
 from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
 
 from spine_core.broker import (
-    BootError, IncomingMessage, Lanes, OffsetTracker, OutgoingMessage, Outcome, Subscription, as_text, text_headers,
+    BootError, IncomingMessage, Lanes, OffsetTracker, OutgoingMessage, Outcome, Subscription, text_headers,
 )
 
 from .publisher import Publisher
@@ -64,7 +64,7 @@ def incoming(message: Message, partition: int, offset: int) -> IncomingMessage:
     return IncomingMessage(
         topic=message.topic() or "",
         value=message.value() or b"",
-        key=None if key is None else as_text(key),
+        key=None if key is None else key.decode("utf-8", "replace"),  # PERF: librdkafka's keys are bytes
         headers=text_headers(message.headers()),
         position={"partition": str(partition), "offset": str(offset)},
     )
