@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from attrs import Factory, define, evolve, field, frozen
 
 from .errors import BootError
-from .toolkit.settings import SettingsReader
+from .toolkit.redact import redact_settings, shown_settings
+from .toolkit.settings import SettingsReader, with_secret_files
 
 
 @define(kw_only=True)
@@ -61,7 +62,8 @@ class BrokerOptions:
     topic_prefix: str = ""
     write: WriteOptions | None = Factory(WriteOptions)
     read: ReadOptions | None = None
-    settings: dict[str, dict[str, str]] = Factory(dict)
+    settings: dict[str, dict[str, str]] = field(
+        factory=dict, repr=lambda s: repr({name: redact_settings(v) for name, v in s.items()}))
 
 
 @define(kw_only=True)
@@ -119,7 +121,7 @@ class Options:
 
     def with_env(self, environ: Mapping[str, str] | None = None) -> Options:
         """A copy with the ``SPINE_*`` environment variables applied over the code's values."""
-        env = os.environ if environ is None else environ
+        env = with_secret_files(os.environ if environ is None else environ)  # SPINE_<NAME>_FILE
         variables = SettingsReader.from_env("SPINE_", env)
         broker = self.broker
         name = env.get("SPINE_BROKER") or broker.name
@@ -167,7 +169,7 @@ class BrokerConfig:
     topic_prefix: str = ""
     write: WriteOptions | None = None
     read: ReadOptions | None = None
-    settings: Mapping[str, str] = field(factory=dict)
+    settings: Mapping[str, str] = field(factory=dict, repr=shown_settings)
     shutdown_timeout: float = 10.0
 
     @classmethod

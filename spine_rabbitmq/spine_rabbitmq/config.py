@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 import pika
-from attrs import frozen
+from attrs import field, frozen
 
-from spine_core.broker import BootError, SettingsReader
+from spine_core.broker import BootError, SettingsReader, protect, redact
 
 DEFAULT_URL: Final = "amqp://guest:guest@127.0.0.1:5672/"
 QUEUE_TYPES: Final = ("quorum", "classic")
@@ -27,7 +27,7 @@ class RabbitMQSettings:
     ``<exchange>.unrouted``; ``false``: publishing them fails with 312 NO_ROUTE).
     """
 
-    url: str = DEFAULT_URL
+    url: str = field(default=DEFAULT_URL, repr=redact)
     exchange: str = "spine"
     prefetch: int = 100
     queue_type: str = "quorum"
@@ -38,6 +38,7 @@ class RabbitMQSettings:
     @classmethod
     def from_settings(cls, settings: Mapping[str, str]) -> RabbitMQSettings:
         """Validate ``settings``; unknown keys and bad values are BootErrors."""
+        protect(settings)  # done by the core too; a plugin made directly (tests) is covered as well
         read, default = SettingsReader("rabbitmq", settings), cls()
         read.check_known(KEYS)
         exchange = read.text("exchange", default.exchange)
@@ -60,9 +61,14 @@ class RabbitMQSettings:
         try:
             params = pika.URLParameters(self.url)
         except Exception as e:
-            raise BootError(f"rabbitmq url {self.url!r} is invalid: {e}") from None
+            raise BootError(redact(f"rabbitmq url {self.url!r} is invalid: {e}")) from None
         params.connection_attempts = 1
         return params
+
+    @property
+    def shown_url(self) -> str:
+        """``url`` fit for logs and errors: without its userinfo."""
+        return redact(self.url)
 
     @property
     def unrouted_name(self) -> str:

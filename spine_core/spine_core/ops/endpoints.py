@@ -13,6 +13,7 @@ from ..context import current
 from ..errors import BootError
 from ..messages import Health
 from ..options import OpsOptions
+from ..toolkit.redact import redact
 from .metrics import Metrics
 
 UNMATCHED = "<unmatched>"
@@ -39,7 +40,7 @@ class ReadyResource:
         except Exception as e:  # a broker that cannot even answer is not ready
             health = Health(False, f"health check failed: {type(e).__name__}: {e}")
         resp.status = 200 if health.ready else 503
-        resp.media = {"status": "ready" if health.ready else "not ready", "detail": health.detail}
+        resp.media = {"status": "ready" if health.ready else "not ready", "detail": redact(health.detail)}
 
 
 class MetricsResource:
