@@ -181,6 +181,9 @@ class BrokerConfig:
         )
 
 
+EVERY_INTERFACE = "0.0.0.0"  # nosec B104 # what ':8080' asks for, as in Go; SPINE_OPS_ADDRESS keeps ops apart
+
+
 @frozen
 class Address:
     """A parsed ``host:port``; ``:8080`` listens on every interface as in Go."""
@@ -193,4 +196,4 @@ class Address:
         host, sep, port = text.rpartition(":")
         if not sep or not port.isdigit():
             raise BootError(f"address {text!r} is not HOST:PORT (e.g. ':8080' or '127.0.0.1:9000')")
-        return cls(host.strip("[]") or "0.0.0.0", int(port))
+        return cls(host.strip("[]") or EVERY_INTERFACE, int(port))

@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 from confluent_kafka import KafkaException
 
 from spine_core.broker import (
-    BrokerConfig, Health, OutgoingMessage, PublishError, StoredDeadLetter, Subscription, dlq_markers, hookimpl,
+    BootError, BrokerConfig, Health, OutgoingMessage, PublishError, StoredDeadLetter, Subscription, dlq_markers,
+    hookimpl,
 )
 
 from . import dlq
@@ -89,7 +90,8 @@ class KafkaPlugin:
 
     @hookimpl
     def spine_subscribe(self, group_id: str, subscriptions: Sequence[Subscription]) -> None:
-        assert self._producer is not None and self._topics is not None, "spine_broker_start was not called"
+        if self._producer is None or self._topics is None:
+            raise BootError("kafka: spine_subscribe before spine_broker_start")
         s = self.settings
         consumer = Consumer(
             {**s.consumer_config(group_id), "logger": ClientLog(self._topics.outage, "spine.kafka.consumer")},

@@ -83,7 +83,7 @@ class UnitOfWork:
         return bool(fresh)
 
     def _first_time(self, connection: Any, message: IncomingMessage) -> bool:
-        assert self._consumer is not None
+        assert self._consumer is not None  # nosec B101 # narrows a type for mypy
         event_id = message.headers.get(Headers.EVENT_ID)
         if not event_id:
             log.warning("message on %s has no %s header: the inbox cannot tell a redelivery",
