@@ -94,8 +94,13 @@ class HTTPOptions:
 class OpsOptions:
     """Operations endpoints, served with the HTTP options next to the routes (and without
     their interceptors), and whether Prometheus metrics are kept (``SPINE_METRICS=0``: not).
-    ``asyncapi_path`` (e.g. ``/asyncapi.json``) serves the app's AsyncAPI document; None: not served."""
+    ``address`` (``SPINE_OPS_ADDRESS``, e.g. ``127.0.0.1:9090``) serves the health and metrics
+    endpoints there instead, on a server of their own, and no longer on the API's address
+    (also for an app without HTTP options); None: next to the routes.
+    ``asyncapi_path`` (e.g. ``/asyncapi.json``) serves the app's AsyncAPI document on the API's
+    address, whatever ``address`` is; None: not served."""
 
+    address: str | None = None
     metrics: bool = True
     metrics_path: str = "/metrics"
     live_path: str = "/health/live"
@@ -150,7 +155,8 @@ class Options:
         )
         shutdown_timeout = variables.seconds("shutdown_timeout", self.shutdown_timeout)
         address = env.get("SPINE_ADDRESS", self.address)
-        ops = evolve(self.ops, metrics=variables.flag("metrics", self.ops.metrics))
+        ops = evolve(self.ops, metrics=variables.flag("metrics", self.ops.metrics),
+                     address=env.get("SPINE_OPS_ADDRESS") or self.ops.address)
         http = self.http
         if "SPINE_SERVER" in env and http is not None:
             http = evolve(http, server=env["SPINE_SERVER"])
