@@ -54,7 +54,8 @@ class KafkaPlugin:
         try:
             missing = self._topics.missing([t for c in self._consumers for t in c.topics], HEALTH_TIMEOUT)
         except KafkaException as e:
-            return Health(False, f"kafka unreachable: {e.args[0].str()}")
+            seen = self._topics.outage.error  # what the clients saw, e.g. "SSL handshake failed: ..."
+            return Health(False, f"kafka unreachable: {e.args[0].str()}" + (f" ({seen})" if seen else ""))
         if missing:
             again = ", being created again" if self._topics.creates else ""
             return Health(False, f"kafka topic(s) missing{again}: {', '.join(missing)}")

@@ -22,6 +22,7 @@ def test_a_refused_login_is_shown_nowhere(kafka_bootstrap_servers: str, caplog: 
     """Tansu refuses the SASL login: publishing fails with 503, and no place shows the password."""
     places = shown_everywhere(_env(kafka_bootstrap_servers), caplog)
     assert places["POST /orders/12345"].startswith("503")
+    assert "SASL PLAIN mechanism handshake failed" in places["/health/ready"]  # the refusal, said clearly
     assert "'sasl.password': '***'" in places["repr of the plugin"]
     assert leaks(places, SECRET) == []
 
