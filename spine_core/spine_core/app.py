@@ -37,7 +37,8 @@ class Spine(Blueprint):
         """The WSGI callable, for tests or another WSGI server (the broker is started)."""
         runtime = self.runtime(options, broker=broker)
         runtime.start()
-        assert runtime.wsgi is not None, "options.http is None: this app serves no HTTP"
+        if runtime.wsgi is None:
+            raise BootError("options.http is None: this app serves no HTTP")
         return runtime.wsgi
 
     def start(self, options: Options | None = None, *, broker: object | None = None) -> Service:

@@ -17,7 +17,9 @@ write again, so that a new broker is its client plus a port:
 - :func:`text_headers`, :func:`as_text`: a client's headers as Spine's text headers;
 - :class:`ThreadHandoff`, :class:`LoopHandoff`, :class:`AsyncioHandoff`: settlements
   handed from the engine's workers to the thread that owns the client;
-- ``dlq_markers``: dead-letter replay recorded with markers, for append-only logs.
+- ``dlq_markers``: dead-letter replay recorded with markers, for append-only logs;
+- :func:`redact`, :func:`protect`, :func:`redact_settings`: secrets never shown (the core
+  protects each plugin's settings; a plugin passes the text it shows through ``redact``).
 
 The conformance suites (``BrokerConformance``, ``DeadLetterConformance``, ``Features``,
 ``BrokerOutage``; they need pytest, ``pip install spine-core[testing]``) check the result,
@@ -45,6 +47,7 @@ from .toolkit.handoff import AsyncioHandoff, Handoff, LoopHandoff, ThreadHandoff
 from .toolkit.headers import as_text, text_headers
 from .toolkit.offsets import OffsetTracker
 from .toolkit.outage import Outage, error_text
+from .toolkit.redact import hidden, protect, redact, redact_settings, remember, shown_settings
 from .toolkit.settings import SettingsReader
 
 if TYPE_CHECKING:
@@ -54,9 +57,10 @@ __all__ = [
     "ACK", "Ack", "AsyncioHandoff", "BootError", "BrokerConfig", "BrokerConformance", "BrokerFactory",
     "BrokerOutage", "DeadLetter", "DeadLetterConformance", "Deliver", "DeliverBatch", "Features", "Handoff",
     "Headers", "Health", "IncomingMessage", "Lane", "Lanes", "LoopHandoff", "NACK", "Nack", "OffsetTracker",
-    "OutgoingMessage", "Outage", "Outcome", "Port", "PublishError", "ReadOptions", "SettingsReader", "Settlement",
+    "Outage", "Outcome", "OutgoingMessage", "Port", "PublishError", "ReadOptions", "SettingsReader", "Settlement",
     "SpineError", "StoredDeadLetter", "Subscription", "ThreadHandoff", "WriteOptions", "as_text", "create_broker",
-    "dead_letter_copy", "dlq_markers", "error_text", "hookimpl", "text_headers",
+    "dead_letter_copy", "dlq_markers", "error_text", "hidden", "hookimpl", "protect", "redact", "redact_settings",
+    "remember", "shown_settings", "text_headers",
 ]
 
 _SUITES = ("BrokerConformance", "BrokerOutage", "DeadLetterConformance", "Features")

@@ -10,7 +10,7 @@ import re
 
 from attrs import frozen
 
-_random = random.Random()  # seeded from os.urandom
+_random = random.Random()  # nosec B311 # ids and trace ids, not secrets (seeded from os.urandom)
 if hasattr(os, "register_at_fork"):  # a forked worker must not repeat its parent's ids
     os.register_at_fork(after_in_child=_random.seed)
 

@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from attrs import Factory, define, evolve, field, frozen
 
 from .errors import BootError
-from .toolkit.settings import SettingsReader
+from .toolkit.redact import redact_settings, shown_settings
+from .toolkit.settings import SettingsReader, with_secret_files
 
 
 @define(kw_only=True)
@@ -61,7 +62,8 @@ class BrokerOptions:
     topic_prefix: str = ""
     write: WriteOptions | None = Factory(WriteOptions)
     read: ReadOptions | None = None
-    settings: dict[str, dict[str, str]] = Factory(dict)
+    settings: dict[str, dict[str, str]] = field(
+        factory=dict, repr=lambda s: repr({name: redact_settings(v) for name, v in s.items()}))
 
 
 @define(kw_only=True)
@@ -92,11 +94,16 @@ class HTTPOptions:
 class OpsOptions:
     """Operations endpoints, served with the HTTP options next to the routes (and without
     their interceptors), and whether Prometheus metrics are kept (``SPINE_METRICS=0``: not).
-    ``asyncapi_path`` (e.g. ``/asyncapi.json``) serves the app's AsyncAPI document; None: not served.
+    ``address`` (``SPINE_OPS_ADDRESS``, e.g. ``127.0.0.1:9090``) serves the health and metrics
+    endpoints there instead, on a server of their own, and no longer on the API's address
+    (also for an app without HTTP options); None: next to the routes.
+    ``asyncapi_path`` (e.g. ``/asyncapi.json``) serves the app's AsyncAPI document on the API's
+    address, whatever ``address`` is; None: not served.
     ``openapi`` serves the app's OpenAPI document at ``openapi_path`` and the API page at ``docs_path``
-    (``SPINE_OPENAPI=0``: neither, for a public API that should not show them); a path a route of the
-    app answers stays the app's."""
+    on the API's address, whatever ``address`` is (``SPINE_OPENAPI=0``: neither, for a public API that
+    should not show them); a path a route of the app answers stays the app's."""
 
+    address: str | None = None
     metrics: bool = True
     metrics_path: str = "/metrics"
     live_path: str = "/health/live"
@@ -125,7 +132,7 @@ class Options:
 
     def with_env(self, environ: Mapping[str, str] | None = None) -> Options:
         """A copy with the ``SPINE_*`` environment variables applied over the code's values."""
-        env = os.environ if environ is None else environ
+        env = with_secret_files(os.environ if environ is None else environ)  # SPINE_<NAME>_FILE
         variables = SettingsReader.from_env("SPINE_", env)
         broker = self.broker
         name = env.get("SPINE_BROKER") or broker.name
@@ -155,7 +162,8 @@ class Options:
         shutdown_timeout = variables.seconds("shutdown_timeout", self.shutdown_timeout)
         address = env.get("SPINE_ADDRESS", self.address)
         ops = evolve(self.ops, metrics=variables.flag("metrics", self.ops.metrics),
-                     openapi=variables.flag("openapi", self.ops.openapi))
+                     openapi=variables.flag("openapi", self.ops.openapi),
+                     address=env.get("SPINE_OPS_ADDRESS") or self.ops.address)
         http = self.http
         if "SPINE_SERVER" in env and http is not None:
             http = evolve(http, server=env["SPINE_SERVER"])
@@ -174,7 +182,7 @@ class BrokerConfig:
     topic_prefix: str = ""
     write: WriteOptions | None = None
     read: ReadOptions | None = None
-    settings: Mapping[str, str] = field(factory=dict)
+    settings: Mapping[str, str] = field(factory=dict, repr=shown_settings)
     shutdown_timeout: float = 10.0
 
     @classmethod
@@ -184,6 +192,9 @@ class BrokerConfig:
             name=b.name, topic_prefix=b.topic_prefix, write=b.write, read=b.read,
             settings=b.settings.get(b.name, {}), shutdown_timeout=options.shutdown_timeout,
         )
+
+
+EVERY_INTERFACE = "0.0.0.0"  # nosec B104 # what ':8080' asks for, as in Go; SPINE_OPS_ADDRESS keeps ops apart
 
 
 @frozen
@@ -198,4 +209,4 @@ class Address:
         host, sep, port = text.rpartition(":")
         if not sep or not port.isdigit():
             raise BootError(f"address {text!r} is not HOST:PORT (e.g. ':8080' or '127.0.0.1:9000')")
-        return cls(host.strip("[]") or "0.0.0.0", int(port))
+        return cls(host.strip("[]") or EVERY_INTERFACE, int(port))

@@ -10,6 +10,7 @@ import pluggy
 from . import hookspecs
 from .errors import BootError
 from .options import BrokerConfig
+from .toolkit.redact import protect
 
 GROUP = "spine"
 BrokerFactory = Callable[[BrokerConfig], object]
@@ -29,6 +30,7 @@ def create_broker(config: BrokerConfig) -> object:
     if entry is None:
         names = ", ".join(sorted(plugins)) or "none"
         raise BootError(f"unknown broker {config.name!r}; installed broker plugins: {names}")
+    protect(config.settings)  # its secrets are masked in every log line and redact() from now on
     return entry.load()(config)
 
 

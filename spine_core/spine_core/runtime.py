@@ -44,17 +44,22 @@ class Runtime:
         self.stopping = threading.Event()
         http = options.http
         self.wsgi: falcon.App[falcon.Request, falcon.Response] | None = None
+        self.ops_wsgi: falcon.App[falcon.Request, falcon.Response] | None = None
+        """The operations endpoints' own app, with ``OpsOptions.address``: served there by the Service."""
         if http is not None:
             interceptors = [container.instance(i) for i in app.interceptors]
             self.wsgi = build_falcon_app(
                 app.routes, http.global_prefix, container, interceptors, self.dispatch, options=http, extras=self.extras
             )
             templates = [r.template(http.global_prefix) for r in app.routes]
-            install(self.wsgi, options.ops, self.metrics, self.health, {falcon_template(t): t for t in templates})
-            if options.ops.openapi:
+            self.ops_wsgi = install(
+                self.wsgi, options.ops, self.metrics, self.health, {falcon_template(t): t for t in templates})
+            if options.ops.openapi:  # the contracts stay with the API they describe, whatever the ops address
                 serve_openapi(self.wsgi, app, options, [falcon_template(t) for t in templates])
             if options.ops.asyncapi_path:
                 serve_asyncapi(self.wsgi, options.ops.asyncapi_path, app, options, self.dispatch.event_classes)
+        elif options.ops.address is not None:  # no API, but health and metrics on their address
+            self.ops_wsgi = install(None, options.ops, self.metrics, self.health, {})
         self.subscriptions = self._subscriptions(app, config)
 
     def _extension_resolver(self, name: str, annotation: Any) -> Resolver[Context] | None:
@@ -111,3 +116,5 @@ class Runtime:
         self.hook.spine_extension_stop(timeout=timeout)
         self.hook.spine_broker_close(timeout=timeout)
         self.hook.spine_extension_close()
+        if self.metrics is not None:
+            self.metrics.close()

@@ -12,7 +12,7 @@ from typing import Any
 
 from .blueprint import Blueprint
 from .errors import BootError
-from .options import Address, Options
+from .options import Address, HTTPOptions, Options
 from .runtime import Runtime
 from .servers import create
 from .servers.base import HTTPServer, WSGIApp, listen
@@ -54,15 +54,22 @@ class Service:
     """A started app: its broker consuming and, with HTTP options, its HTTP server serving.
 
     ``sock`` is a listening socket to serve on (worker processes share their parent's);
-    without one, the service binds the options' address itself.
+    without one, the service binds the options' address itself. With ``OpsOptions.address``
+    the health and metrics endpoints are served on a second server there (``ops_sock``, or bound).
     """
 
-    def __init__(self, runtime: Runtime, sock: socket.socket | None = None) -> None:
+    def __init__(
+        self, runtime: Runtime, sock: socket.socket | None = None, ops_sock: socket.socket | None = None
+    ) -> None:
         self.runtime = runtime
         self._sock = sock
+        self._ops_sock = ops_sock
         self._server: HTTPServer | None = None
+        self._ops_server: HTTPServer | None = None
         self._inflight: InFlight | None = None
         self._port: int | None = None
+        self.ops_port: int | None = None
+        """The bound port of the operations endpoints, with ``OpsOptions.address``."""
 
     @classmethod
     def of(cls, app: Blueprint, options: Options, broker: object | None = None) -> Service:
@@ -89,16 +96,33 @@ class Service:
                 sock.close()
                 raise
             host, self._port = sock.getsockname()[:2]
+        ops_host = ""
+        if self.runtime.ops_wsgi is not None and options.ops.address is not None:
+            ops_sock = self._ops_sock or _listen(options.ops.address)
+            try:
+                self._ops_server = create(http or HTTPOptions(threads=2), self.runtime.ops_wsgi, ops_sock)
+            except BaseException:
+                ops_sock.close()
+                self._close_servers()
+                raise
+            ops_host, self.ops_port = ops_sock.getsockname()[:2]
         try:
             self.runtime.start()
         except BaseException:
-            if self._server is not None:
-                self._server.close(time.monotonic())
+            self._close_servers()
             raise
+        if self._ops_server is not None:
+            self._ops_server.start()  # health first: readiness says what the broker is doing
+            log.info("operations endpoints on http://%s:%s", ops_host, self.ops_port)
         if self._server is not None and http is not None:
             self._server.start()
             log.info("%s listening on http://%s:%s", http.server, host, self._port)
         return self
+
+    def _close_servers(self) -> None:
+        for server in (self._server, self._ops_server):
+            if server is not None:
+                server.close(time.monotonic())
 
     def stop(self, timeout: float | None = None) -> None:
         """Stop accepting, finish in-flight requests and messages, close the broker.
@@ -120,6 +144,10 @@ class Service:
         self.runtime.close(max(0.0, deadline - time.monotonic()))
         if server is not None:
             server.close(deadline)
+        ops_server, self._ops_server = self._ops_server, None
+        if ops_server is not None:  # last: readiness answers 503 "shutting down" until here
+            ops_server.stop_accepting()
+            ops_server.close(time.monotonic() + 1.0)
 
 
 def wait_for_signal(signals: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM)) -> int:

@@ -12,14 +12,17 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
 from typing import Any
 
 from .blueprint import Blueprint
 from .errors import BootError
+from .ops.peers import share_between_workers
 from .options import Address, Options
 from .runtime import Runtime
 from .serve import Service, run_until_signal
@@ -44,7 +47,13 @@ def serve(app: Blueprint, options: Options) -> None:
     if options.workers <= 1:
         run_until_signal([Service(Runtime(app, options))])
         return
-    code = Supervisor(app, options).run()
+    directory = tempfile.mkdtemp(prefix="spine-metrics-")  # the run's: the workers' metrics meet there
+    share_between_workers(directory)
+    try:
+        code = Supervisor(app, options).run()
+    finally:
+        share_between_workers(None)
+        shutil.rmtree(directory, ignore_errors=True)
     if code:
         raise SystemExit(code)
 
@@ -56,6 +65,9 @@ class Supervisor:
         self.app = app
         self.options = options
         self.sock = listen(Address.parse(options.address)) if options.http is not None else None
+        ops = options.ops.address
+        self.ops_sock = listen(Address.parse(ops)) if ops is not None else None
+        """The workers share the operations address too; a scrape there sums every worker (ops.peers)."""
         self.workers: dict[int, tuple[int, float]] = {}
         """pid -> (slot, started at)"""
 
@@ -101,8 +113,9 @@ class Supervisor:
                 signal.signal(sig, handler)
             receiver.close()
             sender.close()
-            if self.sock is not None:
-                self.sock.close()
+            for sock in (self.sock, self.ops_sock):
+                if sock is not None:
+                    sock.close()
         log.info("stopped")
         return code
 
@@ -123,7 +136,8 @@ class Supervisor:
         _stop_with_parent(supervisor)
         code = 1
         try:
-            run_until_signal([Service(Runtime(self.app, self.options), self.sock)], ignore_repeats=True)
+            run_until_signal([Service(Runtime(self.app, self.options), self.sock, self.ops_sock)],
+                             ignore_repeats=True)
             code = 0
         except (BootError, OSError) as e:
             log.error("worker %d cannot start: %s", slot, e)
@@ -138,8 +152,9 @@ class Supervisor:
 
     def _stop_all(self) -> float:
         """SIGTERM to every worker; the time after which the ones left are killed."""
-        if self.sock is not None:
-            self.sock.close()  # the workers hold their own copies until they stop accepting
+        for sock in (self.sock, self.ops_sock):
+            if sock is not None:
+                sock.close()  # the workers hold their own copies until they stop accepting
         for pid in self.workers:
             os.kill(pid, signal.SIGTERM)
         return time.monotonic() + self.options.shutdown_timeout + KILL_GRACE

@@ -18,9 +18,9 @@ import warnings
 from collections.abc import Mapping
 from typing import Any, Final
 
-from attrs import frozen
+from attrs import field, frozen
 
-from spine_core.broker import BootError, Outage, SettingsReader
+from spine_core.broker import BootError, Outage, SettingsReader, protect, shown_settings
 
 PLUGIN_KEYS: Final = frozenset({"partitions", "replication.factor", "create.topics", "workers", "max.pending"})
 """Settings of the plugin itself, not librdkafka properties."""
@@ -52,9 +52,9 @@ SPINE_OWNED: Final = frozenset({"enable.auto.commit", "enable.auto.offset.store"
 class KafkaSettings:
     """The plugin's settings, parsed: librdkafka properties per client and its own options."""
 
-    common: Mapping[str, str]
-    producer: Mapping[str, str]
-    consumer: Mapping[str, str]
+    common: Mapping[str, str] = field(repr=shown_settings)
+    producer: Mapping[str, str] = field(repr=shown_settings)
+    consumer: Mapping[str, str] = field(repr=shown_settings)
     partitions: int = 3
     replication_factor: int = -1
     create_topics: bool = True
@@ -64,6 +64,7 @@ class KafkaSettings:
     @classmethod
     def from_settings(cls, settings: Mapping[str, str]) -> KafkaSettings:
         """Split ``settings``; raises BootError for a bad value of the plugin's own keys."""
+        protect(settings)  # sasl.password and the like: done by the core too, and here for plugins made directly
         common: dict[str, str] = {}
         producer: dict[str, str] = {}
         consumer: dict[str, str] = {}

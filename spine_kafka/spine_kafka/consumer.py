@@ -264,7 +264,8 @@ class Consumer:
                     self._log_error(error)
                     continue
                 topic, partition, offset = message.topic(), message.partition(), message.offset()
-                assert topic is not None and partition is not None and offset is not None, "a consumed message"
+                # a consumed message has all three (they are None only on error events)
+                assert topic is not None and partition is not None and offset is not None  # nosec B101 # narrows types
                 state = self._states.get((topic, partition))
                 if state is None or not state.live:
                     continue  # fetched just before a revoke or a rewind: it will be fetched again

@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 from confluent_kafka import KafkaException
 
 from spine_core.broker import (
-    BrokerConfig, Health, OutgoingMessage, PublishError, StoredDeadLetter, Subscription, dlq_markers, hookimpl,
+    BootError, BrokerConfig, Health, OutgoingMessage, PublishError, StoredDeadLetter, Subscription, dlq_markers,
+    hookimpl,
 )
 
 from . import dlq
@@ -53,7 +54,8 @@ class KafkaPlugin:
         try:
             missing = self._topics.missing([t for c in self._consumers for t in c.topics], HEALTH_TIMEOUT)
         except KafkaException as e:
-            return Health(False, f"kafka unreachable: {e.args[0].str()}")
+            seen = self._topics.outage.error  # what the clients saw, e.g. "SSL handshake failed: ..."
+            return Health(False, f"kafka unreachable: {e.args[0].str()}" + (f" ({seen})" if seen else ""))
         if missing:
             again = ", being created again" if self._topics.creates else ""
             return Health(False, f"kafka topic(s) missing{again}: {', '.join(missing)}")
@@ -89,7 +91,8 @@ class KafkaPlugin:
 
     @hookimpl
     def spine_subscribe(self, group_id: str, subscriptions: Sequence[Subscription]) -> None:
-        assert self._producer is not None and self._topics is not None, "spine_broker_start was not called"
+        if self._producer is None or self._topics is None:
+            raise BootError("kafka: spine_subscribe before spine_broker_start")
         s = self.settings
         consumer = Consumer(
             {**s.consumer_config(group_id), "logger": ClientLog(self._topics.outage, "spine.kafka.consumer")},

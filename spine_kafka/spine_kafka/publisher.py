@@ -18,7 +18,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
-from spine_core.broker import BootError, OutgoingMessage, PublishError
+from spine_core.broker import BootError, OutgoingMessage, PublishError, redact
 
 from .topics import TopicError, Topics
 
@@ -83,7 +83,7 @@ class Publisher:
         try:
             self._producer = Producer(self._config)
         except KafkaException as e:
-            raise BootError(f"kafka producer configuration refused: {e.args[0].str()}") from None
+            raise BootError(redact(f"kafka producer configuration refused: {e.args[0].str()}")) from None
         self._topics = topics
         self._closed = False
         self._renewing = threading.Lock()

@@ -17,7 +17,7 @@ import contextlib
 import ctypes
 import signal
 import socket
-import subprocess
+import subprocess  # nosec B404 # starts the Tansu binary for tests and demos, never user input
 import sys
 import tempfile
 import time
@@ -90,7 +90,7 @@ class Tansu:
             log_path = Path(tempfile.mkstemp(prefix=f"tansu-{chosen}-", suffix=".log")[1])
             url = f"tcp://127.0.0.1:{chosen}"
             with log_path.open("wb") as log:
-                process = subprocess.Popen(
+                process = subprocess.Popen(  # nosec B603 # a fixed argument list, no shell
                     [binary, "broker", "--listener-url", url, "--advertised-listener-url", url],
                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                     preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,

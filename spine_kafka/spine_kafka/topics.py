@@ -107,7 +107,8 @@ class Topics:
         try:
             metadata = self._admin.list_topics(timeout=timeout)
         except KafkaException as e:
-            self.outage.down(e.args[0].str())
+            if not self.outage.away:  # else keep what the clients saw ("SSL handshake failed: ..."), not the
+                self.outage.down(e.args[0].str())  # generic "Broker transport failure" of this request
             raise
         self.outage.up()
         return metadata

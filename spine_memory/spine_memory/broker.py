@@ -240,7 +240,7 @@ class MemoryBroker:
     def leave(self, member: Member, timeout: float) -> None:
         """Stop ``member``: wait up to ``timeout`` for its messages in flight, then hand its
         partitions over; a message it has not settled by then is redelivered to the next owner."""
-        assert member.lanes is not None
+        assert member.lanes is not None  # nosec B101 # narrows a type for mypy
         lanes = member.lanes
         lanes.stop()
         lanes.drain(time.monotonic() + timeout)
@@ -275,7 +275,7 @@ class MemoryBroker:
 
     def _fetch_loop(self, member: Member) -> None:
         lanes, wake = member.lanes, member.wake
-        assert lanes is not None and wake is not None
+        assert lanes is not None and wake is not None  # nosec B101 # narrows a type for mypy
         with self._cond:
             while not member.stopping:
                 work = self._fetch(member, MAX_PENDING - lanes.queued)

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from attrs import field, frozen
 
-from spine_core.broker import BootError, SettingsReader
+from spine_core.broker import BootError, SettingsReader, hidden, protect, redact
 
 DEFAULT_URL: Final = "nats://127.0.0.1:4222"
 STORAGES: Final = ("file", "memory")
@@ -19,10 +19,6 @@ KEYS: Final = frozenset({
     "max.age", "max.bytes", "replicas", "ack.wait", "batch", "workers", "max.pending",
 })
 _NOT_IN_NAMES = re.compile(r"[^A-Za-z0-9_-]")
-
-
-def _hidden(value: str) -> str:
-    return "'***'" if value else "''"
 
 
 @frozen(kw_only=True)
@@ -40,10 +36,10 @@ class NatsSettings:
     ``max_ack_pending``). Secrets and the URL's credentials never appear in its repr.
     """
 
-    url: str = field(default=DEFAULT_URL, repr=lambda url: repr(addresses(url)))
+    url: str = field(default=DEFAULT_URL, repr=redact)
     user: str = ""
-    password: str = field(default="", repr=_hidden)
-    token: str = field(default="", repr=_hidden)
+    password: str = field(default="", repr=hidden)
+    token: str = field(default="", repr=hidden)
     creds: str = ""
     tls_ca: str = ""
     tls_cert: str = ""
@@ -61,6 +57,7 @@ class NatsSettings:
     @classmethod
     def from_settings(cls, settings: Mapping[str, str]) -> NatsSettings:
         """Validate ``settings``; unknown keys and bad values are BootErrors."""
+        protect(settings)  # done by the core too; a plugin made directly (tests) is covered as well
         read, default = SettingsReader("nats", settings), cls()
         read.check_known(KEYS)
         parsed = cls(

@@ -255,7 +255,7 @@ _unkeyed = itertools.count()
 async def _unsubscribe(psub: JetStreamContext.PullSubscription) -> None:
     try:
         await psub.unsubscribe()
-    except Exception:  # the connection is gone: so is the subscription
+    except Exception:  # nosec B110 # the connection is gone: so is the subscription
         pass
 
 

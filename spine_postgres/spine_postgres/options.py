@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from attrs import define, evolve
+from attrs import define, evolve, field
 
 from spine_core.broker import BootError, SettingsReader
+from spine_core.extension import protect, redact
 
 
 @define(kw_only=True)
@@ -22,7 +23,7 @@ class PostgresOptions:
     failing (503 over HTTP). ``retention``: seconds a published outbox row is kept.
     """
 
-    dsn: str
+    dsn: str = field(repr=redact)
     outbox: bool = True
     inbox: bool = True
     relay: bool = True
@@ -37,7 +38,7 @@ class PostgresOptions:
         """A copy with ``SPINE_POSTGRES_DSN``, ``_OUTBOX``, ``_INBOX``, ``_RELAY``, ``_INIT``,
         ``_POOL_SIZE``, ``_POOL_TIMEOUT``, ``_RELAY_BATCH``, ``_RELAY_INTERVAL`` and ``_RETENTION`` applied."""
         read = SettingsReader.from_env("SPINE_POSTGRES_", os.environ if environ is None else environ)
-        return evolve(
+        options = evolve(
             self,
             dsn=read.text("dsn", self.dsn),
             outbox=read.flag("outbox", self.outbox),
@@ -50,6 +51,12 @@ class PostgresOptions:
             relay_interval=read.seconds("relay_interval", self.relay_interval),
             retention=read.seconds("retention", self.retention),
         )
+        options.protect()
+        return options
+
+    def protect(self) -> None:
+        """Remember the DSN's password (:func:`spine_core.extension.protect`): never shown from now on."""
+        protect({"dsn": self.dsn})
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> PostgresOptions:

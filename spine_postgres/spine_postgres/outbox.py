@@ -74,5 +74,5 @@ def prune(connection: psycopg.Connection[Any], retention: float) -> int:
 
 def backlog(connection: psycopg.Connection[Any]) -> Backlog:
     row = connection.execute(_BACKLOG).fetchone()
-    assert row is not None
+    assert row is not None  # nosec B101 # narrows a type for mypy
     return Backlog(int(row[0]), float(row[1]))

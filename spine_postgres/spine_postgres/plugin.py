@@ -14,6 +14,7 @@ from psycopg_pool import ConnectionPool
 
 from spine_core import BootError, Context, hookimpl
 from spine_core.broker import Health
+from spine_core.extension import redact
 
 from . import outbox, schema
 from .options import PostgresOptions
@@ -32,10 +33,11 @@ log = logging.getLogger("spine.postgres")
 
 def open_pool(options: PostgresOptions, name: str, timeout: float = 10.0) -> ConnectionPool[Any]:
     """A connection pool on ``options.dsn``, open; BootError if the database does not answer."""
+    options.protect()
     try:  # one plain connection first: it fails at once, with the server's or the network's reason
         psycopg.connect(options.dsn, connect_timeout=int(timeout), application_name=name).close()
     except psycopg.Error as e:
-        raise BootError(f"PostgreSQL at {_safe(options.dsn)} is not reachable: {e}") from None
+        raise BootError(redact(f"PostgreSQL at {options.dsn} is not reachable: {e}")) from None
     pool: ConnectionPool[Any] = ConnectionPool(
         options.dsn, min_size=1, max_size=options.pool_size, timeout=options.pool_timeout, open=False, name=name,
         kwargs={"application_name": name},
@@ -44,14 +46,8 @@ def open_pool(options: PostgresOptions, name: str, timeout: float = 10.0) -> Con
         pool.open(wait=True, timeout=timeout)
     except Exception as e:
         pool.close()
-        raise BootError(f"PostgreSQL at {_safe(options.dsn)} is not reachable: {e}") from None
+        raise BootError(redact(f"PostgreSQL at {options.dsn} is not reachable: {e}")) from None
     return pool
-
-
-def _safe(dsn: str) -> str:
-    """``dsn`` without a password."""
-    head, at, tail = dsn.rpartition("@")
-    return f"{head.split(':')[0]}:***@{tail}" if at and head.count(":") > 1 else dsn
 
 
 class Postgres:
@@ -63,6 +59,7 @@ class Postgres:
 
     def __init__(self, options: PostgresOptions, schema: Sequence[str] = ()) -> None:
         self.options = options
+        options.protect()
         self.schema = tuple(schema)
         self.pool: ConnectionPool[Any] | None = None
         self.relay: Relay | None = None
@@ -129,7 +126,7 @@ class Postgres:
         try:
             backlog = self.backlog()
         except Exception as e:
-            return Health(False, f"postgres: {type(e).__name__}: {e}")
+            return Health(False, redact(f"postgres: {type(e).__name__}: {e}"))
         if backlog is None:
             return Health(True, "postgres: ok")
         return Health(True, f"postgres: outbox backlog {backlog.rows}, oldest {backlog.oldest_age:.1f}s")

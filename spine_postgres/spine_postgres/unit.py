@@ -11,7 +11,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from spine_core import Context, MessageContext, ServiceUnavailable
 from spine_core.broker import Headers, IncomingMessage
-from spine_core.extension import to_message
+from spine_core.extension import redact, to_message
 
 from . import inbox, outbox
 from .listen import NOTIFY
@@ -50,7 +50,7 @@ class UnitOfWork:
         try:
             return self._run(ctx, proceed)
         except (psycopg.OperationalError, PoolTimeout) as e:  # over HTTP a 503; a consumer retries
-            raise ServiceUnavailable(f"database unavailable: {type(e).__name__}: {e}") from e
+            raise ServiceUnavailable(redact(f"database unavailable: {type(e).__name__}: {e}")) from e
 
     def _run(self, ctx: Context, proceed: Callable[[], Any]) -> Any:
         wrote = False
@@ -88,7 +88,7 @@ class UnitOfWork:
         return bool(fresh)
 
     def _first_time(self, connection: Any, message: IncomingMessage) -> bool:
-        assert self._consumer is not None
+        assert self._consumer is not None  # nosec B101 # narrows a type for mypy
         event_id = message.headers.get(Headers.EVENT_ID)
         if not event_id:
             log.warning("message on %s has no %s header: the inbox cannot tell a redelivery",

@@ -20,6 +20,9 @@ log = logging.getLogger("spine.rabbitmq")
 MIN_BACKOFF = 0.1
 MAX_BACKOFF = 5.0
 AUTH_ERRORS = (pika.exceptions.ProbableAuthenticationError, pika.exceptions.ProbableAccessDeniedError)
+CERTIFICATE_REFUSED = "CERTIFICATE_VERIFY_FAILED"
+"""In a failed attempt's text: the server's certificate is not trusted (the wrong CA, or host
+name); retrying will not fix it (pika wraps the SSL error in its workflow errors)."""
 
 
 class ConnectionLoop:
@@ -118,8 +121,8 @@ class ConnectionLoop:
 
     def _open_failed(self, connection: SelectConnection, error: BaseException | str) -> None:
         reason = error_text(error)
-        if isinstance(error, AUTH_ERRORS):
-            self.fatal = error
+        if isinstance(error, AUTH_ERRORS) or CERTIFICATE_REFUSED in reason:
+            self.fatal = error if isinstance(error, BaseException) else ConnectionError(reason)
         self.outage.down(reason)
         self.last_error = reason
         self.attempted.set()

@@ -38,7 +38,7 @@ def _connection(settings: RabbitMQSettings, timeout: float) -> Iterator[Blocking
     try:
         connection = pika.BlockingConnection(params)
     except pika.exceptions.AMQPError as e:
-        raise DeadLetterError(f"cannot connect to RabbitMQ at {settings.url}: {error_text(e)}") from None
+        raise DeadLetterError(f"cannot connect to RabbitMQ at {settings.shown_url}: {error_text(e)}") from None
     try:
         yield connection
     except pika.exceptions.AMQPError as e:

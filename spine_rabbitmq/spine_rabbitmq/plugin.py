@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 from spine_core.broker import (
     BootError, BrokerConfig, Health, OutgoingMessage, ReadOptions, StoredDeadLetter, Subscription, WriteOptions,
-    error_text, hookimpl,
+    error_text, hookimpl, redact,
 )
 
 from . import dlq
@@ -48,7 +48,7 @@ class RabbitMQPlugin:
         loop.attempted.wait(START_TIMEOUT)
         if loop.fatal is not None:
             self.publisher.close(1.0)
-            raise BootError(f"RabbitMQ refused the connection to {self.settings.url}: {error_text(loop.fatal)}")
+            raise BootError(f"RabbitMQ refused the connection to {self.settings.shown_url}: {error_text(loop.fatal)}")
 
     @hookimpl
     def spine_publish(self, messages: Sequence[OutgoingMessage], timeout: float) -> None:
@@ -69,7 +69,7 @@ class RabbitMQPlugin:
         if self.consumer is not None and not self.consumer.consuming:
             problems.append(f"consumer not consuming ({self.consumer.last_error})")
         if problems:
-            return Health(False, "; ".join(problems))
+            return Health(False, redact("; ".join(problems)))
         return Health(True, f"RabbitMQ {self.settings.parameters().host}, exchange {self.settings.exchange!r}")
 
     @hookimpl

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 import redis
 
 from spine_core.broker import (
-    BrokerConfig, Health, OutgoingMessage, StoredDeadLetter, Subscription, WriteOptions, hookimpl,
+    BrokerConfig, Health, OutgoingMessage, StoredDeadLetter, Subscription, WriteOptions, hookimpl, redact,
 )
 
 from . import dlq
@@ -51,10 +51,10 @@ class RedisPlugin:
         try:
             self._probe.ping()
         except redis.RedisError as e:
-            return Health(False, f"Redis unreachable at {self.settings.address}: {e}")
+            return Health(False, redact(f"Redis unreachable at {self.settings.address}: {e}"))
         stopped = [f"group member {c.name} not consuming ({c.last_error})" for c in self.consumers if not c.consuming]
         if stopped:
-            return Health(False, "; ".join(stopped))
+            return Health(False, redact("; ".join(stopped)))
         return Health(True, f"Redis {self.settings.address}")
 
     @hookimpl

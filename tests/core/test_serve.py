@@ -27,7 +27,7 @@ from spine_memory import MemoryBroker, MemoryPlugin
 
 from .support import SERVERS, OrderCreated, options, send
 
-DEADLINE = 10.0
+DEADLINE = 30.0
 
 
 class Gate:

@@ -43,7 +43,7 @@ def test_environment_variables_reach_the_settings() -> None:
     ({"unrouted": "maybe"}, "rabbitmq unrouted must be true or false"),
     ({"exchange": ""}, "exchange must not be empty"),
     ({"prefech": "5"}, "unknown rabbitmq setting(s) ['prefech']"),
-    ({"url": "amqp://guest:guest@127.0.0.1:notaport/"}, "url 'amqp://guest:guest@127.0.0.1:notaport/' is invalid"),
+    ({"url": "amqp://guest:guest@127.0.0.1:notaport/"}, "url 'amqp://***@127.0.0.1:notaport/' is invalid"),
 ])
 def test_bad_settings_are_boot_errors(settings: dict[str, str], message: str) -> None:
     """A bad setting stops the app at boot with a message naming it."""

@@ -49,7 +49,8 @@ def settle_batch(deliver: DeliverBatch, messages: Sequence[IncomingMessage],
     """Deliver ``messages`` as one batch and carry out each one's settlement; never raises."""
     try:
         settlements = deliver(messages)
-        assert len(settlements) == len(messages), "one settlement per message"
+        if len(settlements) != len(messages):
+            raise ValueError(f"{len(settlements)} settlement(s) for {len(messages)} message(s)")
     except Exception:
         log.exception("deliver_batch raised on %d message(s) of %s; they will be redelivered",
                       len(messages), messages[0].topic)

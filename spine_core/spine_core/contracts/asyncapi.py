@@ -18,6 +18,7 @@ from ..consumers.resolvers import event_type
 from ..event import topic_of
 from ..messages import Headers
 from ..options import Options
+from ..toolkit.redact import redact
 from .schema import Schema, payload_schema
 
 ASYNCAPI_VERSION = "3.0.0"
@@ -147,11 +148,17 @@ def _servers(options: Options) -> dict[str, Any]:
     if known is None:
         return {}
     setting, default, protocol = known
-    value = options.broker.settings.get(options.broker.name, {}).get(setting, default)
-    hosts = [h.strip() for h in value.split(",") if h.strip()] if protocol in ("kafka", "nats") else [value]
+    settings = options.broker.settings.get(options.broker.name, {})
+    value = settings.get(setting, default)
+    listed = protocol in ("kafka", "nats")
+    if protocol == "kafka" and settings.get("security.protocol", "").upper() in ("SSL", "SASL_SSL"):
+        protocol = "kafka-secure"
+    elif value.startswith(("amqps://", "rediss://", "tls://")):
+        protocol = value.split("://", 1)[0]  # AsyncAPI's names of the TLS protocols
+    hosts = [h.strip() for h in value.split(",") if h.strip()] if listed else [value]
     servers = {}
     for i, host in enumerate(hosts):
-        host = host.split("://", 1)[-1].rsplit("@", 1)[-1].split("/", 1)[0]  # no scheme, credentials, path
+        host = redact(host).split("://", 1)[-1].rsplit("@", 1)[-1].split("/", 1)[0]  # no scheme, userinfo, path
         servers[f"{options.broker.name}{i or ''}"] = {"host": host, "protocol": protocol}
     return servers
 

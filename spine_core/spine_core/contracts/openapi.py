@@ -107,7 +107,8 @@ def document(app: Blueprint, options: Options, title: str, *, served: bool = Fal
 
 def _server(options: Options, prefix: str) -> dict[str, str]:
     address = Address.parse(options.address)
-    host = "localhost" if address.host in ("0.0.0.0", "::", "") else address.host
+    every = address.host in ("0.0.0.0", "::", "")  # nosec B104 # a comparison: nothing is bound here
+    host = "localhost" if every else address.host
     host = f"[{host}]" if ":" in host else host
     return {"url": f"http://{host}:{address.port}{prefix}", "description": "Options.address"}
 

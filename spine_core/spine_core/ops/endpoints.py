@@ -13,6 +13,7 @@ from ..context import current
 from ..errors import BootError
 from ..messages import Health
 from ..options import OpsOptions
+from ..toolkit.redact import redact
 from .metrics import Metrics
 
 UNMATCHED = "<unmatched>"
@@ -39,7 +40,7 @@ class ReadyResource:
         except Exception as e:  # a broker that cannot even answer is not ready
             health = Health(False, f"health check failed: {type(e).__name__}: {e}")
         resp.status = 200 if health.ready else 503
-        resp.media = {"status": "ready" if health.ready else "not ready", "detail": health.detail}
+        resp.media = {"status": "ready" if health.ready else "not ready", "detail": redact(health.detail)}
 
 
 class MetricsResource:
@@ -83,23 +84,33 @@ class RequestCounter:
 
 
 def install(
-    app: falcon.App[falcon.Request, falcon.Response],
+    app: falcon.App[falcon.Request, falcon.Response] | None,
     ops: OpsOptions,
     metrics: Metrics | None,
     health: Callable[[], Health],
     templates: Mapping[str, str],
-) -> None:
-    """Mount the health (and, with ``metrics``, the metrics) endpoints on ``app`` and add the
-    middleware; ``templates`` are the app's route templates (``/orders/:order_id``) by Falcon's
-    (``/orders/{order_id}``)."""
+) -> falcon.App[falcon.Request, falcon.Response] | None:
+    """Mount the health (and, with ``metrics``, the metrics) endpoints on the API's ``app`` and add
+    the request-counting middleware to it; ``templates`` are the app's route templates
+    (``/orders/:order_id``) by Falcon's (``/orders/{order_id}``). With ``ops.address`` the
+    endpoints go on a Falcon app of their own instead, which is returned (else None)."""
     resources: dict[str, object] = {ops.live_path: LiveResource(), ops.ready_path: ReadyResource(health)}
     if metrics is not None:
         resources[ops.metrics_path] = MetricsResource(metrics)
+    own = falcon.App() if ops.address is not None else None
     for path, resource in resources.items():
+        if own is not None:
+            own.add_route(path, resource)
+            continue
+        if app is None:
+            break
         if path in templates:
             raise BootError(f"route {templates[path]} takes the path of an ops endpoint; change OpsOptions")
         try:
             app.add_route(path, resource)
         except ValueError as e:
             raise BootError(f"ops endpoint {path} conflicts with a route: {e}") from None
-    app.add_middleware(RequestCounter(metrics, templates, frozenset(resources.values())))
+    if app is not None:
+        counted = frozenset(resources.values()) if own is None else frozenset()
+        app.add_middleware(RequestCounter(metrics, templates, counted))
+    return own

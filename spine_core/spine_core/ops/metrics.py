@@ -7,7 +7,8 @@ outcomes, never raw paths or ids.
 PERF: counting is on every request and message, so it takes no lock and makes
 no prometheus_client child call (each takes a lock): each thread adds to numbers
 of its own, a scrape sums them and hands the totals to prometheus_client, which
-formats them. ``python -m bench.metrics_overhead`` measures the cost.
+formats them. ``python -m bench.metrics_overhead`` measures the cost. With worker processes
+each scrape adds the other workers' numbers (:mod:`.peers`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from prometheus_client.registry import Collector
 from ..messages import (
     ACK, NACK, SKIPPED, DeadLetter, Deliver, Headers, IncomingMessage, Nack, OutgoingMessage, Settlement,
 )
+from .peers import Peers, add, shared_directory
 
 OK: Final = "ok"
 FAILED: Final = "failed"
@@ -201,12 +203,36 @@ class Metrics:
     def __init__(self, lag: Lag | None = None, group_id: str | None = None) -> None:
         self.shards = Shards()
         self.consumers: list[ConsumerMetrics] = []
+        directory = shared_directory()
+        self.peers = Peers(directory, self.series) if directory is not None else None
+        """The sibling worker processes, whose numbers each scrape adds (None: a single process)."""
         self.registry = CollectorRegistry(auto_describe=True)
         for default in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
             self.registry.register(default)
         self.registry.register(SpineCollector(self))
         if lag is not None:
             self.registry.register(LagCollector(lag, group_id or ""))
+
+    def series(self) -> dict[Key, float | list[float]]:
+        """This process's series, summed over its threads: counters, gauges and histogram buckets."""
+        totals: dict[Key, float | list[float]] = {}
+        histograms: dict[Key, list[float]] = {}
+        for key, slots in self.shards.totals().items():
+            if key[0] == "http":  # route, method, status
+                totals[("spine_http_requests",) + key[1:]] = sum(slots[:-1])
+                _add_into(histograms, ("spine_http_request_duration_seconds",) + key[1:3], slots)
+            else:  # publish: topic, outcome
+                totals[("spine_events_published",) + key[1:]] = sum(slots[:-1])
+                _add_into(histograms, ("spine_publish_duration_seconds", key[1]), slots)
+        totals.update(histograms)
+        for consumer in self.consumers:
+            totals.update(consumer.series())
+        return totals
+
+    def close(self) -> None:
+        """Leave this worker's final numbers to its siblings' scrapes (nothing in a single process)."""
+        if self.peers is not None:
+            self.peers.close()
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count one answered request; a method that is not a standard HTTP one counts as ``other``."""
@@ -236,24 +262,15 @@ class SpineCollector(Collector):
         self._metrics = metrics
 
     def collect(self) -> Iterator[Metric]:
-        totals: dict[Key, float | list[float]] = {}
-        histograms: dict[Key, list[float]] = {}
-        for key, slots in self._metrics.shards.totals().items():
-            if key[0] == "http":  # route, method, status
-                totals[("spine_http_requests",) + key[1:]] = sum(slots[:-1])
-                _add_into(histograms, ("spine_http_request_duration_seconds",) + key[1:3], slots)
-            else:  # publish: topic, outcome
-                totals[("spine_events_published",) + key[1:]] = sum(slots[:-1])
-                _add_into(histograms, ("spine_publish_duration_seconds", key[1]), slots)
-        totals.update(histograms)
-        for consumer in self._metrics.consumers:
-            totals.update(consumer.series())
+        totals = self._metrics.series()
+        if self._metrics.peers is not None:
+            add(totals, self._metrics.peers.others())
         for name, (kind, doc, labels) in _FAMILIES.items():
             series = sorted((k[1:], v) for k, v in totals.items() if k[0] == name)
             if kind == "histogram":
                 histogram = HistogramMetricFamily(name, doc, labels=labels)
                 for values, buckets in series:
-                    assert isinstance(buckets, list)
+                    assert isinstance(buckets, list)  # nosec B101 # narrows a type for mypy
                     histogram.add_metric(list(values), _cumulative(buckets), buckets[-1])
                 yield histogram
             else:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
+import subprocess  # nosec B404 # PrivateServer runs the server a test names, never user input
 import threading
 import time
 import uuid
@@ -226,7 +226,8 @@ class PrivateServer:
         """Start the server (if it is not running) and wait until it is ready."""
         if self.proc is not None:
             return
-        self.proc = subprocess.Popen(self.command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(  # nosec B603 # the test's own command, no shell
+            self.command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + self._start_timeout
         while not self._ready(self.port):
             if self.proc.poll() is not None or time.monotonic() > deadline:

@@ -13,17 +13,20 @@ import logging
 import threading
 import time
 
+from .redact import redact
+
 REMIND_EVERY = 30.0
 """Seconds between two reminders that the server is still away."""
 
 
 def error_text(error: BaseException | str) -> str:
-    """An error in one line, with its type (many client errors have an empty ``str``)."""
+    """An error in one line, with its type (many client errors have an empty ``str``), secrets
+    masked (:func:`~spine_core.toolkit.redact.redact`)."""
     if isinstance(error, str):
-        return error
+        return redact(error)
     text = str(error) or repr(error)
     name = type(error).__name__
-    return text if name in text else f"{name}: {text}"
+    return redact(text if name in text else f"{name}: {text}")
 
 
 class Outage:

@@ -17,10 +17,41 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import NoReturn, TypeVar
 
 from ..errors import BootError
+from .redact import is_secret, remember, secrets_in
 
 TRUE = frozenset({"true", "1", "yes", "on"})
 FALSE = frozenset({"false", "0", "no", "off"})
 T = TypeVar("T")
+
+
+FILE_SUFFIX = "_FILE"
+
+
+def with_secret_files(environ: Mapping[str, str], prefix: str = "SPINE_") -> Mapping[str, str]:
+    """``environ`` with each ``<prefix><NAME>_FILE`` read into ``<prefix><NAME>`` (a secret mounted as a
+    file, e.g. ``SPINE_RABBITMQ_URL_FILE=/run/secrets/amqp``; one trailing newline dropped); the secret
+    it holds (the whole content, or a URL's password) is remembered (:mod:`.redact`). Both forms set, or a
+    file that cannot be read, is a BootError."""
+    files = [var for var in environ if var.startswith(prefix) and var.endswith(FILE_SUFFIX)]
+    if not files:
+        return environ
+    out = dict(environ)
+    for var in files:
+        name = var[:-len(FILE_SUFFIX)]
+        if name in environ:
+            raise BootError(f"{name} and {var} are both set; use one")
+        try:
+            with open(environ[var], encoding="utf-8") as f:
+                value = f.read()
+        except OSError as e:
+            raise BootError(f"{var}: cannot read {environ[var]!r}: {e.strerror}") from None
+        value = value[:-1] if value.endswith("\n") else value
+        value = value[:-1] if value.endswith("\r") else value
+        key = name.lower()
+        remember(secrets_in({key: value}) if is_secret(key) else [value])
+        del out[var]
+        out[name] = value
+    return out
 
 
 class SettingsReader:
@@ -35,6 +66,7 @@ class SettingsReader:
     def from_env(cls, prefix: str, environ: Mapping[str, str]) -> SettingsReader:
         """Read the variables ``<prefix><KEY>`` of ``environ`` as keys ``<key>`` (lower case);
         errors name the variable (``SPINE_POSTGRES_POOL_SIZE``)."""
+        environ = with_secret_files(environ)
         values = {var[len(prefix):].lower(): value for var, value in environ.items() if var.startswith(prefix)}
         return cls(prefix.strip("_").lower(), values, name=lambda key: prefix + key.upper())
 
