@@ -23,6 +23,14 @@ THREADS = HTTPOptions().threads
 LOGS = Path(__file__).with_name("results")
 TOPIC = "order.created"
 FASTSTREAM = "fastapi+faststream (uvicorn, uvloop, httptools)"
+MANY = (256, 1000)
+"""Keep-alive connections of the many-connections rows, run for the servers ``_many`` names."""
+
+
+def _many(name: str) -> bool:
+    """The rows measured at MANY connections too: bare Falcon, Spine's memory-broker route (both
+    servers) and FastAPI+FastStream; the other rows only at 1 and 16, to keep the run short."""
+    return name.startswith(("bare falcon", "spine order service, memory")) or name == FASTSTREAM
 
 
 def _servers(tansu: Tansu) -> dict[str, tuple[list[str], dict[str, str]]]:
@@ -64,8 +72,9 @@ def _measured(
 
 
 def run(tansu: Tansu, reps: int, seconds: float, only: str = "") -> dict[str, Any]:
-    """Requests/s and latency at concurrency 1 and 16 per server, then each one's VmHWM (summed
-    over its worker processes). ``only``: comma-separated words, a server runs if its name has one."""
+    """Requests/s and latency at concurrency 1 and 16 per server (and at MANY for ``_many`` ones),
+    then each one's VmHWM (summed over its worker processes). ``only``: comma-separated words,
+    a server runs if its name has one."""
     create_topic(tansu.bootstrap_servers, TOPIC)
     procs: dict[str, tuple[subprocess.Popen[Any], int]] = {}
     words = [w for w in only.split(",") if w]
@@ -85,8 +94,10 @@ def run(tansu: Tansu, reps: int, seconds: float, only: str = "") -> dict[str, An
             post_load(port, 16, 1)  # warm-up: connections, topic metadata, code paths
         samples: dict[tuple[str, int], list[dict[str, float]]] = {}
         for _ in range(reps):
-            for concurrency in (1, 16):
+            for concurrency in (1, 16, *MANY):
                 for name, (proc, port) in procs.items():
+                    if concurrency in MANY and not _many(name):
+                        continue
                     sample = _measured(tansu, proc, port, concurrency, seconds)
                     samples.setdefault((name, concurrency), []).append(sample)
         rows = {f"{name} c={c}": median_row(s) for (name, c), s in samples.items()}

@@ -151,6 +151,33 @@ def _e2e_default(r: dict[str, Any]) -> float | None:
     return next((v["p50_ms"] for k, v in rows.items() if k.startswith("plugin default")), None)
 
 
+def _tail(row: str, connections: int) -> Callable[[dict[str, Any]], float | None]:
+    """p99 over the mean latency that the throughput implies (connections / throughput)."""
+    def tail(r: dict[str, Any]) -> float | None:
+        p99, rps = _get(r, "publish", "rows", row, "p99_ms"), _get(r, "publish", "rows", row, "rps")
+        return p99 / (connections / rps * 1000) if p99 is not None and rps else None
+    return tail
+
+
+def _many_targets() -> list[Target]:
+    """Spine's memory-broker route at 256 and 1,000 keep-alive connections, on each server: the
+    throughput of 16 connections, a fair tail, no error (a wrk timeout counts as one)."""
+    out: list[Target] = []
+    for server, suffix in (("waitress", ""), ("granian", ", granian")):
+        row = f"{MEMORY}{suffix}"
+        for c in (256, 1000):
+            out += [
+                (f"{server} c={c}: spine memory / its c=16 req/s",
+                 _of(_ratio, _publish(f"{row} c={c}", "rps"), _publish(f"{row} c=16", "rps")),
+                 ">= 0.9", lambda v, r: v >= 0.9),
+                (f"{server} c={c}: spine memory p99 / (c / req/s)", _tail(f"{row} c={c}", c),
+                 "<= 3", lambda v, r: v <= 3),
+                (f"{server} c={c}: spine memory errors", _publish(f"{row} c={c}", "errors"),
+                 "= 0", lambda v, r: v == 0),
+            ]
+    return out
+
+
 TARGETS: list[Target] = [
     ("publish c=16: spine kafka / bare req/s",
      _of(_ratio, _publish(f"{SPINE} c=16", "rps"), _publish(f"{BARE} c=16", "rps")),
@@ -211,6 +238,7 @@ TARGETS: list[Target] = [
                                                if k.startswith("fastapi")), None)), "< 1.0", lambda v, r: v < 1.0),
     ("peak RSS, largest service on kafka MB",
      lambda r: max(_services_rss(r)) if _services_rss(r) else None, "< 45 MB", lambda v, r: v < 45),
+    *_many_targets(),
 ]
 
 

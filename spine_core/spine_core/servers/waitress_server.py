@@ -34,8 +34,8 @@ class WaitressServer:
         self.server: Any = waitress.create_server(
             app, sockets=[sock], ident="spine", clear_untrusted_proxy_headers=True, **waitress_arguments(http),
         )
-        use_spine_channels(self.server)
-        self._thread = threading.Thread(target=self.server.run, name="spine-http", daemon=True)
+        self._loop = use_spine_channels(self.server)
+        self._thread = threading.Thread(target=self._loop.run, name="spine-http", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -44,7 +44,7 @@ class WaitressServer:
         server = self.server
         server.accepting = False
         # Close the listening socket in waitress's loop thread: new connections are refused at once.
-        server.trigger.pull_trigger(lambda: wasyncore.dispatcher.close(server))
+        self._loop.wake(lambda: wasyncore.dispatcher.close(server))
 
     def drain(self, deadline: float) -> bool:
         """Let waitress send the responses already produced before its sockets close."""
@@ -63,7 +63,7 @@ class WaitressServer:
             return
         # Close every socket, idle keep-alive ones included, in the loop thread, so it ends now.
         try:
-            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+            self._loop.wake(lambda: wasyncore.close_all(server._map))
         except OSError:  # the loop ended in between and closed its trigger: nobody else closes them
             wasyncore.close_all(server._map)
             return
