@@ -3,7 +3,7 @@
 Options: ``--reps N`` repetitions per figure (median reported, default 3),
 ``--seconds S`` per load run (default 5), ``--messages N`` for the consumer
 benchmark (default 100,000), ``--orders N`` for end to end (default 500),
-``--only breakdown,publish,consumer,memory,e2e,outbox,codecs,nats`` to run a subset, ``--servers WORD,...``
+``--only breakdown,publish,consumer,memory,e2e,outbox,codecs,nats,brokers`` to run a subset, ``--servers WORD,...``
 to run only the publish servers whose names hold one of the words (``granian``, ``faststream``,
 ``2 workers``...), ``--out PATH``.
 """
@@ -23,14 +23,14 @@ from typing import Any
 from spine_kafka.config import CONSUMER_DEFAULTS
 from spine_kafka.tansu import Tansu
 
-from . import e2e, nats, outbox, publish, scenario
+from . import brokers, e2e, nats, outbox, publish, scenario
 from .common import machine, median_row, run_json
 from .kafka import create_topic
 from .load import generator
 from .report import print_report, targets
 
 RESULTS = Path(__file__).with_name("results")
-SECTIONS = ("breakdown", "publish", "consumer", "memory", "e2e", "outbox", "codecs", "nats")
+SECTIONS = ("breakdown", "publish", "consumer", "memory", "e2e", "outbox", "codecs", "nats", "brokers")
 FASTSTREAM_E2E = "fastapi+faststream, fetch_max_wait_ms as the plugin's default"
 OTHER_FETCH_WAIT_MS = 100
 """The e2e benchmark also runs with this fetch.wait.max.ms (the plugin's default before), for the trade-off."""
@@ -122,6 +122,7 @@ def main() -> None:
             section("e2e", "e2e", lambda: e2e_bench(tansu, args.reps, args.orders))
             section("outbox", "outbox", lambda: outbox.run(tansu, args.reps, args.seconds, args.events))
     section("nats", "nats", lambda: nats.run(args.reps, args.seconds, args.messages))
+    section("brokers", "brokers", lambda: brokers.run(args.reps, args.seconds))
     results["duration_s"] = time.monotonic() - started
     results["targets"] = targets(results)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -82,7 +82,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _tree(pid: int) -> list[int]:
+def tree_pids(pid: int) -> list[int]:
     """``pid`` and its children (worker processes), those alive now."""
     try:
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
@@ -93,12 +93,12 @@ def _tree(pid: int) -> list[int]:
 
 def tree_cpu_seconds(pid: int) -> float:
     """CPU time of ``pid`` and its live children (a worker restarted meanwhile would be missed)."""
-    return sum(cpu_seconds(p) for p in _tree(pid))
+    return sum(cpu_seconds(p) for p in tree_pids(pid))
 
 
 def tree_peak_rss_mb(pid: int) -> float:
     """Sum of the peak RSS of ``pid`` and its live children."""
-    return sum(peak_rss_mb(p) for p in _tree(pid))
+    return sum(peak_rss_mb(p) for p in tree_pids(pid))
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:

@@ -18,7 +18,8 @@ def generator() -> str:
 
 
 def post_load(port: int, concurrency: int, seconds: float) -> dict[str, float]:
-    """``POST /orders/N`` at ``concurrency`` for ``seconds``: requests/s, p50/p99 ms, errors."""
+    """``POST /orders/N`` at ``concurrency`` for ``seconds``: requests/s, p50/p99 ms, errors and
+    the number of requests answered."""
     if shutil.which("wrk"):
         return _wrk(port, concurrency, seconds)
     return {k: float(v) for k, v in run_json(
@@ -37,7 +38,8 @@ def _wrk(port: int, concurrency: int, seconds: float) -> dict[str, float]:
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sockets.groups())) if sockets else 0)
-    return {"rps": rps, "p50_ms": _latency(out, "50%"), "p99_ms": _latency(out, "99%"), "errors": float(errors)}
+    return {"rps": rps, "p50_ms": _latency(out, "50%"), "p99_ms": _latency(out, "99%"), "errors": float(errors),
+            "requests": float(_search(r"(\d+) requests in", out))}
 
 
 def _latency(out: str, label: str) -> float:

@@ -1,7 +1,8 @@
 """Benchmark 6: NATS JetStream, on a private ``nats-server -js`` (file storage) of the run's own.
 
-Publish rows: the seed's order service over the ``nats`` plugin (``POST /orders/N``, answered
-once JetStream acknowledged the event), sequential and at concurrency 16.
+Publish rows (:func:`bench.brokers.publish`): the seed's order service over the ``nats`` plugin
+(``POST /orders/N``, answered once JetStream acknowledged the event) beside FastAPI+FastStream's
+JetStream publish, sequential and at concurrency 16, with TCP segments counted on the wire.
 
 Consumer rows, over one stream preloaded with COUNT ``order.created`` events in Spine's wire
 format, each consumer a process of its own and a durable consumer (group) of its own:
@@ -28,8 +29,8 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from .common import free_port, median_row, peak_rss_mb, run_json, spawn, stop, wait_port
-from .load import post_load
+from . import brokers
+from .common import free_port, median_row, peak_rss_mb, run_json, stop, wait_port
 
 EVENT = "order.created"
 SERVER = os.environ.get("BENCH_NATS_SERVER", "nats-server")
@@ -127,28 +128,11 @@ def run(reps: int, seconds: float, count: int) -> dict[str, Any]:
     url = f"nats://127.0.0.1:{port}"
     try:
         wait_port(port, 10, server)
-        return {"server": _version(), "publish": _publish(url, reps, seconds), "consumer": _consume(url, reps, count)}
+        publish = brokers.publish("nats", url, f"bench-{uuid.uuid4().hex[:8]}.", reps, seconds)
+        return {"server": _version(), "publish": publish, "consumer": _consume(url, reps, count)}
     finally:
         stop(server)
         shutil.rmtree(store, ignore_errors=True)
-
-
-def _publish(url: str, reps: int, seconds: float) -> dict[str, Any]:
-    port = free_port()
-    env = {"SPINE_LOG_LEVEL": "WARNING", "SPINE_BROKER": "nats", "SPINE_NATS_URL": url,
-           "SPINE_ADDRESS": f"127.0.0.1:{port}"}
-    proc = spawn(["-m", "apps.order_app"], env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_port(port, 30, proc)
-        post_load(port, 4, 1.0)  # the stream is made, the connection warm
-        samples: dict[str, list[dict[str, float]]] = {"c=1": [], "c=16": []}
-        for _ in range(reps):
-            samples["c=1"].append(post_load(port, 1, seconds))
-            samples["c=16"].append(post_load(port, 16, seconds))
-        return {"spine order service, nats": {c: median_row(s) for c, s in samples.items()},
-                "peak_rss_mb": peak_rss_mb(proc.pid)}
-    finally:
-        stop(proc)
 
 
 def _consume(url: str, reps: int, count: int) -> dict[str, Any]:

@@ -15,7 +15,8 @@ from typing import Any
 from spine_core.options import HTTPOptions
 from spine_kafka.tansu import Tansu
 
-from .common import free_port, median_row, spawn, stop, tree_cpu_seconds, tree_peak_rss_mb, wait_port
+from . import wire
+from .common import free_port, median_row, spawn, stop, tree_cpu_seconds, tree_peak_rss_mb, tree_pids, wait_port
 from .kafka import create_topic
 from .load import post_load
 
@@ -31,6 +32,11 @@ def _many(name: str) -> bool:
     """The rows measured at MANY connections too: bare Falcon, Spine's memory-broker route (both
     servers) and FastAPI+FastStream; the other rows only at 1 and 16, to keep the run short."""
     return name.startswith(("bare falcon", "spine order service, memory")) or name == FASTSTREAM
+
+
+def _on_kafka(name: str) -> bool:
+    """The rows whose requests produce to Kafka (counted on the wire), but for the variants of Spine's."""
+    return ("kafka" in name or name == FASTSTREAM) and not name.endswith(("2 workers", "metrics off"))
 
 
 def _servers(tansu: Tansu) -> dict[str, tuple[list[str], dict[str, str]]]:
@@ -71,9 +77,29 @@ def _measured(
     return figures
 
 
+def _on_the_wire(
+    tansu: Tansu, proc: subprocess.Popen[Any], port: int, concurrency: int, seconds: float
+) -> dict[str, float] | None:
+    """One load run with the produce requests of ``proc`` counted on the wire: messages per
+    request and the broker's CPU per request (``None`` when tcpdump cannot capture here)."""
+    with wire.capture(tansu.port) as pcap:
+        if pcap is None:
+            return None
+        broker = tree_cpu_seconds(tansu.process.pid)
+        answered = post_load(port, concurrency, seconds)["requests"]
+        broker = tree_cpu_seconds(tansu.process.pid) - broker
+        ports = wire.local_ports(tree_pids(proc.pid))
+    produce = wire.requests_by_api(pcap, ports)[wire.PRODUCE]
+    pcap.unlink()
+    return {"messages": answered, "produce_requests": float(produce),
+            "messages_per_request": answered / produce if produce else 0.0,
+            "broker_cpu_us_per_request": broker / produce * 1e6 if produce else 0.0}
+
+
 def run(tansu: Tansu, reps: int, seconds: float, only: str = "") -> dict[str, Any]:
     """Requests/s and latency at concurrency 1 and 16 per server (and at MANY for ``_many`` ones),
-    then each one's VmHWM (summed over its worker processes). ``only``: comma-separated words,
+    then each one's VmHWM (summed over its worker processes), then a run more of each Kafka row at
+    1 and 16 with its produce requests counted on the wire (:mod:`bench.wire`). ``only``: comma-separated words,
     a server runs if its name has one."""
     create_topic(tansu.bootstrap_servers, TOPIC)
     procs: dict[str, tuple[subprocess.Popen[Any], int]] = {}
@@ -102,7 +128,10 @@ def run(tansu: Tansu, reps: int, seconds: float, only: str = "") -> dict[str, An
                     samples.setdefault((name, concurrency), []).append(sample)
         rows = {f"{name} c={c}": median_row(s) for (name, c), s in samples.items()}
         rss = {name: tree_peak_rss_mb(proc.pid) for name, (proc, _) in procs.items()}
-        return {"threads": THREADS, "seconds": seconds, "rows": rows, "peak_rss_mb": rss}
+        counted = {f"{name} c={c}": _on_the_wire(tansu, proc, port, c, seconds)
+                   for c in (1, 16) for name, (proc, port) in procs.items() if _on_kafka(name)}
+        return {"threads": THREADS, "seconds": seconds, "rows": rows, "peak_rss_mb": rss,
+                "wire": {k: v for k, v in counted.items() if v is not None}}
     finally:
         for proc, _ in procs.values():
             stop(proc)

@@ -35,6 +35,8 @@ def figures(r: dict[str, Any]) -> list[Row]:
         rows += _memory_rows(r["memory"])
     if "nats" in r:
         rows += _nats_rows(r["nats"])
+    for kind, p in (r.get("brokers") or {}).items():
+        rows += _broker_publish_rows(f"8 {kind}", p)
     if "e2e" in r:
         for name, v in r["e2e"]["rows"].items():
             latency = f"p50 {v['p50_ms']:.2f} ms  p99 {v['p99_ms']:.2f} ms  (POST p50 {v['post_p50_ms']:.2f} ms)"
@@ -51,6 +53,10 @@ def _publish_rows(p: dict[str, Any]) -> list[Row]:
             f"  cpu/req server {v['server_cpu_us_per_req']:.0f} us broker {v['broker_cpu_us_per_req']:.0f} us"
         )
         rows.append(("1 publish", name, value + (f"  errors {v['errors']:.0f}" if v["errors"] else "")))
+    for name, v in (p.get("wire") or {}).items():
+        rows.append(("1 wire", name, f"{v['messages_per_request']:.2f} messages per produce request"
+                     f"  ({v['produce_requests']:,.0f} requests)  broker cpu {v['broker_cpu_us_per_request']:.0f} us"
+                     " per request"))
     for name, mb in p["peak_rss_mb"].items():
         rows.append(("5 memory", f"peak RSS {name}", f"{mb:.1f} MB"))
     return rows
@@ -65,16 +71,25 @@ def _consumer_rows(c: dict[str, Any]) -> list[Row]:
     return rows
 
 
-def _nats_rows(n: dict[str, Any]) -> list[Row]:
+def _broker_publish_rows(bench: str, p: dict[str, Any]) -> list[Row]:
+    """Publish rows of one broker (:func:`bench.brokers.publish`), Spine's beside FastStream's."""
+    if "error" in p:
+        return [(bench, "publish", f"FAILED: {p['error']}")]
     rows: list[Row] = []
-    for name, by_concurrency in n["publish"].items():
-        if name == "peak_rss_mb":
-            continue
-        for c, v in by_concurrency.items():
-            value = f"{_f(v['rps'])} req/s  p50 {v['p50_ms']:.2f} ms  p99 {v['p99_ms']:.2f} ms"
-            rows.append(("7 nats", f"POST publishing to JetStream, {name}, {c}",
-                         value + (f"  errors {v['errors']:.0f}" if v["errors"] else "")))
-    rows.append(("5 memory", "peak RSS spine order service, nats", f"{n['publish']['peak_rss_mb']:.1f} MB"))
+    for name, v in p["rows"].items():
+        value = (f"{_f(v['rps'])} req/s  p50 {v['p50_ms']:.2f} ms  p99 {v['p99_ms']:.2f} ms"
+                 f"  cpu/req server {v['server_cpu_us_per_req']:.0f} us")
+        rows.append((bench, f"POST, {name}", value + (f"  errors {v['errors']:.0f}" if v["errors"] else "")))
+    for name, v in p["wire"].items():
+        rows.append((bench, f"wire, {name}", f"{v['messages_per_segment']:.2f} messages per TCP segment sent"
+                     f"  ({v['segments']:,.0f} segments)"))
+    for name, mb in p["peak_rss_mb"].items():
+        rows.append(("5 memory", f"peak RSS {name}", f"{mb:.1f} MB"))
+    return rows
+
+
+def _nats_rows(n: dict[str, Any]) -> list[Row]:
+    rows = _broker_publish_rows("7 nats", n["publish"])
     c = n["consumer"]
     for name, v in c["rows"].items():
         rows.append(("7 nats", f"consumer {name}, {c['messages']:,} msgs", f"{_f(v['messages_per_s'])} msg/s"))

@@ -36,10 +36,12 @@ def test_environment_routes_properties_to_clients() -> None:
 
 
 def test_spine_defaults() -> None:
-    """Idempotent, acks=all, no linger, expiry at the publish timeout; manual commits from the start."""
+    """Idempotent, acks=all, no linger, one request in flight (what comes meanwhile fills the next),
+    expiry at the publish timeout; manual commits from the start."""
     s = settings_from({})
     producer, consumer = s.producer_config(2.5), s.consumer_config("stock")
     assert (producer["enable.idempotence"], producer["acks"], producer["linger.ms"]) == (True, "all", 0)
+    assert producer["max.in.flight.requests.per.connection"] == 1
     assert producer["message.timeout.ms"] == 2500
     assert (consumer["enable.auto.commit"], consumer["auto.offset.reset"]) == (False, "earliest")
     assert consumer["group.id"] == "stock" and consumer["fetch.wait.max.ms"] == 10
