@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import pika
 from pika.adapters.select_connection import IOLoop, SelectConnection
@@ -23,6 +24,31 @@ AUTH_ERRORS = (pika.exceptions.ProbableAuthenticationError, pika.exceptions.Prob
 CERTIFICATE_REFUSED = "CERTIFICATE_VERIFY_FAILED"
 """In a failed attempt's text: the server's certificate is not trusted (the wrong CA, or host
 name); retrying will not fix it (pika wraps the SSL error in its workflow errors)."""
+
+
+class JoinedWrites(SelectConnection):
+    """A :class:`SelectConnection` that writes what one turn of its I/O loop emits at once.
+
+    pika hands its transport each frame on its own (a message is a method, a header and a body
+    frame), and the transport sends each with a ``send()`` of its own: three TCP segments per
+    message, each a read for the server. Here the frames emitted while the loop runs callbacks
+    (every message the publisher flushes, every ack the consumer settles) are joined, in order,
+    and written once, when the loop next turns.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._unsent: list[bytes] = []
+        super().__init__(*args, **kwargs)
+
+    def _adapter_emit_data(self, data: bytes) -> None:
+        if not self._unsent:
+            self.ioloop.call_later(0, self._emit_unsent)
+        self._unsent.append(data)
+
+    def _emit_unsent(self) -> None:
+        data, self._unsent = b"".join(self._unsent), []
+        if data and self._transport is not None:  # lost meanwhile: pika drops what it cannot send
+            super()._adapter_emit_data(data)
 
 
 class ConnectionLoop:
@@ -100,7 +126,7 @@ class ConnectionLoop:
     def _connect(self) -> None:
         if self._closing:
             return
-        self._connection = SelectConnection(
+        self._connection = JoinedWrites(
             self._parameters,
             on_open_callback=self._opened,
             on_open_error_callback=self._open_failed,

@@ -6,11 +6,16 @@ import json
 import time
 
 import pytest
+from pika.adapters.base_connection import BaseConnection
 
 from spine_core import WriteOptions
+from spine_core.broker import OutgoingMessage
 from spine_core.errors import BootError
 from spine_core.options import BrokerConfig
 from spine_core.testing import wait_until
+
+from spine_rabbitmq.config import RabbitMQSettings
+from spine_rabbitmq.publisher import Publisher
 
 from .conftest import RabbitScope
 from .proxy import Proxy
@@ -87,3 +92,31 @@ def test_wrong_credentials_are_a_boot_error(rabbit: RabbitScope) -> None:
                                         settings={"url": "amqp://guest:wrong@127.0.0.1:5672/"}))
     with pytest.raises(BootError, match="RabbitMQ refused the connection"):
         plugin.spine_broker_start()
+
+
+def test_a_batch_is_written_at_once_and_arrives_in_order(rabbit: RabbitScope, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pika emits a message as three frames; the plugin's connection writes what one turn of its
+    I/O loop emits in one piece: 20 messages of one publish are one write, not 60, and arrive in order."""
+    writes: list[bytes] = []
+    emit = BaseConnection._adapter_emit_data
+
+    def counted(connection: BaseConnection, data: bytes) -> None:
+        writes.append(data)
+        emit(connection, data)
+
+    monkeypatch.setattr(BaseConnection, "_adapter_emit_data", counted)
+    queue = probe_queue(rabbit)
+    settings = RabbitMQSettings.from_settings({"url": rabbit.url, "exchange": rabbit.exchange})
+    publisher = Publisher(settings)
+    publisher.start()
+    try:
+        wait_until(lambda: publisher.ready, 10, "the publisher's channel is open")
+        writes.clear()
+        topic = rabbit.prefix + "order.created"
+        publisher.publish([OutgoingMessage(topic, b"%d" % i, str(i)) for i in range(20)], 10)
+        sent = b"".join(writes)
+        assert all(b"%d" % i in sent for i in range(20))
+        assert len(writes) <= 2  # the 20 messages, and at most the confirms' turn apart
+    finally:
+        publisher.close(5)
+    assert [body for _, _, body in take(rabbit, queue)] == [b"%d" % i for i in range(20)]
