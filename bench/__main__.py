@@ -37,26 +37,31 @@ OTHER_FETCH_WAIT_MS = 100
 
 
 def consumer_bench(tansu: Tansu, reps: int, count: int) -> dict[str, Any]:
-    """Benchmark 2: raw loop and Spine pipeline over the same pre-loaded topic, interleaved."""
-    topic = f"bench-{uuid.uuid4().hex[:8]}.order.created"  # a prefix of its own: the publish runs filled order.created
-    create_topic(tansu.bootstrap_servers, topic)
-    run_json(["-m", "bench.stock", "preload", tansu.bootstrap_servers, topic, str(count)])
+    """Benchmark 2: raw loop and Spine pipeline over the same pre-loaded topics (JSON events, and the
+    same events as msgpack on a topic of their own), interleaved."""
+    topics = {}
+    for codec in ("json", "msgpack"):  # a prefix of their own: the publish runs filled order.created
+        topic = topics[codec] = f"bench-{uuid.uuid4().hex[:8]}.order.created"
+        create_topic(tansu.bootstrap_servers, topic)
+        run_json(["-m", "bench.stock", "preload", tansu.bootstrap_servers, topic, str(count), codec])
     stock, faststream = "bench.stock", "bench.faststream_consumer"
     modes = {
-        "raw": (stock, "raw", {}),
-        "inline": (stock, "inline", {}),
-        "spine": (stock, "spine", {}),
-        "spine, 1 worker": (stock, "spine", {"SPINE_KAFKA_WORKERS": "1"}),
-        "spine, metrics off": (stock, "spine", {"SPINE_METRICS": "0"}),
-        "spine batch handler (max_batch=500)": (stock, "spine", {"BENCH_BATCH": "500"}),
-        "faststream subscriber": (faststream, "one", {}),
-        "faststream batch subscriber": (faststream, "batch", {}),
+        "raw": (stock, "raw", {}, "json"),
+        "inline": (stock, "inline", {}, "json"),
+        "spine": (stock, "spine", {}, "json"),
+        "spine, 1 worker": (stock, "spine", {"SPINE_KAFKA_WORKERS": "1"}, "json"),
+        "spine, metrics off": (stock, "spine", {"SPINE_METRICS": "0"}, "json"),
+        "spine batch handler (max_batch=500)": (stock, "spine", {"BENCH_BATCH": "500"}, "json"),
+        "spine, msgpack": (stock, "spine", {}, "msgpack"),
+        "spine batch handler, msgpack": (stock, "spine", {"BENCH_BATCH": "500"}, "msgpack"),
+        "faststream subscriber": (faststream, "one", {}, "json"),
+        "faststream batch subscriber": (faststream, "batch", {}, "json"),
     }
     samples: dict[str, list[dict[str, float]]] = {m: [] for m in modes}
     for _ in range(reps):
-        for label, (module, mode, env) in modes.items():
+        for label, (module, mode, env, codec) in modes.items():
             group = f"bench-{mode}-{uuid.uuid4().hex[:8]}"
-            args = ["-m", module, mode, tansu.bootstrap_servers, topic, str(count), group]
+            args = ["-m", module, mode, tansu.bootstrap_servers, topics[codec], str(count), group]
             samples[label].append(run_json(args, env, timeout=900))
     return {"messages": count, "rows": {m: median_row(s) for m, s in samples.items()}}
 

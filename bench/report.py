@@ -17,6 +17,8 @@ CONSUMER_LABELS = {
     "faststream subscriber": "faststream subscriber (aiokafka), one event per call",
     "faststream batch subscriber": "faststream batch subscriber (batch=True, max_records=500)",
     "inline": "raw loop + Spine's per-message work, no worker threads",
+    "spine, msgpack": "spine stock handler, kafka, msgpack events",
+    "spine batch handler, msgpack": "spine stock handler, kafka batch handler (max_batch=500), msgpack events",
 }
 
 
@@ -241,10 +243,15 @@ TARGETS: list[Target] = [
     ("consumer: faststream batch subscriber / raw msg/s",
      _of(_ratio, _consumer("faststream batch subscriber"), _consumer("raw")), "(reference)", lambda v, r: True),
     ("consumer: spine batch handler / raw msg/s",
-     _of(_ratio, _consumer("spine batch handler (max_batch=500)"), _consumer("raw")), ">= 0.4", lambda v, r: v >= 0.4),
+     _of(_ratio, _consumer("spine batch handler (max_batch=500)"), _consumer("raw")), ">= 0.5", lambda v, r: v >= 0.5),
     ("consumer: spine batch handler / faststream batch subscriber msg/s",
      _of(_ratio, _consumer("spine batch handler (max_batch=500)"), _consumer("faststream batch subscriber")),
-     "> 1", lambda v, r: v > 1),
+     ">= 1.5", lambda v, r: v >= 1.5),
+    ("consumer: spine msgpack / json msg/s",
+     _of(_ratio, _consumer("spine, msgpack"), _consumer("spine")), "(reference)", lambda v, r: True),
+    ("consumer: spine batch handler msgpack / json msg/s",
+     _of(_ratio, _consumer("spine batch handler, msgpack"), _consumer("spine batch handler (max_batch=500)")),
+     "(reference)", lambda v, r: True),
     ("consumer: spine / faststream batch subscriber msg/s",
      _of(_ratio, _consumer("spine"), _consumer("faststream batch subscriber")), "(reference)", lambda v, r: True),
     ("e2e over kafka p50 ms (plugin default)", _e2e_default, "<= 5 ms", lambda v, r: v <= 5),

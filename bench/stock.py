@@ -1,7 +1,8 @@
 """The consuming side of the benchmarks, each run as its own process.
 
-``python -m bench.stock preload BOOTSTRAP TOPIC COUNT``: produce COUNT ``order.created``
-events in Spine's wire format (value and headers as the order service sends them).
+``python -m bench.stock preload BOOTSTRAP TOPIC COUNT [json|msgpack]``: produce COUNT ``order.created``
+events in Spine's wire format (value and headers as the order service sends them), encoded by the
+codec named (default JSON; its ``content-type`` header tells the consumer how to decode them).
 
 ``python -m bench.stock raw BOOTSTRAP TOPIC COUNT GROUP``: the ceiling, a plain
 confluent-kafka loop: ``consume(num_messages=500)``, ``json.loads`` per value,
@@ -49,15 +50,20 @@ JOIN = {"session.timeout.ms": "6000", "heartbeat.interval.ms": "500"}
 """Tansu takes about half the session timeout to admit a member to a group."""
 
 
-def preload(bootstrap: str, topic: str, count: int) -> None:
+def preload(bootstrap: str, topic: str, count: int, codec_name: str = "json") -> None:
     from confluent_kafka import Producer
 
+    from spine_core.codecs.base import Codec
+    from spine_core.codecs.json import JSON
+    from spine_core.codecs.msgpack import MSGPACK
     from spine_core.event import to_message
 
+    codecs: dict[str, Codec] = {"json": JSON, "msgpack": MSGPACK}
+    codec = codecs[codec_name]
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "acks": "all"})
     now = datetime.now(timezone.utc)
     for i in range(count):
-        m = to_message(OrderCreated(order_id=i, at=now), "", "preload")
+        m = to_message(OrderCreated(order_id=i, at=now), "", "preload", codec=codec)
         while True:
             try:
                 producer.produce(topic, m.value, key=m.key, headers=list(m.headers.items()))
@@ -220,7 +226,7 @@ def main() -> None:
     configure_logging()  # as a service does: SPINE_LOG_LEVEL, INFO by default
     mode, args = sys.argv[1], sys.argv[2:]
     if mode == "preload":
-        preload(args[0], args[1], int(args[2]))
+        preload(args[0], args[1], int(args[2]), *args[3:4])
     elif mode == "raw":
         raw(args[0], args[1], int(args[2]), args[3])
     elif mode == "inline":

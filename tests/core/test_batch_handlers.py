@@ -133,3 +133,27 @@ def test_an_undecodable_message_is_dead_lettered_alone(spine_app: Any) -> None:
     assert sorted(stock.shipped) == [1, 2]
     [dead] = started.broker.messages("order.created.dlq")
     assert dead.value == bad.value and dead.headers[Headers.ATTEMPTS] == "0"
+
+
+def test_a_batch_is_counted_per_message(spine_app: Any) -> None:
+    """Metrics counted once per batch still count every message: its outcome (an undecodable one
+    apart, dead-lettered with the reason naming the field), its duration, nothing left in flight."""
+    started, stock = start(spine_app, max_batch=50)
+    good = [to_message(OrderCreated(n), "", "test") for n in range(1, 7)]
+    bad = OutgoingMessage("order.created", b'{"order_id": "x"}', "9", {Headers.EVENT_NAME: "order.created"})
+    started.broker.publish([*good[:3], bad, *good[3:]], timeout=5)
+    started.broker.drain()
+    assert sorted(stock.shipped) == list(range(1, 7))
+    [dead] = started.broker.messages("order.created.dlq")
+    assert "order_id" in dead.headers[Headers.ERROR_MESSAGE]
+    metrics = started.runtime.metrics
+    assert metrics is not None
+
+    def value(name: str, **labels: str) -> float | None:
+        assert metrics is not None
+        return metrics.registry.get_sample_value(name, {"topic": "order.created", **labels})
+
+    assert value("spine_messages_consumed_total", outcome="ok") == 6
+    assert value("spine_messages_consumed_total", outcome="undecodable") == 1
+    assert value("spine_message_duration_seconds_count") == 7
+    assert value("spine_messages_in_flight") == 0

@@ -66,3 +66,21 @@ def test_consumer_app_starts_while_broker_unreachable(kafka_app: StartApp) -> No
     closing = time.monotonic()
     stock.runtime.close(timeout=5.0)
     assert time.monotonic() - closing < 3.0
+
+
+def test_a_fetched_message_becomes_text_key_and_headers() -> None:
+    """librdkafka's bytes become text (an undecodable byte replaced, a None value empty); headers of
+    another shape still go through the generic conversion; the position is kept for dead letters."""
+    from confluent_kafka import Message
+
+    from spine_kafka.consumer import incoming
+
+    raw = Message(topic="t", partition=2, offset=7, key=b"k\xff", value=b"{}",
+                  headers=[("event-name", b"ping"), ("empty", None), ("bad", b"\xff")])
+    message = incoming(raw, 2, 7)
+    assert message.key == "k\ufffd" and message.value == b"{}"
+    assert message.headers == {"event-name": "ping", "empty": "", "bad": "\ufffd"}
+    assert message.position == {"partition": "2", "offset": "7"}
+    text = Message(topic="t", partition=0, offset=0, headers=[("name", "text")])
+    assert incoming(text, 0, 0).headers == {"name": "text"}
+    assert incoming(Message(topic="t", partition=0, offset=0), 0, 0).headers == {}

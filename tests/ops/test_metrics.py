@@ -161,3 +161,24 @@ def test_memory_plugin_reports_lag(spine_app: Callable[..., StartedApp]) -> None
     assert started.client.simulate_post("/api/pings/1").status_code == 200
     started.broker.drain()
     assert 'spine_consumer_lag{group="pingers"' in started.client.simulate_get("/metrics").text
+
+
+def test_a_batch_is_counted_in_one_call_by_outcome() -> None:
+    """``ConsumerMetrics.observe`` of a batch: each settlement under its outcome, every message in the
+    duration histogram (its bucket and its share of the sum), the in-flight gauge back to zero."""
+    from spine_core.messages import ACK, NACK, SKIPPED, DeadLetter, Headers
+
+    metrics = Metrics()
+    consumer = metrics.consumer("t.batch")
+    consumer.in_flight(5)
+    consumer.in_flight(-5)
+    consumer.observe([ACK, ACK, SKIPPED, NACK, DeadLetter("t.batch.dlq", {Headers.ATTEMPTS: "0"}),
+                      DeadLetter("t.batch.dlq", {Headers.ATTEMPTS: "3"})], 0.003)
+    series = consumer.series()
+    counts = {o: series[("spine_messages_consumed", "t.batch", o)] for o in
+              ("ok", "skipped", "nacked", "undecodable", "dead_lettered", "retried")}
+    assert counts == {"ok": 2, "skipped": 1, "nacked": 1, "undecodable": 1, "dead_lettered": 1, "retried": 0}
+    assert value(metrics, "spine_message_duration_seconds_bucket", topic="t.batch", le="0.0025") == 0
+    assert value(metrics, "spine_message_duration_seconds_bucket", topic="t.batch", le="0.005") == 6
+    assert value(metrics, "spine_message_duration_seconds_sum", topic="t.batch") == pytest.approx(0.018)
+    assert series[("spine_messages_in_flight", "t.batch")] == 0

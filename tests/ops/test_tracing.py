@@ -152,3 +152,31 @@ def test_importing_spine_does_not_import_opentelemetry() -> None:
     code = "import sys, spine_core.runtime; print(sorted(m for m in sys.modules if 'opentelemetry' in m))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_batch_handler_attempt_is_one_span_carrying_its_size(
+    spine_app: Callable[..., StartedApp], exporter: InMemorySpanExporter
+) -> None:
+    """One consume span per batch attempt, not per message; ``messaging.batch.message_count``
+    says how many messages it held, and the spans' counts add up to every message."""
+    from datetime import datetime, timezone
+
+    from opentelemetry.trace import SpanKind
+
+    from spine_core import Spine
+
+    sizes: list[int] = []
+
+    def on_pings(pings: list[sample.Ping]) -> None:
+        sizes.append(len(pings))
+
+    app = Spine()
+    app.consumers().register("ping", on_pings, max_batch=10)
+    started = spine_app(app, sample.options())
+    now = datetime.now(timezone.utc)
+    started.publish(*(sample.Ping(n, now) for n in range(25)))
+    started.broker.drain()
+    spans = [s for s in exporter.get_finished_spans() if s.kind == SpanKind.CONSUMER]
+    assert len(spans) == len(sizes) and sum(sizes) == 25 and max(sizes) > 1
+    assert [int(str((s.attributes or {})["messaging.batch.message_count"])) for s in spans] == sizes
+    assert {s.name for s in spans} == {"t.ping process"}

@@ -110,6 +110,11 @@ class PublishProbe:
         return Publishing(self._tracer.start("publish", tracing.PRODUCER, ctx.trace, self._attributes), self._metrics)
 
 
+BATCH_COUNT = "messaging.batch.message_count"
+"""The attribute of a batch handler's consume span: how many messages the batch holds
+(OpenTelemetry's messaging convention)."""
+
+
 class ConsumerProbe:
     """Instruments one subscription: in-flight gauge, outcomes, durations, consume span."""
 
@@ -131,11 +136,24 @@ class ConsumerProbe:
                                         self._attributes)
         return Observed(span, Context.for_message(message, partial(getattr, span, "trace")))
 
-    def observe(self, settlements: Sequence[Settlement], seconds: float) -> None:
-        """Count the messages a batch handler settled, after ``seconds``."""
+    def handling_batch(self, messages: Sequence[IncomingMessage]) -> Observed[MessageContext]:
+        """``with probe.handling_batch(messages) as ctx``: one consume span for a batch handler's
+        attempt (under the first message's ``traceparent``, its size in ``messaging.batch.message_count``)
+        and the context of the first message."""
+        attributes = {**self._attributes, BATCH_COUNT: str(len(messages))}
+        span = self._tracer.start_under(self._name, tracing.CONSUMER, messages[0].headers.get(tracing.HEADER),
+                                        attributes)
+        return Observed(span, Context.for_message(messages[0], partial(getattr, span, "trace")))
+
+    def in_flight(self, count: int) -> None:
+        """``count`` more messages of a batch being handled now (fewer, if negative)."""
         if self._metrics is not None:
-            for settlement in settlements:
-                self._metrics.observe(settlement, seconds)
+            self._metrics.in_flight(count)
+
+    def observe(self, settlements: Sequence[Settlement], seconds: float) -> None:
+        """Count the messages a batch handler settled, after ``seconds`` (once per batch)."""
+        if self._metrics is not None and settlements:
+            self._metrics.observe(settlements, seconds)
 
     def retried(self) -> None:
         """Count a failed attempt that will be retried."""

@@ -174,12 +174,23 @@ class ConsumerMetrics:
 
         return counted
 
-    def observe(self, settlement: Settlement, seconds: float) -> None:
-        """Count one message of a batch settled after ``seconds``."""
-        slots = self.slots()
-        slots[self._OUTCOME[outcome(settlement)]] += 1
-        slots[self._BUCKET + bisect_left(BUCKETS, seconds)] += 1
-        slots[-1] += seconds
+    def observe(self, settlements: Sequence[Settlement], seconds: float) -> None:
+        """Count the messages of a batch, each settled after ``seconds``: one bucket and one
+        sum update for the batch, an outcome lookup only for what is not a plain ``Ack``."""
+        slots, slot = self.slots(), self._OUTCOME
+        acked = 0
+        for settlement in settlements:
+            if settlement is ACK:
+                acked += 1
+            else:
+                slots[slot[outcome(settlement)]] += 1
+        slots[slot[OK]] += acked
+        slots[self._BUCKET + bisect_left(BUCKETS, seconds)] += len(settlements)
+        slots[-1] += seconds * len(settlements)
+
+    def in_flight(self, count: int) -> None:
+        """``count`` more messages (fewer, if negative) being handled now."""
+        self.slots()[0] += count
 
     def retried(self) -> None:
         self.slots()[self._OUTCOME[RETRIED]] += 1

@@ -84,6 +84,10 @@ class OffsetTracker:
 
     def finish(self, offset: int) -> None:
         """Mark ``offset`` settled; advance ``committable`` over the settled prefix."""
+        if not self._finished and self._open and self._open[0] == offset:  # PERF: the usual case, in order
+            self._open.popleft()
+            self.committable = offset + 1
+            return
         self._finished.add(offset)
         while self._open and self._open[0] in self._finished:
             self._finished.discard(done := self._open.popleft())

@@ -37,7 +37,7 @@ def batching(plan: Plan[MessageContext], decode: Callable[[IncomingMessage], Any
 
     def attempt(messages: list[IncomingMessage], events: list[Any]) -> set[int]:
         """One try of the batch; the ids of the messages an around hook skipped (the inbox's redeliveries)."""
-        with probe.handling(messages[0]) as ctx:
+        with probe.handling_batch(messages) as ctx:
             ctx.messages = messages
             ctx.event = events
             invoke(plan, ctx, dispatch)
@@ -66,9 +66,12 @@ def batching(plan: Plan[MessageContext], decode: Callable[[IncomingMessage], Any
                 for i in good:  # counted by the single-message chain
                     settlements[i] = one_by_one(messages[i])
                 return [s or NACK for s in settlements]
-            for i in good:
-                settlements[i] = SKIPPED if id(messages[i]) in skipped else ACK
-            done = [s or NACK for s in settlements]
+            if not skipped and len(good) == len(messages):
+                done: list[Settlement] = [ACK] * len(messages)
+            else:
+                for i in good:
+                    settlements[i] = SKIPPED if id(messages[i]) in skipped else ACK
+                done = [s or NACK for s in settlements]
             probe.observe(done, perf_counter() - started)
             return done
         except Exception:
@@ -80,21 +83,26 @@ def batching(plan: Plan[MessageContext], decode: Callable[[IncomingMessage], Any
 
     def run(attempt: Callable[[list[IncomingMessage], list[Any]], set[int]],
             messages: list[IncomingMessage], events: list[Any]) -> set[int] | None:
-        """What the attempt that succeeded skipped; None when every attempt failed or the consumer stops."""
-        for n in range(1, attempts + 1):
-            try:
-                return attempt(messages, events)
-            except Exception as e:
-                if n == attempts:
-                    log.warning("batch handler %s failed %d time(s) on %d message(s): %s: %s; "
-                                "retrying them one by one", plan.name, n, len(messages), type(e).__name__, e)
-                    return None
-                delay = read.retry.delay(n)
-                probe.retried()
-                log.warning("batch handler %s failed (attempt %d of %d): %s: %s; retrying in %.2fs",
-                            plan.name, n, attempts, type(e).__name__, e, delay)
-                if stopping.wait(delay):
-                    return None
-        return None
+        """What the attempt that succeeded skipped; None when every attempt failed or the consumer stops.
+        The messages count as in flight meanwhile (the one-by-one fallback counts its own)."""
+        probe.in_flight(len(messages))
+        try:
+            for n in range(1, attempts + 1):
+                try:
+                    return attempt(messages, events)
+                except Exception as e:
+                    if n == attempts:
+                        log.warning("batch handler %s failed %d time(s) on %d message(s): %s: %s; retrying them "
+                                    "one by one", plan.name, n, len(messages), type(e).__name__, e)
+                        return None
+                    delay = read.retry.delay(n)
+                    probe.retried()
+                    log.warning("batch handler %s failed (attempt %d of %d): %s: %s; retrying in %.2fs",
+                                plan.name, n, attempts, type(e).__name__, e, delay)
+                    if stopping.wait(delay):
+                        return None
+            return None
+        finally:
+            probe.in_flight(-len(messages))
 
     return deliver_batch
