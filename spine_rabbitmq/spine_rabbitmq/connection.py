@@ -26,7 +26,7 @@ CERTIFICATE_REFUSED = "CERTIFICATE_VERIFY_FAILED"
 name); retrying will not fix it (pika wraps the SSL error in its workflow errors)."""
 
 
-class JoinedWrites(SelectConnection):
+class JoinedWrites(SelectConnection):  # type: ignore[misc] # pika ships no type information
     """A :class:`SelectConnection` that writes what one turn of its I/O loop emits at once.
 
     pika hands its transport each frame on its own (a message is a method, a header and a body
