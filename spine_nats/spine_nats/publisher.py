@@ -1,7 +1,8 @@
 """Publishing: each message to the subject of its topic, confirmed by JetStream's publish acknowledgement.
 
 A batch is sent in order on the one connection (``publish_async``), then every acknowledgement is
-awaited within the timeout. A topic's stream is created the first time it is published to or
+awaited within the timeout; the calls of many threads go to the loop together
+(see :class:`Publisher`). A topic's stream is created the first time it is published to or
 consumed (unless ``create.streams`` is off): one stream per topic, whose only subject is the topic,
 so no stream's subjects overlap another's (``order.created`` and ``order.created.dlq`` are two).
 Spine's headers travel as NATS headers, the key as ``event-key``; a value holding a line break
@@ -11,14 +12,17 @@ Spine's headers travel as NATS headers, the key as ``event-key``; a value holdin
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+import concurrent.futures
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 from urllib.parse import quote, unquote
 
 import nats
 from nats.js import api
 from nats.js.errors import BadRequestError, NoStreamResponseError
 
-from spine_core.broker import Headers, OutgoingMessage, PublishError, error_text, text_headers
+from spine_core.broker import AsyncioHandoff, Headers, OutgoingMessage, PublishError, error_text, text_headers
 
 from .config import NatsSettings, stream_name
 from .connection import Connection
@@ -51,14 +55,71 @@ def spine_headers(raw: Mapping[str, object] | None) -> dict[str, str]:
     return headers
 
 
+class _Sent:
+    """One ``publish`` call on its way: its messages, the caller's future, the acknowledgements left."""
+
+    __slots__ = ("messages", "timeout", "future", "attempt", "_acks", "_timer")
+
+    def __init__(self, messages: Sequence[OutgoingMessage], timeout: float) -> None:
+        self.messages = messages
+        self.timeout = timeout
+        self.future: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self.attempt = 1
+        self._acks: list[asyncio.Future[Any]] = []
+        self._timer: asyncio.TimerHandle | None = None
+
+    def watch(self, acks: list[asyncio.Future[Any]], loop: asyncio.AbstractEventLoop,
+              again: Callable[[_Sent], None]) -> None:
+        """On the loop: settle the caller's future once every ack came, one failed, or time ran out."""
+        self._acks = acks
+        if self._timer is None:
+            self._timer = loop.call_later(self.timeout, self.fail, asyncio.TimeoutError())
+        for ack in acks:
+            ack.add_done_callback(lambda done: self._acked(done, again))
+
+    def _acked(self, ack: asyncio.Future[Any], again: Callable[[_Sent], None]) -> None:
+        if self.future.done() or ack.cancelled():
+            return
+        error = ack.exception()
+        if isinstance(error, NoStreamResponseError) and self.attempt == 1:
+            self.attempt = 2  # the stream was deleted since it was made: make it again, send again
+            self._cancel_acks()
+            again(self)
+        elif error is not None:
+            self.fail(error)
+        elif all(a.done() for a in self._acks):
+            self._end()
+            self.future.set_result(None)
+
+    def fail(self, error: BaseException) -> None:
+        if not self.future.done():
+            self._end()
+            self.future.set_exception(error)
+
+    def _end(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._cancel_acks()
+
+    def _cancel_acks(self) -> None:
+        for ack in self._acks:
+            ack.cancel()  # those not answered: nats-py forgets them
+
+
 class Publisher:
-    """Publishes on the plugin's connection and makes the streams; used by requests and dead letters."""
+    """Publishes on the plugin's connection and makes the streams; used by requests and dead letters.
+
+    PERF: callers do not each send a coroutine to the loop. Their calls queue in a hand-off that
+    wakes the loop once per burst; one task there sends every queued message (nats-py writes
+    them together) and the acknowledgements settle each caller's future as they come.
+    """
 
     def __init__(self, connection: Connection, settings: NatsSettings) -> None:
         self._connection = connection
         self._settings = settings
         self._streams: set[str] = set()
         """Topics whose stream is known to exist (on the loop only)."""
+        self._outbox: AsyncioHandoff[_Sent] = AsyncioHandoff(threading.Lock(), connection.loop, self._send_all)
         self.closed = False
 
     def publish(self, messages: Sequence[OutgoingMessage], timeout: float) -> None:
@@ -75,32 +136,44 @@ class Publisher:
             reason = connection.fatal or connection.outage.error or "not connected yet"
             raise PublishError(f"NATS at {self._settings.address} is unreachable ({reason}): "
                                f"{len(messages)} message(s) to {topics} not confirmed")
+        sent = _Sent(messages, timeout)
+        self._hand_over(sent)
         try:
-            connection.call(self._publish(messages, timeout), timeout + 0.5)
+            sent.future.result(timeout + 0.5)
+        except concurrent.futures.TimeoutError:
+            raise PublishError(f"NATS did not confirm {len(messages)} message(s) to {topics}: "
+                               f"no answer within {timeout:.1f}s") from None
         except (nats.errors.Error, asyncio.TimeoutError, TimeoutError, ConnectionError) as e:
             raise PublishError(f"NATS did not confirm {len(messages)} message(s) to {topics}: {error_text(e)}") from e
 
-    async def _publish(self, messages: Sequence[OutgoingMessage], timeout: float) -> None:
-        for attempt in (1, 2):
-            if self._settings.create_streams:
-                for topic in {m.topic for m in messages}:
-                    await self.ensure_stream(topic)
-            try:
-                await asyncio.wait_for(self._send(messages), timeout)
-                return
-            except NoStreamResponseError:
-                if attempt == 2 or not self._settings.create_streams:
-                    raise
-                self._streams.difference_update(m.topic for m in messages)  # deleted since: make it again
+    def _hand_over(self, sent: _Sent) -> None:
+        with self._outbox.lock:
+            self._outbox.put(sent)
 
-    async def _send(self, messages: Sequence[OutgoingMessage]) -> None:
-        js = self._connection.js
-        acks = [await js.publish_async(m.topic, m.value, headers=nats_headers(m)) for m in messages]
-        try:
-            await asyncio.gather(*acks)
-        finally:
-            for ack in acks:
-                ack.cancel()  # those not answered in time: nats-py forgets them
+    async def _send_all(self, batch: list[_Sent]) -> None:
+        """On the loop: send each call's messages in order; its acknowledgements settle it."""
+        loop = asyncio.get_running_loop()
+        for sent in batch:
+            if sent.future.done():
+                continue
+            try:
+                topics = {m.topic for m in sent.messages}
+                if sent.attempt == 2:
+                    self._streams.difference_update(topics)
+                if self._settings.create_streams:
+                    for topic in topics:
+                        await self.ensure_stream(topic)
+                js = self._connection.js
+                acks = [await js.publish_async(m.topic, m.value, headers=nats_headers(m)) for m in sent.messages]
+            except Exception as e:
+                sent.fail(e)
+                continue
+            sent.watch(acks, loop, self._hand_over if self._settings.create_streams else self._no_stream)
+
+    @staticmethod
+    def _no_stream(sent: _Sent) -> None:
+        """``create.streams`` is off: a missing stream fails the call."""
+        sent.fail(NoStreamResponseError())
 
     async def ensure_stream(self, topic: str) -> str:
         """Create the stream of ``topic`` if it is missing; its name."""
