@@ -91,11 +91,11 @@ def test_many_threads_publishing_at_once_are_each_confirmed_in_order(scope: Nats
         except BaseException as e:
             errors.append(e)
 
-    threads = [threading.Thread(target=publish, args=(t,)) for t in range(16)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    threads = [threading.Thread(target=publish, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
     assert errors == []
 
     async def values(js: Any) -> list[bytes]:
