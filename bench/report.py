@@ -154,6 +154,19 @@ def _publish(row: str, field: str) -> Callable[[dict[str, Any]], Any]:
     return lambda r: _get(r, "publish", "rows", row, field)
 
 
+def _rss(server: str) -> Callable[[dict[str, Any]], Any]:
+    """The peak RSS of a publish server's whole process tree."""
+    return lambda r: _get(r, "publish", "peak_rss_mb", server)
+
+
+def _broker(kind: str, row: str) -> Callable[[dict[str, Any]], Any]:
+    """req/s of a publish row over NATS, RabbitMQ or Redis (benchmarks 7 and 8)."""
+    def rps(r: dict[str, Any]) -> Any:
+        rows = _get(r, "nats", "publish", "rows") if kind == "nats" else _get(r, "brokers", kind, "rows")
+        return _get(rows or {}, row, "rps")
+    return rps
+
+
 def _consumer(row: str) -> Callable[[dict[str, Any]], Any]:
     return lambda r: _get(r, "consumer", "rows", row, "messages_per_s")
 
@@ -228,6 +241,9 @@ TARGETS: list[Target] = [
     ("publish c=1: spine kafka / hand-rolled p50",
      _of(_ratio, _publish(f"{SPINE} c=1", "p50_ms"), _publish(f"{HAND} c=1", "p50_ms")),
      "<= 1.0", lambda v, r: v <= 1.0),
+    ("granian c=1: spine kafka / hand-rolled granian p50",
+     _of(_ratio, _publish(f"{SPINE}, granian c=1", "p50_ms"), _publish(f"{HAND}, granian c=1", "p50_ms")),
+     "<= 1.0", lambda v, r: v <= 1.0),
     ("consumer: spine / raw msg/s", _of(_ratio, _consumer("spine"), _consumer("raw")), ">= 0.3", lambda v, r: v >= 0.3),
     ("consumer: raw loop + Spine's per-message work / raw msg/s",
      _of(_ratio, _consumer("inline"), _consumer("raw")), "(bound)", lambda v, r: True),
@@ -257,9 +273,25 @@ TARGETS: list[Target] = [
     ("e2e over kafka p50 ms (plugin default)", _e2e_default, "<= 5 ms", lambda v, r: v <= 5),
     ("e2e over kafka p50: spine / fastapi+faststream",
      _of(_ratio, _e2e_default, lambda r: next((v["p50_ms"] for k, v in (_get(r, "e2e", "rows") or {}).items()
-                                               if k.startswith("fastapi")), None)), "< 1.0", lambda v, r: v < 1.0),
+                                               if k.startswith("fastapi")), None)), "<= 1.0", lambda v, r: v <= 1.0),
     ("peak RSS, largest service on kafka MB",
      lambda r: max(_services_rss(r)) if _services_rss(r) else None, "< 45 MB", lambda v, r: v < 45),
+    *(
+        (f"{server}: peak RSS spine kafka / {bare}", _of(_ratio, _rss(f"{SPINE}{suffix}"), _rss(bare)),
+         "<= 1.3", lambda v, r: v <= 1.3)
+        for server, suffix, bare in (("waitress", "", BARE), ("granian", ", granian", "bare falcon+granian"))
+    ),
+    *(
+        (f"{server}: peak RSS spine kafka / fastapi+faststream",
+         _of(_ratio, _rss(f"{SPINE}{suffix}"), _rss(FASTSTREAM)), "< 1.0", lambda v, r: v < 1.0)
+        for server, suffix in (("waitress", ""), ("granian", ", granian"))
+    ),
+    *(
+        (f"granian c=16: spine {kind} / fastapi+faststream {kind} req/s",
+         _of(_ratio, _broker(kind, f"spine order service, {kind}, granian c=16"),
+             _broker(kind, f"fastapi+faststream, {kind} c=16")), "(reference)", lambda v, r: True)
+        for kind in ("nats", "rabbitmq", "redis")
+    ),
     *_many_targets(),
 ]
 
