@@ -14,7 +14,7 @@ import falcon
 from ..blueprint import Blueprint
 from ..errors import BootError
 from ..options import Options
-from .docs_page import DocsPage, assets_dir, page
+from .docs_page import DocsPage, assets_dir
 
 log = logging.getLogger("spine.contracts")
 
@@ -99,7 +99,7 @@ def serve_openapi(
     if folder is None:
         log.warning("%s is not served: the swagger-ui-py package is not installed", ops.docs_path)
     elif mounted and free(ops.docs_path) and free(ops.docs_path.rstrip("/") + "/swagger-ui.css"):
-        resource = DocsPage(folder, page(ops.docs_path, ops.openapi_path, app.title or _title()))
+        resource = DocsPage(folder, ops.docs_path, ops.openapi_path, app.title or _title())
         wsgi.add_route(ops.docs_path, resource)
         wsgi.add_route(ops.docs_path.rstrip("/") + "/{asset}", resource, suffix="asset")
         mounted.append(ops.docs_path)
