@@ -204,7 +204,8 @@ client = TestClient(app.wsgi(Options()))
 client.simulate_get("/ping")
 before = "prometheus_client" in sys.modules
 scrape = client.simulate_get("/metrics")
-print(before, scrape.status_code, 'spine_http_requests_total{method="GET",route="/ping",status="200"} 1.0' in scrape.text)
+counted = 'spine_http_requests_total{method="GET",route="/ping",status="200"} 1.0' in scrape.text
+print(before, scrape.status_code, counted)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "SPINE_BROKER": "memory"}).stdout
