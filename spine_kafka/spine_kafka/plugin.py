@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from confluent_kafka import KafkaException
 
@@ -12,11 +13,12 @@ from spine_core.broker import (
     hookimpl,
 )
 
-from . import dlq
 from .config import ClientLog, KafkaSettings
-from .consumer import Consumer
 from .publisher import Publisher
 from .topics import Topics
+
+if TYPE_CHECKING:  # the consumer and the dead-letter tools are imported when used: a publishing
+    from .consumer import Consumer  # service does without them
 
 DEFAULT_PUBLISH_TIMEOUT = 10.0
 """How long dead-lettering waits for confirmation in an app without write options."""
@@ -93,6 +95,8 @@ class KafkaPlugin:
     def spine_subscribe(self, group_id: str, subscriptions: Sequence[Subscription]) -> None:
         if self._producer is None or self._topics is None:
             raise BootError("kafka: spine_subscribe before spine_broker_start")
+        from .consumer import Consumer
+
         s = self.settings
         consumer = Consumer(
             {**s.consumer_config(group_id), "logger": ClientLog(self._topics.outage, "spine.kafka.consumer")},
@@ -106,6 +110,8 @@ class KafkaPlugin:
 
     @hookimpl
     def spine_dlq_list(self, topic: str, timeout: float) -> Sequence[StoredDeadLetter]:
+        from . import dlq
+
         return dlq_markers.waiting(dlq.read(self.settings.consumer_config(DLQ_GROUP), topic, timeout))
 
     @hookimpl
@@ -114,4 +120,6 @@ class KafkaPlugin:
     ) -> Sequence[StoredDeadLetter]:
         if self._producer is None:
             raise PublishError("kafka plugin not started")
+        from . import dlq
+
         return dlq.replay(self.settings.consumer_config(DLQ_GROUP), self._producer, topic, event_ids, timeout)

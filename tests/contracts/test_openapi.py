@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -165,3 +168,30 @@ def test_a_route_of_the_app_keeps_its_path(spine_app: SpineAppFactory) -> None:
     assert client is not None
     assert client.simulate_get("/docs").text == "page docs"
     assert client.simulate_get("/openapi.json").text == "page openapi.json"
+
+
+def test_the_document_is_made_at_the_first_get_not_at_boot() -> None:
+    """A service nobody asks for its document does not import the code that makes it."""
+    code = ("import sys; from spine_core import Options, Spine; Spine().runtime(Options()); "
+            "print(sorted(m for m in sys.modules if m.startswith('spine_core.contracts.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "SPINE_BROKER": "memory"}).stdout
+    assert out.strip() == "['spine_core.contracts.docs_page', 'spine_core.contracts.endpoint']"
+
+
+def test_a_document_it_cannot_make_is_not_found_and_logged(
+    spine_app: SpineAppFactory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The service boots and serves; ``/openapi.json`` answers 404 with the cause, logged once."""
+    def broken(*args: object, **kwargs: object) -> dict[str, Any]:
+        raise TypeError("no schema for Thing")
+
+    monkeypatch.setattr(openapi, "document", broken)
+    client = spine_app(kinds_app.create_app(), kinds_app.options()).client
+    assert client is not None
+    for _ in range(2):
+        answer = client.simulate_get("/openapi.json")
+        assert answer.status_code == 404 and "no schema for Thing" in answer.text
+    assert [r.getMessage() for r in caplog.records if "is not served" in r.getMessage()] == [
+        "/openapi.json is not served: no schema for Thing (spine openapi names the cause)"
+    ]

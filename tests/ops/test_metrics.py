@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Mapping
 
 import pytest
@@ -182,3 +185,28 @@ def test_a_batch_is_counted_in_one_call_by_outcome() -> None:
     assert value(metrics, "spine_message_duration_seconds_bucket", topic="t.batch", le="0.005") == 6
     assert value(metrics, "spine_message_duration_seconds_sum", topic="t.batch") == pytest.approx(0.018)
     assert series[("spine_messages_in_flight", "t.batch")] == 0
+
+
+def test_prometheus_client_is_imported_at_the_first_scrape() -> None:
+    """Counting needs no prometheus_client: a service nobody scrapes never imports it; the first
+    ``GET /metrics`` does, and shows what was counted before."""
+    code = """
+import sys
+from falcon.testing import TestClient
+from spine_core import Options, Spine
+
+def ping() -> str:
+    return "pong"
+
+app = Spine()
+app.route("GET", "/ping", ping)
+client = TestClient(app.wsgi(Options()))
+client.simulate_get("/ping")
+before = "prometheus_client" in sys.modules
+scrape = client.simulate_get("/metrics")
+counted = 'spine_http_requests_total{method="GET",route="/ping",status="200"} 1.0' in scrape.text
+print(before, scrape.status_code, counted)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "SPINE_BROKER": "memory"}).stdout
+    assert out.strip() == "False 200 True"

@@ -3,6 +3,7 @@ OpenTelemetry spans when it is installed, nothing imported when it is not."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -180,3 +181,15 @@ def test_a_batch_handler_attempt_is_one_span_carrying_its_size(
     assert len(spans) == len(sizes) and sum(sizes) == 25 and max(sizes) > 1
     assert [int(str((s.attributes or {})["messaging.batch.message_count"])) for s in spans] == sizes
     assert {s.name for s in spans} == {"t.ping process"}
+
+
+def test_a_runtime_without_a_tracer_provider_does_not_import_opentelemetry() -> None:
+    """Installed but not set up (no provider set, no ``OTEL_PYTHON_TRACER_PROVIDER``): ids only,
+    and OpenTelemetry stays out of the service's memory."""
+    code = ("import sys; from spine_core import Options, Spine; from spine_core.ops import tracing; "
+            "Spine().runtime(Options()); "
+            "print(type(tracing.tracer()).__name__, [m for m in sys.modules if 'opentelemetry' in m])")
+    env = {k: v for k, v in os.environ.items() if k != "OTEL_PYTHON_TRACER_PROVIDER"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**env, "SPINE_BROKER": "memory"}).stdout
+    assert out.strip() == "IdTracer []"

@@ -3,7 +3,6 @@ no CDN, no network. The page loads the app's ``/openapi.json`` and calls the API
 
 from __future__ import annotations
 
-import html
 import importlib.util
 import mimetypes
 import os
@@ -25,6 +24,8 @@ def assets_dir() -> str | None:
 
 def page(docs_path: str, openapi_path: str, title: str) -> str:
     """The HTML of the page: Swagger UI's files, then a script (no inline code) that starts it."""
+    import html  # with its table of entities (~0.5 MB): only once someone asks for the page
+
     base = docs_path.rstrip("/")
     return f"""<!DOCTYPE html>
 <html lang="en">
@@ -58,13 +59,13 @@ START = """window.onload = function () {
 class DocsPage:
     """``GET /docs``: the page; ``GET /docs/{asset}``: Swagger UI's files (cached for a day)."""
 
-    def __init__(self, folder: str, html: str) -> None:
+    def __init__(self, folder: str, docs_path: str, openapi_path: str, title: str) -> None:
         self._folder = folder
-        self._html = html
+        self._page = (docs_path, openapi_path, title)
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.content_type = falcon.MEDIA_HTML
-        resp.text = self._html
+        resp.text = page(*self._page)
 
     def on_get_asset(self, req: falcon.Request, resp: falcon.Response, asset: str) -> None:
         if asset == "start.js":

@@ -14,9 +14,7 @@ import falcon
 from ..blueprint import Blueprint
 from ..errors import BootError
 from ..options import Options
-from . import openapi
-from .asyncapi import document
-from .docs_page import DocsPage, assets_dir, page
+from .docs_page import DocsPage, assets_dir
 
 log = logging.getLogger("spine.contracts")
 
@@ -31,6 +29,8 @@ class AsyncAPIResource:
         self._title = _title()
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        from .asyncapi import document
+
         resp.media = document(self._app, self._options, self._title, sorted(self._seen, key=str))
 
 
@@ -39,6 +39,8 @@ def serve_asyncapi(
 ) -> None:
     """Mount the document at ``path``; a BootError if a route takes it or an event class has
     no payload schema (found now rather than at the first request)."""
+    from .asyncapi import document  # only for a service that serves it (the schema code is ~1 MB)
+
     resource = AsyncAPIResource(app, options, seen)
     try:
         document(app, options, "boot check")
@@ -51,12 +53,27 @@ def serve_asyncapi(
 
 
 class OpenAPIResource:
-    """Answers the app's OpenAPI document, made once at boot."""
+    """Answers the app's OpenAPI document, made at the first GET: a service never asked for it
+    neither builds it nor imports the code that does (~1.5 MB of its memory). A type it cannot
+    describe costs the document (404, the cause logged), not the service."""
 
-    def __init__(self, doc: dict[str, object]) -> None:
-        self._doc = doc
+    def __init__(self, app: Blueprint, options: Options) -> None:
+        self._app = app
+        self._options = options
+        self._doc: dict[str, object] | None = None
+        self._error: str | None = None
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        if self._doc is None and self._error is None:
+            from . import openapi
+
+            try:
+                self._doc = openapi.document(self._app, self._options, _title(), served=True)
+            except Exception as e:
+                self._error = str(e)
+                log.warning("%s is not served: %s (spine openapi names the cause)", self._options.ops.openapi_path, e)
+        if self._doc is None:
+            raise falcon.HTTPNotFound(description=f"no OpenAPI document: {self._error}")
         resp.media = self._doc
 
 
@@ -74,21 +91,15 @@ def serve_openapi(
             return False
         return True
 
-    try:
-        doc = openapi.document(app, options, _title(), served=True)
-    except Exception as e:  # served by default: a type it cannot describe costs the document, not the boot
-        log.warning("%s is not served: %s (spine openapi names the cause)", ops.openapi_path, e)
-        return []
     mounted = []
     if free(ops.openapi_path):
-        wsgi.add_route(ops.openapi_path, OpenAPIResource(doc))
+        wsgi.add_route(ops.openapi_path, OpenAPIResource(app, options))
         mounted.append(ops.openapi_path)
     folder = assets_dir()
     if folder is None:
         log.warning("%s is not served: the swagger-ui-py package is not installed", ops.docs_path)
     elif mounted and free(ops.docs_path) and free(ops.docs_path.rstrip("/") + "/swagger-ui.css"):
-        title = str(doc["info"]["title"])  # type: ignore[index]
-        resource = DocsPage(folder, page(ops.docs_path, ops.openapi_path, title))
+        resource = DocsPage(folder, ops.docs_path, ops.openapi_path, app.title or _title())
         wsgi.add_route(ops.docs_path, resource)
         wsgi.add_route(ops.docs_path.rstrip("/") + "/{asset}", resource, suffix="asset")
         mounted.append(ops.docs_path)

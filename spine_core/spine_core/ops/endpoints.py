@@ -7,7 +7,6 @@ from collections.abc import Callable, Mapping
 from time import perf_counter
 
 import falcon
-from prometheus_client import CONTENT_TYPE_LATEST
 
 from ..context import current
 from ..errors import BootError
@@ -50,6 +49,8 @@ class MetricsResource:
         self._metrics = metrics
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        from prometheus_client import CONTENT_TYPE_LATEST  # loaded by the first scrape (see Metrics.registry)
+
         resp.content_type = CONTENT_TYPE_LATEST
         resp.data = self._metrics.exposition()
 

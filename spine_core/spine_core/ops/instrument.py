@@ -4,6 +4,8 @@ they observe (span, metrics); the tracer is chosen here, when a runtime boots.""
 from __future__ import annotations
 
 import importlib.util
+import os
+import sys
 from collections.abc import Sequence
 from functools import partial
 from time import perf_counter
@@ -21,15 +23,21 @@ if TYPE_CHECKING:
     import falcon
 
 C = TypeVar("C", bound=Context)
+PROVIDER_VARIABLE = "OTEL_PYTHON_TRACER_PROVIDER"
+"""OpenTelemetry's setting naming a tracer provider (an entry point) to load when none was set."""
 
 
 def choose_tracer() -> None:
-    """Unless a tracer was chosen already: OpenTelemetry's when ``opentelemetry`` is importable
-    and a tracer provider was set, else ids only (nothing imported)."""
+    """Unless a tracer was chosen already: OpenTelemetry's when a tracer provider was set, else
+    ids only (nothing imported). A provider is set by code that imported ``opentelemetry.trace``
+    already, or named by ``OTEL_PYTHON_TRACER_PROVIDER``: without either, OpenTelemetry is not
+    imported (about 1 MB of a service's memory)."""
     if tracing.installed():
         return
     chosen = None
-    if importlib.util.find_spec("opentelemetry") is not None:
+    if "opentelemetry.trace" in sys.modules or (
+        os.environ.get(PROVIDER_VARIABLE) and importlib.util.find_spec("opentelemetry") is not None
+    ):
         from .otel import configured_tracer
 
         chosen = configured_tracer()

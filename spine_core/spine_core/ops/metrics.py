@@ -8,31 +8,26 @@ PERF: counting is on every request and message, so it takes no lock and makes
 no prometheus_client child call (each takes a lock): each thread adds to numbers
 of its own, a scrape sums them and hands the totals to prometheus_client, which
 formats them. ``python -m bench.metrics_overhead`` measures the cost. With worker processes
-each scrape adds the other workers' numbers (:mod:`.peers`).
+each scrape adds the other workers' numbers (:mod:`.peers`). The Prometheus side
+(:mod:`.exposition`) is imported at the first scrape.
 """
 
 from __future__ import annotations
 
 import threading
 from bisect import bisect_left
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from time import perf_counter
-from typing import Final, Union
-
-from prometheus_client import (
-    GC_COLLECTOR,
-    PLATFORM_COLLECTOR,
-    PROCESS_COLLECTOR,
-    CollectorRegistry,
-    generate_latest,
-)
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
-from prometheus_client.registry import Collector
+from functools import cached_property
+from typing import TYPE_CHECKING, Final, Union
 
 from ..messages import (
     ACK, NACK, SKIPPED, DeadLetter, Deliver, Headers, IncomingMessage, Nack, OutgoingMessage, Settlement,
 )
 from .peers import Peers, add, shared_directory
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
 
 OK: Final = "ok"
 FAILED: Final = "failed"
@@ -53,25 +48,6 @@ BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 
 Lag = Callable[[], Union[Mapping[tuple[str, int], int], None]]
 Key = tuple[str, ...]
 """A series: the family's name, then its label values in the family's label order."""
-
-_FAMILIES: Final = {
-    # name: (type, help, label names)
-    "spine_http_requests": ("counter", "HTTP requests answered, by route template, method and status.",
-                            ("route", "method", "status")),
-    "spine_http_request_duration_seconds": ("histogram", "Time to answer an HTTP request, by route template "
-                                            "and method.", ("route", "method")),
-    "spine_events_published": ("counter", "Events handed to the broker, by topic and outcome (ok, failed).",
-                               ("topic", "outcome")),
-    "spine_publish_duration_seconds": ("histogram", "Time until the broker confirmed (or refused) a publish, "
-                                       "by topic.", ("topic",)),
-    "spine_messages_consumed": ("counter", "Consumed messages by topic and outcome (ok, retried, dead_lettered, "
-                                "undecodable, nacked, skipped); retried counts failed attempts that were retried, "
-                                "skipped redeliveries acknowledged without running the handler (inbox).",
-                                ("topic", "outcome")),
-    "spine_message_duration_seconds": ("histogram", "Time from delivery to settlement of a message (decoding, "
-                                       "handler attempts, backoff between them), by topic.", ("topic",)),
-    "spine_messages_in_flight": ("gauge", "Messages being handled now, by topic.", ("topic",)),
-}
 
 
 class Shards:
@@ -217,12 +193,16 @@ class Metrics:
         directory = shared_directory()
         self.peers = Peers(directory, self.series) if directory is not None else None
         """The sibling worker processes, whose numbers each scrape adds (None: a single process)."""
-        self.registry = CollectorRegistry(auto_describe=True)
-        for default in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
-            self.registry.register(default)
-        self.registry.register(SpineCollector(self))
-        if lag is not None:
-            self.registry.register(LagCollector(lag, group_id or ""))
+        self._lag = lag
+        self._group_id = group_id or ""
+
+    @cached_property
+    def registry(self) -> CollectorRegistry:
+        """The Prometheus registry exposing these numbers, made at the first scrape (or read):
+        prometheus_client and what it imports (~1.3 MB) stay out of a service nobody scrapes."""
+        from .exposition import registry
+
+        return registry(self.scraped, BUCKETS, self._lag, self._group_id)
 
     def series(self) -> dict[Key, float | list[float]]:
         """This process's series, summed over its threads: counters, gauges and histogram buckets."""
@@ -238,6 +218,13 @@ class Metrics:
         totals.update(histograms)
         for consumer in self.consumers:
             totals.update(consumer.series())
+        return totals
+
+    def scraped(self) -> dict[Key, float | list[float]]:
+        """What a scrape shows: :meth:`series`, plus the other worker processes' numbers."""
+        totals = self.series()
+        if self.peers is not None:
+            add(totals, self.peers.others())
         return totals
 
     def close(self) -> None:
@@ -263,61 +250,6 @@ class Metrics:
 
     def exposition(self) -> bytes:
         """Every metric in Prometheus's text format."""
+        from prometheus_client import generate_latest
+
         return generate_latest(self.registry)
-
-
-class SpineCollector(Collector):
-    """Turns the summed numbers into Prometheus metric families at scrape time."""
-
-    def __init__(self, metrics: Metrics) -> None:
-        self._metrics = metrics
-
-    def collect(self) -> Iterator[Metric]:
-        totals = self._metrics.series()
-        if self._metrics.peers is not None:
-            add(totals, self._metrics.peers.others())
-        for name, (kind, doc, labels) in _FAMILIES.items():
-            series = sorted((k[1:], v) for k, v in totals.items() if k[0] == name)
-            if kind == "histogram":
-                histogram = HistogramMetricFamily(name, doc, labels=labels)
-                for values, buckets in series:
-                    assert isinstance(buckets, list)  # nosec B101 # narrows a type for mypy
-                    histogram.add_metric(list(values), _cumulative(buckets), buckets[-1])
-                yield histogram
-            else:
-                family = CounterMetricFamily if kind == "counter" else GaugeMetricFamily
-                metric = family(name, doc, labels=labels)
-                for values, value in series:
-                    metric.add_metric(list(values), value)  # type: ignore[arg-type]
-                yield metric
-
-
-def _cumulative(slots: list[float]) -> list[tuple[str, float]]:
-    buckets, running = [], 0.0
-    for bound, count in zip([*map(str, BUCKETS), "+Inf"], slots[:-1]):
-        running += count
-        buckets.append((bound, running))
-    return buckets
-
-
-class LagCollector(Collector):
-    """``spine_consumer_lag``: asks the broker plugin at scrape time; nothing if it cannot tell."""
-
-    def __init__(self, lag: Lag, group_id: str) -> None:
-        self._lag = lag
-        self._group_id = group_id
-
-    def describe(self) -> list[Metric]:
-        return []
-
-    def collect(self) -> Iterator[Metric]:
-        lags = self._lag()
-        if lags is None:
-            return
-        family = GaugeMetricFamily(
-            "spine_consumer_lag", "Messages not yet consumed, by consumer group, topic and partition.",
-            labels=["group", "topic", "partition"],
-        )
-        for (topic, partition), lag in sorted(lags.items()):
-            family.add_metric([self._group_id, topic, str(partition)], lag)
-        yield family
