@@ -35,8 +35,9 @@ def _responder(
     probe = RequestProbe(method, template)
 
     def respond(req: falcon.Request, resp: falcon.Response, **params: str) -> None:
+        # PERF: ctx refers to req, so nothing reachable from req refers to ctx: a request would be a
+        # reference cycle, freed only by the garbage collector (a collection every ~60 requests).
         with probe.handling(req, params) as ctx:
-            req.context.spine = ctx
             resp.set_header(CORRELATION_HEADER, ctx.correlation_id)
             try:
                 render(invoke(plan, ctx, dispatch), resp)

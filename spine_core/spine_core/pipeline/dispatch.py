@@ -47,13 +47,16 @@ class Dispatcher:
         """Publish and clear ``ctx.events``; raises PublishError when not confirmed."""
         if self._write is None:
             raise PublishError("this app has no write options: it cannot publish events")
-        self.event_classes.update(map(type, ctx.events))
+        events, known = ctx.events, self.event_classes
+        for e in events:
+            if type(e) not in known:  # PERF: a set lookup, where update() costs a map and a call per publish
+                known.add(type(e))
         with self._probe.publishing(ctx) as publishing:
             codec_of = self._codecs.for_event
             trace = publishing.trace
-            messages = [to_message(e, self._prefix, ctx.correlation_id, trace, codec_of(e)) for e in ctx.events]
+            messages = [to_message(e, self._prefix, ctx.correlation_id, trace, codec_of(e)) for e in events]
             publishing.messages = messages
-            ctx.events.clear()
+            events.clear()
             try:
                 self._publish(messages=messages, timeout=self._write.publish_timeout)
             except PublishError:
