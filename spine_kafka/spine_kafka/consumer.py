@@ -279,6 +279,7 @@ class Consumer:
         batched, states = self._batched, self._states
         tp: Partition | None = None  # PERF: messages come in runs of one partition, looked up once a run
         state: OffsetTracker | None = None
+        keyed = True
         with self._lock:
             for message in messages:
                 error = message.error()

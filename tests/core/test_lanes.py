@@ -209,9 +209,14 @@ def test_one_idle_worker_is_woken_at_a_time_and_it_wakes_the_next() -> None:
     deadline = time.monotonic() + DEADLINE
     while lanes._idle < 4 and time.monotonic() < deadline:
         time.sleep(0.001)
-    notified = []
+    notified: list[int] = []
     notify = lanes._work_ready.notify
-    lanes._work_ready.notify = lambda n=1: (notified.append(n), notify(n))  # type: ignore[method-assign]
+
+    def counted(n: int = 1) -> None:
+        notified.append(n)
+        notify(n)
+
+    lanes._work_ready.notify = counted  # type: ignore[method-assign]
     with lanes.lock:
         for n in range(0, 400, 100):
             lanes.submit_locked([(("t", k), ("t", k)) for k in range(n, n + 100)])
