@@ -226,7 +226,6 @@ class Lanes(Generic[Item]):
 
     def _take_batch(self) -> list[tuple[Lane, Item]]:
         """Up to BATCH items of different lanes, now in flight; empty once stopped and idle."""
-        port = self._port
         with self.lock:
             while True:
                 lanes = self._take()
@@ -243,27 +242,43 @@ class Lanes(Generic[Item]):
                     self._idle -= 1
                     self._waking = False  # this one looks now: another may be woken for what it leaves
                     continue
-                batch = []
-                budget = self._cap
-                for lane in lanes:
-                    queue = self._lanes[lane]
-                    count = min(len(queue), max(1, budget), self._max_batch.get(lane[0], 1))
-                    taken = 0
-                    for _ in range(count):
-                        item = queue.popleft()
-                        self.queued -= 1
-                        if port.take(item):
-                            self.in_flight += 1
-                            batch.append((lane, item))
-                            taken += 1
-                    budget -= taken
-                    if not taken:
-                        self._next_of(lane)
+                batch = self._take_items(lanes)
                 if self._ready:  # more than this worker's share: let another take the rest
                     self._wake()
                 if batch:
                     return batch
                 self.changed.notify()
+
+    def _take_items(self, lanes: list[Lane]) -> list[tuple[Lane, Item]]:
+        """Under the lock: the next items of ``lanes`` the port lets go, now in flight; one of each lane,
+        several of a batch handler's (up to its ``max_batch``, the batch up to ``_cap``)."""
+        port, queues, batch = self._port, self._lanes, []
+        if not self._max_batch:  # PERF: one item of each lane, without the counting below
+            for lane in lanes:
+                item = queues[lane].popleft()
+                if port.take(item):
+                    batch.append((lane, item))
+                else:
+                    self._next_of(lane)
+            self.queued -= len(lanes)
+            self.in_flight += len(batch)
+            return batch
+        budget = self._cap
+        for lane in lanes:
+            queue = queues[lane]
+            count = min(len(queue), max(1, budget), self._max_batch.get(lane[0], 1))
+            before = len(batch)
+            for _ in range(count):
+                item = queue.popleft()
+                if port.take(item):
+                    batch.append((lane, item))
+            self.queued -= count
+            taken = len(batch) - before
+            budget -= taken
+            if not taken:
+                self._next_of(lane)
+        self.in_flight += len(batch)
+        return batch
 
     def _steal(self) -> list[tuple[Lane, Item]]:
         """Under the lock: the messages a worker busy on one message for STEAL_AFTER has not
