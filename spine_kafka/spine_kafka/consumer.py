@@ -33,7 +33,8 @@ from confluent_kafka import Consumer as RdKafkaConsumer
 from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
 
 from spine_core.broker import (
-    BootError, IncomingMessage, Lanes, OffsetTracker, OutgoingMessage, Outcome, Subscription, text_headers,
+    BootError, IncomingMessage, Lanes, OffsetTracker, OutgoingMessage, Outcome, Subscription, incoming_message,
+    text_headers,
 )
 
 from .publisher import Publisher
@@ -64,22 +65,24 @@ def incoming(message: Message, partition: int, offset: int) -> IncomingMessage:
     """The message as the core sees it: text key and headers, position for logs and dead letters."""
     key = message.key()
     raw = message.headers()
-    return IncomingMessage(
-        topic=message.topic() or "",
-        value=message.value() or b"",
-        key=None if key is None else key.decode("utf-8", "replace"),  # PERF: librdkafka's keys are bytes
-        headers={} if raw is None else _text(raw),
-        position={"partition": str(partition), "offset": str(offset)},
+    return incoming_message(
+        message.topic() or "",
+        message.value() or b"",
+        None if key is None else key.decode("utf-8", "replace"),  # PERF: librdkafka's keys are bytes
+        {} if raw is None else _text(raw),
+        {"partition": str(partition), "offset": str(offset)},
     )
 
 
 def _text(raw: dict[str, Any] | list[tuple[str, Any]]) -> dict[str, str]:
     """librdkafka's headers (pairs of a text name and a bytes or None value) as text:
-    :func:`text_headers` in one comprehension, the larger part of a message's conversion (PERF)."""
+    :func:`text_headers` in one comprehension, the larger part of a message's conversion (PERF:
+    UTF-8 checked strictly first, a quarter cheaper than the replacing decoder; any header that
+    is not valid UTF-8 bytes sends the whole list through the generic conversion)."""
     if type(raw) is list:
         try:
-            return {name: "" if value is None else value.decode("utf-8", "replace") for name, value in raw}
-        except AttributeError:  # a value that is not bytes
+            return {name: value.decode() for name, value in raw}
+        except (AttributeError, UnicodeDecodeError):  # None, text, or a byte that is not UTF-8
             pass
     return text_headers(raw)
 
@@ -273,7 +276,10 @@ class Consumer:
         """Hand fetched messages to the engine, each on the lane of its partition and key (a
         batch handler's: of its partition)."""
         work: list[tuple[Lane, Work]] = []
-        batched = self._batched
+        batched, states = self._batched, self._states
+        tp: Partition | None = None  # PERF: messages come in runs of one partition, looked up once a run
+        state: OffsetTracker | None = None
+        keyed = True
         with self._lock:
             for message in messages:
                 error = message.error()
@@ -283,12 +289,14 @@ class Consumer:
                 topic, partition, offset = message.topic(), message.partition(), message.offset()
                 # a consumed message has all three (they are None only on error events)
                 assert topic is not None and partition is not None and offset is not None  # nosec B101 # narrows types
-                state = self._states.get((topic, partition))
+                if tp is None or partition != tp[1] or topic != tp[0]:
+                    tp = (topic, partition)
+                    state = states.get(tp)
+                    keyed = topic not in batched
                 if state is None or not state.live:
                     continue  # fetched just before a revoke or a rewind: it will be fetched again
                 state.add(offset)
-                key = None if topic in batched else message.key()
-                work.append(((topic, partition, key), (state, message, offset)))
+                work.append(((topic, partition, message.key() if keyed else None), (state, message, offset)))
             self._lanes.submit_locked(work)
 
     def _log_error(self, error: KafkaError) -> None:

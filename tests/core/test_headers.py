@@ -34,3 +34,18 @@ def test_as_text() -> None:
     assert as_text(b"1700000000000-0") == "1700000000000-0"
     assert as_text(b"\xff") == "\ufffd"
     assert as_text("s") == "s"
+
+
+def test_incoming_message_is_the_same_frozen_instance_as_the_class_makes() -> None:
+    import attrs
+    import pytest
+
+    from spine_core.broker import IncomingMessage, incoming_message
+
+    made = incoming_message("t", b"v", "k", {"a": "b"}, {"partition": "1"})
+    assert type(made) is IncomingMessage
+    assert made == IncomingMessage("t", b"v", "k", {"a": "b"}, {"partition": "1"})
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        made.key = "other"  # type: ignore[misc]
+    assert attrs.evolve(made, key=None).key is None and made.key == "k"
+    assert "headers={'a': 'b'}" in repr(made)

@@ -193,3 +193,36 @@ def test_stopping_still_finishes_what_the_port_deems_worth_it() -> None:
     release.set()
     assert lanes.drain(time.monotonic() + DEADLINE)
     assert sorted(port.outcomes) == [0, 1]
+
+
+def test_one_idle_worker_is_woken_at_a_time_and_it_wakes_the_next() -> None:
+    """Work submitted while a woken worker has not looked for work yet wakes no other; the woken one
+    wakes the next for what it leaves, so that blocking handlers still fill every worker."""
+    port, running, release = RecordingPort(), set(), threading.Event()
+
+    def deliver(message: IncomingMessage) -> Settlement:
+        running.add(threading.current_thread().name)
+        release.wait(DEADLINE)
+        return ACK
+
+    lanes = engine(port, deliver, workers=4)
+    deadline = time.monotonic() + DEADLINE
+    while lanes._idle < 4 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    notified: list[int] = []
+    notify = lanes._work_ready.notify
+
+    def counted(n: int = 1) -> None:
+        notified.append(n)
+        notify(n)
+
+    lanes._work_ready.notify = counted  # type: ignore[method-assign]
+    with lanes.lock:
+        for n in range(0, 400, 100):
+            lanes.submit_locked([(("t", k), ("t", k)) for k in range(n, n + 100)])
+        assert notified == [1]
+    while len(running) < 4 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert len(running) == 4, running
+    release.set()
+    port.wait(400)

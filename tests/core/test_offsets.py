@@ -31,6 +31,20 @@ def test_committable_stops_at_the_first_unsettled_offset() -> None:
     assert t.committable == 8 and t.first_open(default=99) == 99
 
 
+def test_settling_done_in_and_out_of_order_commits_the_settled_prefix() -> None:
+    """``settle`` with DONE: in order (its own path) and out of order, mixed, never past an open offset."""
+    t = tracker(5, 6, 7, 8)
+    for offset in (5, 6, 7, 8):
+        assert t.take(offset)
+    assert not t.settle(5, Outcome.DONE, 1.0) and t.committable == 6
+    t.settle(7, Outcome.DONE, 1.0)
+    assert t.committable == 6 and t.first_open(default=0) == 6
+    t.settle(6, Outcome.DONE, 1.0)
+    assert t.committable == 8 and t.first_open(default=0) == 8
+    t.settle(8, Outcome.DONE, 1.0)
+    assert t.committable == 9 and t.in_flight == 0 and t.first_open(default=99) == 99
+
+
 def test_to_commit_gives_new_progress_once_unless_asked_again() -> None:
     """After a commit the same offset is not given again, except for a handover (``again``)."""
     t = tracker(0)

@@ -6,6 +6,7 @@ import json
 import re
 import time
 from datetime import datetime
+from typing import Any
 
 from attrs import evolve
 
@@ -84,3 +85,37 @@ def test_a_fetched_message_becomes_text_key_and_headers() -> None:
     text = Message(topic="t", partition=0, offset=0, headers=[("name", "text")])
     assert incoming(text, 0, 0).headers == {"name": "text"}
     assert incoming(Message(topic="t", partition=0, offset=0), 0, 0).headers == {}
+
+
+def test_headers_decode_strictly_first_then_by_the_generic_conversion() -> None:
+    """Valid UTF-8 (multi-byte too) is decoded as is; one bad byte anywhere, a text value or a None
+    value sends the whole list through the generic conversion, which replaces and empties; the last
+    of a repeated name wins either way."""
+    from spine_kafka.consumer import _text
+
+    assert _text([("a", "é".encode()), ("a", b"2")]) == {"a": "2"}
+    assert _text([("a", b"ok"), ("b", b"x\xe9y"), ("a", b"2")]) == {"a": "2", "b": "x\ufffdy"}
+    assert _text([("a", b"ok"), ("b", None), ("c", "text")]) == {"a": "ok", "b": "", "c": "text"}
+
+
+def test_received_messages_find_their_partition_in_runs_and_interleaved() -> None:
+    """The poll thread looks a partition's state up once per run of its messages: interleaved runs
+    still land on their own partitions' offsets and lanes, and a partition not assigned is dropped."""
+    from confluent_kafka import Message
+
+    from spine_core.broker import OffsetTracker, Subscription
+    from spine_kafka.consumer import Consumer
+
+    def deliver(message: object) -> Any:
+        raise AssertionError("not started")
+
+    consumer = Consumer({"group.id": "g"}, [Subscription("t", deliver)], None, None,  # type: ignore[arg-type]
+                        workers=1, max_pending=100, settle_timeout=1, revoke_timeout=1, redelivery_delay=1)
+    zero, one = OffsetTracker(), OffsetTracker()
+    consumer._states.update({("t", 0): zero, ("t", 1): one})
+    fetched = [(0, 5, b"a"), (0, 6, b"b"), (1, 9, b"a"), (2, 1, b"a"), (0, 7, b"a"), (1, 10, None)]
+    consumer._receive([Message(topic="t", partition=p, offset=o, key=k, value=b"{}") for p, o, k in fetched])
+    assert zero.first_open(-1) == 5 and list(zero._open) == [5, 6, 7]
+    assert list(one._open) == [9, 10]
+    lanes = {lane: [offset for _, _, offset in items] for lane, items in consumer._lanes._lanes.items()}
+    assert lanes == {("t", 0, b"a"): [5, 7], ("t", 0, b"b"): [6], ("t", 1, b"a"): [9], ("t", 1, None): [10]}

@@ -4,7 +4,10 @@ A broker plugin fetches messages and hands them in with :meth:`Lanes.submit`,
 each on a *lane* it names: a tuple that starts with the topic (Kafka: topic,
 partition and key). Messages of one lane are delivered one at a time, in the
 order submitted; different lanes run in parallel on ``workers`` threads, which
-take up to ``BATCH`` lanes at once (one lock round trip per batch). A batch
+take up to ``BATCH`` lanes at once (one lock round trip per batch). An idle worker
+is woken only when no other is on its way to take work: the one woken wakes the
+next if it leaves work behind (a wake-up costs tens of µs, and under the GIL
+workers woken at once mostly wait for each other). A batch
 handler's topic is delivered in batches of up to its ``max_batch`` messages,
 several of one lane in order. At most ``max_pending`` messages wait: the broker
 asks :meth:`Lanes.room` before fetching more.
@@ -96,6 +99,10 @@ class Lanes(Generic[Item]):
         port asked for it) and while stopping."""
         self._lanes: dict[Lane, deque[Item]] = {}
         self._ready: deque[Lane] = deque()
+        self._idle = 0
+        """Workers waiting for work."""
+        self._waking = False
+        """A worker was woken and has not looked for work yet."""
         self.queued = 0
         self.in_flight = 0
         self._stopping = False
@@ -137,7 +144,7 @@ class Lanes(Generic[Item]):
             queue.append(item)
             count += 1
         self.queued += count
-        self._work_ready.notify(_batches(len(ready)))
+        self._wake()
 
     def stop(self) -> None:
         """Take no new work: only what is in flight, and what the port deems worth finishing."""
@@ -219,7 +226,6 @@ class Lanes(Generic[Item]):
 
     def _take_batch(self) -> list[tuple[Lane, Item]]:
         """Up to BATCH items of different lanes, now in flight; empty once stopped and idle."""
-        port = self._port
         with self.lock:
             while True:
                 lanes = self._take()
@@ -231,29 +237,48 @@ class Lanes(Generic[Item]):
                         return stolen
                     # While anything is in flight, look again after STEAL_AFTER: a worker that took
                     # a batch may get stuck on its first message before anyone is notified.
+                    self._idle += 1
                     self._work_ready.wait(STEAL_AFTER if self.in_flight else None)
+                    self._idle -= 1
+                    self._waking = False  # this one looks now: another may be woken for what it leaves
                     continue
-                batch = []
-                budget = self._cap
-                for lane in lanes:
-                    queue = self._lanes[lane]
-                    count = min(len(queue), max(1, budget), self._max_batch.get(lane[0], 1))
-                    taken = 0
-                    for _ in range(count):
-                        item = queue.popleft()
-                        self.queued -= 1
-                        if port.take(item):
-                            self.in_flight += 1
-                            batch.append((lane, item))
-                            taken += 1
-                    budget -= taken
-                    if not taken:
-                        self._next_of(lane)
+                batch = self._take_items(lanes)
                 if self._ready:  # more than this worker's share: let another take the rest
-                    self._work_ready.notify()
+                    self._wake()
                 if batch:
                     return batch
                 self.changed.notify()
+
+    def _take_items(self, lanes: list[Lane]) -> list[tuple[Lane, Item]]:
+        """Under the lock: the next items of ``lanes`` the port lets go, now in flight; one of each lane,
+        several of a batch handler's (up to its ``max_batch``, the batch up to ``_cap``)."""
+        port, queues, batch = self._port, self._lanes, []
+        if not self._max_batch:  # PERF: one item of each lane, without the counting below
+            for lane in lanes:
+                item = queues[lane].popleft()
+                if port.take(item):
+                    batch.append((lane, item))
+                else:
+                    self._next_of(lane)
+            self.queued -= len(lanes)
+            self.in_flight += len(batch)
+            return batch
+        budget = self._cap
+        for lane in lanes:
+            queue = queues[lane]
+            count = min(len(queue), max(1, budget), self._max_batch.get(lane[0], 1))
+            before = len(batch)
+            for _ in range(count):
+                item = queue.popleft()
+                if port.take(item):
+                    batch.append((lane, item))
+            self.queued -= count
+            taken = len(batch) - before
+            budget -= taken
+            if not taken:
+                self._next_of(lane)
+        self.in_flight += len(batch)
+        return batch
 
     def _steal(self) -> list[tuple[Lane, Item]]:
         """Under the lock: the messages a worker busy on one message for STEAL_AFTER has not
@@ -279,21 +304,30 @@ class Lanes(Generic[Item]):
         the port asked for a wake-up."""
         port, wake = self._port, False
         for _, item, outcome in settled:
-            self.in_flight -= 1
             wake = port.settled(item, outcome) or wake
-        for lane in dict.fromkeys(lane for lane, _, _ in settled):
-            self._next_of(lane)
+        self.in_flight -= len(settled)
+        lanes, ready = self._lanes, self._ready
+        for lane in dict.fromkeys([lane for lane, _, _ in settled]):  # PERF: _next_of inlined
+            if lanes.get(lane):
+                ready.append(lane)
+            else:
+                lanes.pop(lane, None)
         return wake
 
     def _finish(self, settled: list[tuple[Lane, Item, Outcome]]) -> None:
         """Report a batch's outcomes to the port (under one lock) and requeue its lanes."""
         with self.lock:
-            wake = self._report(settled)
-            self._work_ready.notify(max(0, _batches(len(self._ready)) - 1))  # this worker takes one itself
+            wake = self._report(settled)  # the ready lanes: this worker takes them next, and wakes another if need be
             if wake or self._stopping or self.queued <= self._max_pending // 2:
                 self.changed.notify_all()  # the broker waits for one of these; a wake costs tens of µs
             if self._stopping and not self.in_flight:
                 self._work_ready.notify_all()
+
+    def _wake(self) -> None:
+        """Under the lock: wake an idle worker for the ready lanes, unless one is on its way already."""
+        if self._idle and not self._waking:
+            self._waking = True
+            self._work_ready.notify()
 
     def _take(self) -> list[Lane]:
         """The next lanes to work on (under the lock): a fair share of the ready ones, at most
@@ -323,11 +357,6 @@ class Lanes(Generic[Item]):
             self._ready.append(lane)
         else:
             self._lanes.pop(lane, None)
-
-
-def _batches(lanes: int) -> int:
-    """How many workers ``lanes`` ready lanes keep busy: waking more only costs wake-ups."""
-    return -(-lanes // BATCH)
 
 
 def _drain(entries: "deque[tuple[Lane, Item, Outcome]]") -> list[tuple[Lane, Item, Outcome]]:

@@ -41,6 +41,8 @@ def settle(deliver: Deliver, message: IncomingMessage, dead_letter: Callable[[Ou
     except Exception:
         log.exception("deliver raised on %s %s; it will be redelivered", message.topic, where(message))
         return Outcome.RETRY
+    if type(settlement) is Ack:  # PERF: the usual case without a call
+        return Outcome.DONE
     return carry_out(settlement, message, dead_letter)
 
 
@@ -55,7 +57,8 @@ def settle_batch(deliver: DeliverBatch, messages: Sequence[IncomingMessage],
         log.exception("deliver_batch raised on %d message(s) of %s; they will be redelivered",
                       len(messages), messages[0].topic)
         return [Outcome.RETRY] * len(messages)
-    return [carry_out(s, m, dead_letter) for s, m in zip(settlements, messages)]
+    done = Outcome.DONE
+    return [done if type(s) is Ack else carry_out(s, m, dead_letter) for s, m in zip(settlements, messages)]
 
 
 def carry_out(settlement: Settlement, message: IncomingMessage,

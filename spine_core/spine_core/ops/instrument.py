@@ -140,9 +140,14 @@ class ConsumerProbe:
     def handling(self, message: IncomingMessage) -> Observed[MessageContext]:
         """``with probe.handling(message) as ctx``: the consume span of one handler attempt, under the
         message's ``traceparent``, and the message's context (whose trace ids are made when first read)."""
+        return Observed(*self.start(message))
+
+    def start(self, message: IncomingMessage) -> tuple[Span, MessageContext]:
+        """:meth:`handling` without the context manager, for the consume path (PERF: three calls fewer
+        per message): the caller ends the span, with the error that escaped if any."""
         span = self._tracer.start_under(self._name, tracing.CONSUMER, message.headers.get(tracing.HEADER),
                                         self._attributes)
-        return Observed(span, Context.for_message(message, partial(getattr, span, "trace")))
+        return span, Context.for_message(message, partial(getattr, span, "trace"))
 
     def handling_batch(self, messages: Sequence[IncomingMessage]) -> Observed[MessageContext]:
         """``with probe.handling_batch(messages) as ctx``: one consume span for a batch handler's

@@ -61,7 +61,12 @@ class OffsetTracker:
         broker then fetches it again from :meth:`first_open` once the hold is over."""
         self.in_flight -= 1
         if outcome is Outcome.DONE:
-            self.finish(offset)
+            opened = self._open
+            if not self._finished and opened and opened[0] == offset:  # PERF: in order, without a call
+                opened.popleft()
+                self.committable = offset + 1
+            else:
+                self.finish(offset)
             return False
         if not self.live:
             return False  # revoked or held already: fetched again anyway
