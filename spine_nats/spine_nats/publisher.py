@@ -141,6 +141,7 @@ class Publisher:
         try:
             sent.future.result(timeout + 0.5)
         except concurrent.futures.TimeoutError:
+            sent.future.cancel()  # not sent yet (the loop never got to it): it never will be
             raise PublishError(f"NATS did not confirm {len(messages)} message(s) to {topics}: "
                                f"no answer within {timeout:.1f}s") from None
         except (nats.errors.Error, asyncio.TimeoutError, TimeoutError, ConnectionError) as e:
@@ -154,6 +155,8 @@ class Publisher:
         """On the loop: send each call's messages in order; its acknowledgements settle it."""
         loop = asyncio.get_running_loop()
         for sent in batch:
+            if sent.attempt == 1 and not sent.future.set_running_or_notify_cancel():
+                continue  # its caller gave up before it was sent
             if sent.future.done():
                 continue
             try:
